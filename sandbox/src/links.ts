@@ -1,0 +1,153 @@
+/**
+ * Payment links: the short-link page where a payer fills the requested fields and pays, and the link's own
+ * IPN format (§8.4: `requestId` with a lower-case d, `orderNo`, what the payer typed in `extraData`).
+ */
+
+import express, { type Request, type Response } from 'express';
+import { ResponseCode, encodeCallback, type PaymentLinkCallback } from '@galaxy-pay/protocol';
+import type { SandboxContext } from './context.js';
+import { mergeFaults, type FaultPlan } from './faults.js';
+import { escapeHtml as e, formatAmount, layout } from './html.js';
+import type { PaymentLink } from './ledger.js';
+import { pageHeaders } from './pages.js';
+import { pickLang, strings, type Strings } from './strings.js';
+
+const FIELD_KEYS = ['fullname', 'email', 'phone', 'shippingAddress'] as const;
+type FieldKey = (typeof FIELD_KEYS)[number];
+
+export function linksRouter(ctx: SandboxContext): express.Router {
+  const router = express.Router();
+  router.get('/link/:code', (req, res) => showLink(ctx, req, res));
+  router.post(
+    '/link/:code/pay',
+    express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 }),
+    (req, res) => payLink(ctx, req, res),
+  );
+  return router;
+}
+
+function linkState(ctx: SandboxContext, link: PaymentLink): 'open' | 'paid' | 'expired' {
+  if (link.state === 'paid') return 'paid';
+  return ctx.options.now() > link.expiresAt ? 'expired' : 'open';
+}
+
+function lookup(ctx: SandboxContext, req: Request, res: Response) {
+  const link = ctx.ledger.findLinkByCode(String(req.params.code));
+  const lang = pickLang(req.query.lang, link?.data.language);
+  const t = strings[lang];
+  pageHeaders(res, false);
+  if (!link) {
+    res
+      .status(404)
+      .type('html')
+      .send(layout({ title: t.notFound, lang, body: `<h1>${e(t.notFound)}</h1>` }));
+    return undefined;
+  }
+  return { link, lang, t };
+}
+
+function showLink(ctx: SandboxContext, req: Request, res: Response, error?: string): void {
+  const found = lookup(ctx, req, res);
+  if (!found) return;
+  const { link, lang, t } = found;
+  const state = linkState(ctx, link);
+  const head = `<p class="muted">${e(link.data.orderName)}</p><h1>${e(link.data.orderDescription)}</h1>
+<p class="amount">${e(formatAmount(link.amount, link.currency, lang))}</p>`;
+  if (state !== 'open') {
+    const title = state === 'paid' ? t.linkPaid : t.linkExpired;
+    res
+      .status(state === 'expired' ? 410 : 200)
+      .type('html')
+      .send(layout({ title, lang, body: `${head}<h2 role="status">${e(title)}</h2>` }));
+    return;
+  }
+  const wanted = (link.data.paymentFields as string[]).filter((f): f is FieldKey =>
+    (FIELD_KEYS as readonly string[]).includes(f),
+  );
+  const inputs = wanted
+    .map(
+      f =>
+        `<label>${e(t[f as keyof Strings])}<input name="${f}" ${f === 'email' ? 'type="email" ' : ''}required></label>`,
+    )
+    .join('');
+  const methods = (link.data.paymentMethods as string[])
+    .map(m => `<option>${e(m)}</option>`)
+    .join('');
+  res
+    .status(error ? 400 : 200)
+    .type('html')
+    .send(
+      layout({
+        title: t.title,
+        lang,
+        body: `${head}${error ? `<p class="error" role="alert">${e(error)}</p>` : ''}
+<form method="post" action="/link/${e(link.code)}/pay?lang=${lang}">${inputs}
+<label>${e(t.method)}<select name="method">${methods}</select></label>
+<button type="submit">${e(t.pay)}</button></form>`,
+      }),
+    );
+}
+
+function payLink(ctx: SandboxContext, req: Request, res: Response): void {
+  const found = lookup(ctx, req, res);
+  if (!found) return;
+  const { link, t } = found;
+  if (linkState(ctx, link) !== 'open') return showLink(ctx, req, res);
+  const body = req.body as Record<string, unknown>;
+  const payer: Record<string, string> = {};
+  for (const key of link.data.paymentFields as string[]) {
+    const value = body[key];
+    if (typeof value !== 'string' || value.trim() === '') return showLink(ctx, req, res, `${key}?`);
+    payer[key] = value.trim().slice(0, 250);
+  }
+  link.state = 'paid';
+  link.paidAt = ctx.options.now();
+  link.payer = payer;
+  sendLinkIpn(ctx, link, mergeFaults(ctx.globalFaults, link.faults));
+  res
+    .type('html')
+    .send(
+      layout({
+        title: t.paid,
+        lang: found.lang,
+        body: `<p class="outcome" aria-hidden="true">✓</p><h2 role="status">${e(t.paid)}</h2>`,
+      }),
+    );
+}
+
+/** The payment-link IPN. Returns the delivery, or undefined when there is nowhere (or no wish) to send it. */
+export function sendLinkIpn(
+  ctx: SandboxContext,
+  link: PaymentLink,
+  faults: FaultPlan,
+): Promise<unknown> | undefined {
+  const url =
+    typeof link.data.ipnURL === 'string' && link.data.ipnURL !== ''
+      ? link.data.ipnURL
+      : ctx.options.merchantUrls?.ipnURL;
+  if (!url || faults.noIpn) return undefined;
+  const payer = link.payer ?? {};
+  const payload: PaymentLinkCallback = {
+    requestId: link.requestID,
+    responseDateTime: ctx.clock.now(),
+    responseCode: ResponseCode.Success,
+    responseMessage: 'Success',
+    responseData: {
+      orderNo: link.orderNo,
+      orderReference: String(link.data.orderID),
+      orderAmount: String(link.amount + (faults.amountDelta ?? 0)),
+      extraData: {
+        fullName: payer.fullname,
+        phone: payer.phone,
+        email: payer.email,
+        shippingAddress: payer.shippingAddress,
+      },
+    },
+  };
+  return ctx.ipn.deliver({
+    url,
+    envelope: encodeCallback(payload, ctx.options.salt),
+    orderNo: link.orderNo,
+    delayMs: (faults.lateIpnSeconds ?? 0) * 1000,
+  }).settled;
+}
