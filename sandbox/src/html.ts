@@ -63,7 +63,9 @@ h1 { font-size: 20px; margin: 0 0 4px; }
 .muted { color: var(--muted); font-size: 14px; }
 form { display: grid; gap: 12px; margin: 0; }
 label { display: grid; gap: 4px; font-size: 14px; font-weight: 600; }
-input, select { font: inherit; padding: 10px 12px; border: 1px solid var(--line); border-radius: 10px; }
+input, select { font: inherit; width: 100%; min-width: 0; padding: 10px 12px; border: 1px solid var(--line);
+  border-radius: 10px; }
+h2 { font-size: 17px; margin: 16px 0 8px; }
 input:focus, select:focus, button:focus-visible, a:focus-visible { outline: 3px solid rgba(91, 61, 245, .35); outline-offset: 1px; }
 button, .button { font: inherit; font-weight: 600; padding: 12px 16px; border-radius: 10px; border: 0;
   background: var(--accent); color: #fff; cursor: pointer; text-align: center; text-decoration: none; }
