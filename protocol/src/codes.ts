@@ -68,14 +68,7 @@ export const NonFinalStatus = {
 
 /** What a `responseCode` / `transactionStatus` means for an order (§9). */
 export type TransactionOutcome =
-  | 'paid'
-  | 'cancelled'
-  | 'expired'
-  | 'failed'
-  | 'pending'
-  | 'authorized'
-  | 'voided'
-  | 'unknown';
+  'paid' | 'cancelled' | 'expired' | 'failed' | 'pending' | 'authorized' | 'voided' | 'unknown';
 
 /**
  * Maps a gateway result code to an outcome. Only `200` is paid (`"00"` from old examples is tolerated as a
@@ -231,14 +224,26 @@ export const napasBins: Readonly<Record<string, string>> = {
 /** Whether `sourceType` is one the gateway documents for that method (blank allowed where optional). */
 export function isKnownSourceType(method: string, sourceType: string): boolean {
   if (method === PaymentMethod.Domestic) {
-    return (domesticBanks as readonly string[]).includes(sourceType) || sourceType in napasBins;
+    return (
+      (domesticBanks as readonly string[]).includes(sourceType) ||
+      Object.hasOwn(napasBins, sourceType)
+    );
   }
-  const list = (sourceTypes as Record<string, readonly string[]>)[method];
-  return list !== undefined && list.includes(sourceType);
+  // Own keys only: `method in` would find `constructor` or `__proto__` on the prototype.
+  if (!Object.hasOwn(sourceTypes, method)) return false;
+  return (sourceTypes as Record<string, readonly string[]>)[method]!.includes(sourceType);
 }
 
 /** Payment-link `paymentMethods` values (§11.3). */
-export const paymentLinkMethods = ['GALAXYPAY', 'GPAY', 'MPGS', 'QRPAY', 'MOMO', 'ZALOPAY', 'NAPAS'] as const;
+export const paymentLinkMethods = [
+  'GALAXYPAY',
+  'GPAY',
+  'MPGS',
+  'QRPAY',
+  'MOMO',
+  'ZALOPAY',
+  'NAPAS',
+] as const;
 export type PaymentLinkMethod = (typeof paymentLinkMethods)[number];
 
 /** Payment-link `expiryUnit`. */
@@ -271,16 +276,116 @@ export const TEST_OTP = 'otp';
 
 /** Documented test cards (§12) plus two sandbox-only decline cards. */
 export const testCards: readonly TestCard[] = [
-  { number: '5506920809243667', method: 'INTERNATIONAL', network: 'MPGS', brand: 'MASTER', date: '01/39', cvv: '100', otp: true, outcome: 'approve', source: 'GUIDE 3.6.1' },
-  { number: '4012000033330026', method: 'INTERNATIONAL', network: 'MPGS', brand: 'VISA', date: '01/39', cvv: '100', otp: false, outcome: 'approve', source: 'GUIDE 3.6.1' },
-  { number: '4456530000001096', method: 'INTERNATIONAL', network: 'CYBERSOURCE', brand: 'VISA', date: '12/30', cvv: '111', otp: true, outcome: 'approve', source: 'GUIDE 3.6.1' },
-  { number: '4456530000000064', method: 'INTERNATIONAL', network: 'CYBERSOURCE', brand: 'VISA', date: '12/30', cvv: '111', otp: false, outcome: 'approve', source: 'GUIDE 3.6.1' },
-  { number: '9704000000000018', method: 'DOMESTIC', network: 'NAPAS', brand: 'NAPAS', date: '03/07', holder: 'NGUYEN VAN A', otp: true, outcome: 'approve', source: 'GUIDE 3.6.1' },
-  { number: '5123450000000008', method: 'INTERNATIONAL', network: 'MPGS', brand: 'MASTER', date: '01/39', cvv: '100', otp: true, outcome: 'approve', source: 'UPC 3.1' },
-  { number: '5111111111111118', method: 'INTERNATIONAL', network: 'MPGS', brand: 'MASTER', date: '01/39', cvv: '100', otp: false, outcome: 'approve', source: 'UPC 3.1' },
-  { number: '9704020000000016', method: 'DOMESTIC', network: 'NAPAS', brand: 'NAPAS', date: '03/07', holder: 'NGUYEN VAN A', otp: true, outcome: 'approve', source: 'UPC 3.1' },
-  { number: '4000000000000002', method: 'INTERNATIONAL', network: 'MPGS', brand: 'VISA', date: '01/39', cvv: '100', otp: false, outcome: 'decline', source: 'sandbox' },
-  { number: '9704000000000026', method: 'DOMESTIC', network: 'NAPAS', brand: 'NAPAS', date: '03/07', holder: 'NGUYEN VAN A', otp: true, outcome: 'decline', source: 'sandbox' },
+  {
+    number: '5506920809243667',
+    method: 'INTERNATIONAL',
+    network: 'MPGS',
+    brand: 'MASTER',
+    date: '01/39',
+    cvv: '100',
+    otp: true,
+    outcome: 'approve',
+    source: 'GUIDE 3.6.1',
+  },
+  {
+    number: '4012000033330026',
+    method: 'INTERNATIONAL',
+    network: 'MPGS',
+    brand: 'VISA',
+    date: '01/39',
+    cvv: '100',
+    otp: false,
+    outcome: 'approve',
+    source: 'GUIDE 3.6.1',
+  },
+  {
+    number: '4456530000001096',
+    method: 'INTERNATIONAL',
+    network: 'CYBERSOURCE',
+    brand: 'VISA',
+    date: '12/30',
+    cvv: '111',
+    otp: true,
+    outcome: 'approve',
+    source: 'GUIDE 3.6.1',
+  },
+  {
+    number: '4456530000000064',
+    method: 'INTERNATIONAL',
+    network: 'CYBERSOURCE',
+    brand: 'VISA',
+    date: '12/30',
+    cvv: '111',
+    otp: false,
+    outcome: 'approve',
+    source: 'GUIDE 3.6.1',
+  },
+  {
+    number: '9704000000000018',
+    method: 'DOMESTIC',
+    network: 'NAPAS',
+    brand: 'NAPAS',
+    date: '03/07',
+    holder: 'NGUYEN VAN A',
+    otp: true,
+    outcome: 'approve',
+    source: 'GUIDE 3.6.1',
+  },
+  {
+    number: '5123450000000008',
+    method: 'INTERNATIONAL',
+    network: 'MPGS',
+    brand: 'MASTER',
+    date: '01/39',
+    cvv: '100',
+    otp: true,
+    outcome: 'approve',
+    source: 'UPC 3.1',
+  },
+  {
+    number: '5111111111111118',
+    method: 'INTERNATIONAL',
+    network: 'MPGS',
+    brand: 'MASTER',
+    date: '01/39',
+    cvv: '100',
+    otp: false,
+    outcome: 'approve',
+    source: 'UPC 3.1',
+  },
+  {
+    number: '9704020000000016',
+    method: 'DOMESTIC',
+    network: 'NAPAS',
+    brand: 'NAPAS',
+    date: '03/07',
+    holder: 'NGUYEN VAN A',
+    otp: true,
+    outcome: 'approve',
+    source: 'UPC 3.1',
+  },
+  {
+    number: '4000000000000002',
+    method: 'INTERNATIONAL',
+    network: 'MPGS',
+    brand: 'VISA',
+    date: '01/39',
+    cvv: '100',
+    otp: false,
+    outcome: 'decline',
+    source: 'sandbox',
+  },
+  {
+    number: '9704000000000026',
+    method: 'DOMESTIC',
+    network: 'NAPAS',
+    brand: 'NAPAS',
+    date: '03/07',
+    holder: 'NGUYEN VAN A',
+    otp: true,
+    outcome: 'decline',
+    source: 'sandbox',
+  },
 ];
 
 /** Finds a test card by number (spaces ignored). */
@@ -292,6 +397,7 @@ export function findTestCard(number: string): TestCard | undefined {
 /** Masks a card number the way the gateway shows it: first six and last four digits. */
 export function maskCardNumber(number: string): string {
   const digits = number.replace(/\D/g, '');
-  if (digits.length < 10) return '*'.repeat(digits.length);
+  // Six plus four would show all of a 10-digit number.
+  if (digits.length <= 10) return '*'.repeat(digits.length);
   return `${digits.slice(0, 6)}${'*'.repeat(digits.length - 10)}${digits.slice(-4)}`;
 }

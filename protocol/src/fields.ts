@@ -32,6 +32,8 @@ export interface FieldSpec {
   required: boolean | ((data: Record<string, unknown>) => boolean);
   /** Allowed values, where the documentation lists them. */
   oneOf?: readonly string[];
+  /** A `text` field that may also arrive as a JSON number of digits. */
+  acceptsNumber?: boolean;
 }
 
 /** A field that failed validation: its path (`requestData.orderAmount`) and what is wrong. */
@@ -45,7 +47,8 @@ const O = false;
 
 const orderFields: FieldSpec[] = [
   { name: 'orderID', type: 'text', max: 50, required: M },
-  { name: 'orderNumber', type: 'text', max: 20, required: O },
+  // Alphanumeric, but Galaxy Pay's own examples (V1, checkout) send it as a JSON number.
+  { name: 'orderNumber', type: 'text', max: 20, required: O, acceptsNumber: true },
   { name: 'orderAmount', type: 'numeric', max: 16, required: M },
   { name: 'orderCurrency', type: 'alpha', max: 3, required: M, oneOf: currencies },
   { name: 'orderDateTime', type: 'numeric', max: 14, required: M },
@@ -231,6 +234,10 @@ function checkField(spec: FieldSpec, value: unknown): string | undefined {
       if (!ALPHA.test(value)) return 'must contain letters only';
       break;
     case 'text':
+      if (spec.acceptsNumber && typeof value === 'number') {
+        if (numericText(value) === undefined) return 'must be a string or a whole number';
+        break;
+      }
       if (typeof value !== 'string') return 'must be a string';
       break;
   }
@@ -257,7 +264,8 @@ export function validateEnvelope(request: unknown): FieldIssue[] {
   } else if (!parseGatewayDateTime(requestDateTime)) {
     issues.push({ field: 'requestDateTime', message: 'must be yyyyMMddHHmmss' });
   }
-  if (!isRecord(requestData)) issues.push({ field: 'requestData', message: 'must be a JSON object' });
+  if (!isRecord(requestData))
+    issues.push({ field: 'requestData', message: 'must be a JSON object' });
   return issues;
 }
 
@@ -298,7 +306,7 @@ function crossFieldIssues(endpoint: EndpointPath, data: Record<string, unknown>)
     typeof method === 'string' &&
     typeof sourceType === 'string' &&
     sourceType !== '' &&
-    method in sourceTypes &&
+    Object.hasOwn(sourceTypes, method) && // not `in`: `constructor` or `__proto__` would match
     !(sourceTypes as Record<string, readonly string[]>)[method]!.includes(sourceType)
   ) {
     issues.push({ field: 'requestData.sourceType', message: `is not a ${method} source type` });
@@ -307,7 +315,10 @@ function crossFieldIssues(endpoint: EndpointPath, data: Record<string, unknown>)
     const op = data.apiOperation;
     const cardMethod = method === PaymentMethod.Domestic || method === PaymentMethod.International;
     if (op === ApiOperation.FastPay && method !== PaymentMethod.International) {
-      issues.push({ field: 'requestData.paymentMethod', message: 'FAST_PAY takes INTERNATIONAL only' });
+      issues.push({
+        field: 'requestData.paymentMethod',
+        message: 'FAST_PAY takes INTERNATIONAL only',
+      });
     }
     if (op === ApiOperation.PayWithCreateToken && !cardMethod) {
       issues.push({
@@ -316,13 +327,19 @@ function crossFieldIssues(endpoint: EndpointPath, data: Record<string, unknown>)
       });
     }
     if (data.sourceOfFund === SourceOfFund.Token && !cardMethod) {
-      issues.push({ field: 'requestData.paymentMethod', message: 'a token pays DOMESTIC or INTERNATIONAL only' });
+      issues.push({
+        field: 'requestData.paymentMethod',
+        message: 'a token pays DOMESTIC or INTERNATIONAL only',
+      });
     }
   }
   if (endpoint === Endpoint.PayWithQr && typeof sourceType === 'string') {
     const allowed = method === PaymentMethod.QrPay ? ['QRPAY'] : ['MOMO', 'ZALOPAY', 'GALAXYPAY'];
     if (!allowed.includes(sourceType)) {
-      issues.push({ field: 'requestData.sourceType', message: `must be one of ${allowed.join(', ')}` });
+      issues.push({
+        field: 'requestData.sourceType',
+        message: `must be one of ${allowed.join(', ')}`,
+      });
     }
   }
   if (endpoint === Endpoint.Checkout) {

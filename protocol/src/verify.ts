@@ -1,10 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { signText } from './sign.js';
-import type {
-  CallbackPayload,
-  PaymentLinkCallback,
-  TransactionCallback,
-} from './types.js';
+import type { CallbackPayload, PaymentLinkCallback, TransactionCallback } from './types.js';
 
 /** Stable codes of `CallbackError`: what went wrong, in a form code can switch on. */
 export const CallbackErrorCode = {
@@ -88,11 +84,17 @@ export function verifyCallback(
   const { data, signature } = readEnvelope(input);
   const maxDataLength = options.maxDataLength ?? DEFAULT_MAX_DATA_LENGTH;
   if (data.length > maxDataLength) {
-    throw new CallbackError(CallbackErrorCode.TooLarge, `data is longer than ${maxDataLength} characters`);
+    throw new CallbackError(
+      CallbackErrorCode.TooLarge,
+      `data is longer than ${maxDataLength} characters`,
+    );
   }
   const given = signature.toLowerCase();
   if (!HEX_64.test(given)) {
-    throw new CallbackError(CallbackErrorCode.Malformed, 'signature must be 64 hexadecimal characters');
+    throw new CallbackError(
+      CallbackErrorCode.Malformed,
+      'signature must be 64 hexadecimal characters',
+    );
   }
   if (!signatureMatches(data, given, salt)) {
     throw new CallbackError(
@@ -115,7 +117,11 @@ export function decodeCallbackData(data: string): CallbackPayload {
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(data, 'base64'));
   } catch {
-    throw new CallbackError(CallbackErrorCode.InvalidEncoding, 'data does not decode to UTF-8 text', true);
+    throw new CallbackError(
+      CallbackErrorCode.InvalidEncoding,
+      'data does not decode to UTF-8 text',
+      true,
+    );
   }
   let parsed: unknown;
   try {
