@@ -3,12 +3,13 @@
  * that exact text before anything is parsed; every request is recorded with its verdict.
  */
 
-import express, { type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import {
   ApiOperation,
   Endpoint,
   SourceOfFund,
   findTestCard,
+  formatGatewayDateTime,
   numericText,
   sha256Hex,
   signText,
@@ -23,7 +24,6 @@ import {
   FaultTokenError,
   faultsFromDescription,
   mergeFaults,
-  noFaults,
   type ApiFaults,
   type FaultPlan,
 } from './faults.js';
@@ -78,37 +78,64 @@ export function apiRouter(ctx: SandboxContext): express.Router {
       let requestID: unknown = null;
       try {
         const parsed = authenticate(ctx, req, raw, path);
-        requestID = (parsed as { requestID?: unknown }).requestID ?? null;
+        // Signed and parsed: echo the requestID even when the envelope is then refused.
+        requestID = (parsed as { requestID?: unknown } | null)?.requestID ?? null;
+        const issue = validateEnvelope(parsed)[0];
+        if (issue) throw badField(issue);
         reply = await handle(ctx, path as EndpointPath, parsed as Record<string, unknown>);
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         reply = {
           httpStatus: error.httpStatus,
           responseCode: error.responseCode,
-          responseMessage: error.message,
+          // The reply carries no field of its own: the message must name the field at fault.
+          responseMessage:
+            error.field && !error.message.includes(error.field)
+              ? `${error.message} (${error.field})`
+              : error.message,
           field: error.field,
         };
       }
-      ctx.ledger.recordRequest({
-        at: new Date().toISOString(),
-        method: req.method,
-        path: `/${path}`,
-        headers: { ...req.headers },
-        rawBody: raw,
-        verdict: {
-          httpStatus: reply.httpStatus,
-          responseCode: reply.responseCode,
-          message: reply.responseMessage,
-          field: reply.field,
-        },
-      });
+      record(ctx, req, raw, reply);
       await send(ctx, res, reply, typeof requestID === 'string' ? requestID : null);
     },
   );
+  // The body parser refused the body (too large, unknown charset): still a signed, recorded gateway reply.
+  router.use('/api/v1', async (error: unknown, req: Request, res: Response, next: NextFunction) => {
+    const status = (error as { status?: unknown }).status;
+    if (typeof status !== 'number' || status < 400 || status >= 500) return next(error);
+    const message =
+      status === 413
+        ? `Payload Too Large: the body exceeds ${MAX_BODY}`
+        : `Bad Request: ${(error as Error).message}`;
+    const reply: Reply = {
+      httpStatus: status,
+      responseCode: String(status),
+      responseMessage: message,
+    };
+    record(ctx, req, '', reply);
+    await send(ctx, res, reply, null);
+  });
   return router;
 }
 
-/** API key, then the signature over the raw text, then JSON and the envelope. */
+function record(ctx: SandboxContext, req: Request, rawBody: string, reply: Reply): void {
+  ctx.ledger.recordRequest({
+    at: new Date().toISOString(),
+    method: req.method,
+    path: req.originalUrl.split('?')[0]!,
+    headers: { ...req.headers },
+    rawBody,
+    verdict: {
+      httpStatus: reply.httpStatus,
+      responseCode: reply.responseCode,
+      message: reply.responseMessage,
+      field: reply.field,
+    },
+  });
+}
+
+/** API key, then the signature over the raw text, then JSON (the caller checks the envelope). */
 function authenticate(ctx: SandboxContext, req: Request, raw: string, path: string): unknown {
   if (!endpointNames.has(path)) throw new ApiError(404, '404', `Not Found: no API at /${path}`);
   const apiKey = req.get('apikey');
@@ -124,8 +151,6 @@ function authenticate(ctx: SandboxContext, req: Request, raw: string, path: stri
   } catch {
     throw new ApiError(400, '400', 'Bad Request: body is not JSON', 'body');
   }
-  const issue = validateEnvelope(parsed)[0];
-  if (issue) throw badField(issue);
   return parsed;
 }
 
@@ -161,7 +186,6 @@ async function handle(
     typeof data.transactionID === 'string'
       ? ctx.ledger.transactions.get(data.transactionID)
       : undefined;
-  const plan = mergeFaults(ctx.globalFaults, txn?.faults ?? noFaults(), own);
   const faults: ApiFaults = {
     ...ctx.globalFaults.api,
     ...own.api,
@@ -171,7 +195,7 @@ async function handle(
   };
   const chainKey = `${String(data.orderID ?? data.transactionID ?? data.token ?? '')}:${name}`;
   const step = nextReplyStep(ctx, faults, chainKey);
-  if (step) return { ...step, faults };
+  if (step) return { ...step, faults: { ...faults, ...step.faults } };
   if (faults.duplicate409) {
     return {
       httpStatus: 409,
@@ -180,7 +204,8 @@ async function handle(
       faults,
     };
   }
-  const reply = await operate(ctx, path, request, data, plan);
+  // Only the order's own faults are kept with it: global faults are read afresh at each use.
+  const reply = await operate(ctx, path, request, data, own);
   return { ...reply, faults };
 }
 
@@ -273,12 +298,24 @@ async function createPayment(
       'requestData.orderID',
     );
   }
+  if (kind === 'payWithQR' && String(numericText(data.orderAmount)).length > 13) {
+    // EMVCo's amount field (tag 54) holds at most 13 characters.
+    throw new ApiError(
+      400,
+      '400',
+      'Bad Request: a QR amount has at most 13 digits',
+      'requestData.orderAmount',
+    );
+  }
   const apiOperation = typeof data.apiOperation === 'string' ? data.apiOperation : ApiOperation.Pay;
-  const byToken = data.sourceOfFund === SourceOfFund.Token;
+  // Only pay takes sourceOfFund; elsewhere it is an unknown extra field (a checkout sending
+  // sourceOfFund CARD without card fields worked in UAT, §7.7).
+  const sourceOfFund = kind === 'pay' ? data.sourceOfFund : undefined;
+  const byToken = sourceOfFund === SourceOfFund.Token;
   const saved = byToken ? ctx.ledger.tokens.get(String(data.token)) : undefined;
   if (byToken && !saved)
     throw new ApiError(400, '400', 'Bad Request: token is unknown or deleted', 'requestData.token');
-  const hostedCard = data.sourceOfFund === SourceOfFund.Card ? checkCard(data) : undefined;
+  const hostedCard = sourceOfFund === SourceOfFund.Card ? checkCard(data) : undefined;
   if (hostedCard && 'error' in hostedCard)
     throw new ApiError(400, '400', `Bad Request: ${hostedCard.error}`, hostedCard.field);
 
@@ -354,7 +391,7 @@ async function createPayment(
             account: txn.account,
           },
     );
-  } else if (faults.ipnFirst) {
+  } else if (mergeFaults(ctx.globalFaults, faults).ipnFirst) {
     // The IPN reaches the merchant before this reply does (T26).
     before = finishPayment(ctx, txn, {
       result: 'success',
@@ -384,7 +421,8 @@ function query(ctx: SandboxContext, data: Record<string, unknown>): Reply {
   const str = (value: unknown) => (value === undefined ? undefined : String(value));
   return ok({
     transactionID: txn.transactionID,
-    transactionDateTime: ctx.clock.now(),
+    // When the payment happened (or was created, while it is open), not when it is queried.
+    transactionDateTime: formatGatewayDateTime(txn.completedAt ?? txn.createdAt),
     transactionStatus: status,
     transactionDescription: txn.resultMessage,
     orderID: txn.orderID,

@@ -1,4 +1,4 @@
-import type { createGatewayClock} from '@galaxy-pay/protocol';
+import type { createGatewayClock } from '@galaxy-pay/protocol';
 import { type CallbackUrls } from '@galaxy-pay/protocol';
 import type { FaultPlan } from './faults.js';
 import type { IpnSender } from './ipn-sender.js';

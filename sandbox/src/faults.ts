@@ -36,7 +36,6 @@ export interface FlowFaults {
   protoPollution?: boolean;
   plusUnencoded?: boolean;
   denyFraming?: boolean;
-  noMessage?: boolean;
   callbackMethod?: 'GET' | 'POST';
 }
 
@@ -141,7 +140,6 @@ function applyFlowToken(plan: FaultPlan, token: string): boolean {
   else if (token === 'proto-pollution') plan.protoPollution = true;
   else if (token === 'plus-unencoded') plan.plusUnencoded = true;
   else if (token === 'deny-framing') plan.denyFraming = true;
-  else if (token === 'no-message') plan.noMessage = true;
   else if ((match = /^callback:(get|post)$/.exec(token))) {
     plan.callbackMethod = match[1] === 'get' ? 'GET' : 'POST';
   } else return false;

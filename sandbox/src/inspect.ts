@@ -52,14 +52,12 @@ export function inspectRouter(ctx: SandboxContext): express.Router {
     const link = ctx.ledger.links.get(String(req.params.orderNo));
     if (!link) return notFound(res, 'payment link');
     if (link.state === 'paid' || ctx.options.now() > link.expiresAt) {
-      return res
-        .status(409)
-        .json({
-          error: {
-            code: 'link_not_open',
-            message: `payment link is ${link.state === 'paid' ? 'paid' : 'expired'}`,
-          },
-        });
+      return res.status(409).json({
+        error: {
+          code: 'link_not_open',
+          message: `payment link is ${link.state === 'paid' ? 'paid' : 'expired'}`,
+        },
+      });
     }
     link.state = 'paid';
     link.paidAt = ctx.options.now();
@@ -87,6 +85,7 @@ export function inspectRouter(ctx: SandboxContext): express.Router {
     res.json(ctx.globalFaults);
   });
   router.post('/__sandbox/reset', (_req, res) => {
+    ctx.ipn.cancelAll();
     ctx.ledger.clear();
     ctx.globalFaults = parseFaults(ctx.options.faults);
     res.status(204).end();
@@ -118,11 +117,9 @@ async function complete(ctx: SandboxContext, req: Request, res: Response): Promi
   const body = (req.body ?? {}) as Record<string, unknown>;
   const outcome = toOutcome(txn, body);
   if (!outcome) {
-    res
-      .status(400)
-      .json({
-        error: { code: 'bad_outcome', message: 'outcome must be success, failure or cancel' },
-      });
+    res.status(400).json({
+      error: { code: 'bad_outcome', message: 'outcome must be success, failure or cancel' },
+    });
     return;
   }
   try {

@@ -20,9 +20,12 @@ export interface IpnDelivery {
 const MAX_ANSWER_CHARS = 2048;
 
 export class IpnSender {
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Pending waits, with the function that ends each one early. */
+  private readonly sleepers = new Map<NodeJS.Timeout, () => void>();
   private readonly inFlight = new Set<AbortController>();
   private closed = false;
+  /** Bumped by `cancelAll`: deliveries of an older generation stop and record nothing more. */
+  private generation = 0;
 
   constructor(
     private readonly ledger: Ledger,
@@ -37,7 +40,9 @@ export class IpnSender {
     const deliveryId = this.ledger.newDeliveryId();
     let markFirst: (ok: boolean) => void = () => {};
     const firstAttempt = new Promise<boolean>(resolve => (markFirst = resolve));
-    const settled = this.run(delivery, deliveryId, markFirst).finally(() => markFirst(false));
+    const settled = this.run(delivery, deliveryId, markFirst, this.generation).finally(() =>
+      markFirst(false),
+    );
     return { firstAttempt, settled };
   }
 
@@ -45,11 +50,12 @@ export class IpnSender {
     delivery: IpnDelivery,
     deliveryId: number,
     onFirstAttempt: (ok: boolean) => void,
+    generation: number,
   ): Promise<boolean> {
     if (delivery.delayMs) await this.sleep(delivery.delayMs);
     const attempts = this.settings.retryDelaysMs.length + 1;
-    for (let attempt = 1; attempt <= attempts && !this.closed; attempt++) {
-      const acknowledged = await this.attempt(delivery, deliveryId, attempt);
+    for (let attempt = 1; attempt <= attempts && this.isCurrent(generation); attempt++) {
+      const acknowledged = await this.attempt(delivery, deliveryId, attempt, generation);
       if (attempt === 1) onFirstAttempt(acknowledged);
       if (acknowledged) return true;
       const wait = this.settings.retryDelaysMs[attempt - 1];
@@ -62,6 +68,7 @@ export class IpnSender {
     delivery: IpnDelivery,
     deliveryId: number,
     attempt: number,
+    generation: number,
   ): Promise<boolean> {
     const base = {
       deliveryId,
@@ -87,6 +94,7 @@ export class IpnSender {
       const body = (await res.text()).slice(0, MAX_ANSWER_CHARS);
       const ipnStatus = readIpnStatus(body);
       const acknowledged = res.ok && (ipnStatus === '200' || ipnStatus === '409');
+      if (!this.isCurrent(generation)) return false;
       this.ledger.recordIpnAttempt({
         ...base,
         answer: { httpStatus: res.status, body, ipnStatus },
@@ -94,6 +102,7 @@ export class IpnSender {
       });
       return acknowledged;
     } catch (error) {
+      if (!this.isCurrent(generation)) return false;
       this.ledger.recordIpnAttempt({
         ...base,
         error: controller.signal.aborted ? 'timeout' : describe(error),
@@ -106,23 +115,36 @@ export class IpnSender {
     }
   }
 
+  private isCurrent(generation: number): boolean {
+    return !this.closed && generation === this.generation;
+  }
+
   private sleep(ms: number): Promise<void> {
     return new Promise(resolve => {
       if (this.closed) return resolve();
       const timer = setTimeout(() => {
-        this.timers.delete(timer);
+        this.sleepers.delete(timer);
         resolve();
       }, ms);
-      this.timers.add(timer);
+      this.sleepers.set(timer, resolve);
     });
   }
 
-  /** Stops every pending delivery (the sandbox is closing). */
+  /** Stops every delivery under way (`/__sandbox/reset`): nothing more is sent or recorded. */
+  cancelAll(): void {
+    this.generation += 1;
+    for (const [timer, wake] of this.sleepers) {
+      clearTimeout(timer);
+      wake();
+    }
+    this.sleepers.clear();
+    for (const controller of this.inFlight) controller.abort();
+  }
+
+  /** Stops every pending delivery for good (the sandbox is closing). */
   close(): void {
     this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    for (const controller of this.inFlight) controller.abort();
+    this.cancelAll();
   }
 }
 

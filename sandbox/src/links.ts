@@ -26,6 +26,13 @@ export function linksRouter(ctx: SandboxContext): express.Router {
   return router;
 }
 
+/** The payer fields the link page shows: the requested ones it has an input for. */
+function wantedFields(link: PaymentLink): FieldKey[] {
+  return (link.data.paymentFields as string[]).filter((f): f is FieldKey =>
+    (FIELD_KEYS as readonly string[]).includes(f),
+  );
+}
+
 function linkState(ctx: SandboxContext, link: PaymentLink): 'open' | 'paid' | 'expired' {
   if (link.state === 'paid') return 'paid';
   return ctx.options.now() > link.expiresAt ? 'expired' : 'open';
@@ -61,10 +68,7 @@ function showLink(ctx: SandboxContext, req: Request, res: Response, error?: stri
       .send(layout({ title, lang, body: `${head}<h2 role="status">${e(title)}</h2>` }));
     return;
   }
-  const wanted = (link.data.paymentFields as string[]).filter((f): f is FieldKey =>
-    (FIELD_KEYS as readonly string[]).includes(f),
-  );
-  const inputs = wanted
+  const inputs = wantedFields(link)
     .map(
       f =>
         `<label>${e(t[f as keyof Strings])}<input name="${f}" ${f === 'email' ? 'type="email" ' : ''}required></label>`,
@@ -95,7 +99,8 @@ function payLink(ctx: SandboxContext, req: Request, res: Response): void {
   if (linkState(ctx, link) !== 'open') return showLink(ctx, req, res);
   const body = req.body as Record<string, unknown>;
   const payer: Record<string, string> = {};
-  for (const key of link.data.paymentFields as string[]) {
+  // Only the fields the page asks for: an unknown one has no input and could never be filled.
+  for (const key of wantedFields(link)) {
     const value = body[key];
     if (typeof value !== 'string' || value.trim() === '') return showLink(ctx, req, res, `${key}?`);
     payer[key] = value.trim().slice(0, 250);
@@ -104,15 +109,13 @@ function payLink(ctx: SandboxContext, req: Request, res: Response): void {
   link.paidAt = ctx.options.now();
   link.payer = payer;
   sendLinkIpn(ctx, link, mergeFaults(ctx.globalFaults, link.faults));
-  res
-    .type('html')
-    .send(
-      layout({
-        title: t.paid,
-        lang: found.lang,
-        body: `<p class="outcome" aria-hidden="true">✓</p><h2 role="status">${e(t.paid)}</h2>`,
-      }),
-    );
+  res.type('html').send(
+    layout({
+      title: t.paid,
+      lang: found.lang,
+      body: `<p class="outcome" aria-hidden="true">✓</p><h2 role="status">${e(t.paid)}</h2>`,
+    }),
+  );
 }
 
 /** The payment-link IPN. Returns the delivery, or undefined when there is nowhere (or no wish) to send it. */

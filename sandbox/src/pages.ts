@@ -123,7 +123,9 @@ function showPage(ctx: SandboxContext, req: Request, res: Response, page: PageCo
   expireIfStale(ctx, txn);
   if (txn.state !== 'processing') return showFinished(res, page);
   if (txn.pendingCard?.otp) return render(res, page, otpForm(page));
-  if (txn.data.sourceOfFund === SourceOfFund.Token) return render(res, page, savedCardForm(page));
+  if (txn.kind === 'pay' && txn.data.sourceOfFund === SourceOfFund.Token) {
+    return render(res, page, savedCardForm(page));
+  }
   if (txn.kind === 'payWithQR') {
     return render(
       res,
@@ -233,6 +235,8 @@ function submitCard(ctx: SandboxContext, req: Request, res: Response, page: Page
   if (method !== PaymentMethod.Domestic && method !== PaymentMethod.International) {
     return render(res, page, methodChoice(page), 400);
   }
+  // A stale form must not record card details on a transaction that has expired meanwhile.
+  expireIfStale(ctx, page.txn);
   if (page.txn.state !== 'processing') return showFinished(res, page);
   const checked = checkCard({ ...fields, paymentMethod: method }, '');
   if ('error' in checked) return render(res, page, cardForm(page, method, checked.error), 400);
@@ -298,7 +302,7 @@ function submitApproval(ctx: SandboxContext, req: Request, res: Response, page: 
   const fields = req.body as Record<string, unknown>;
   const txn = page.txn;
   if (txn.state !== 'processing') return showFinished(res, page);
-  if (txn.data.sourceOfFund === SourceOfFund.Token) {
+  if (txn.kind === 'pay' && txn.data.sourceOfFund === SourceOfFund.Token) {
     const saved = ctx.ledger.tokens.get(String(txn.data.token));
     const card = saved ? findTestCard(saved.cardNumber) : undefined;
     if (!card) {

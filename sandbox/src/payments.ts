@@ -71,7 +71,8 @@ export function expireIfStale(ctx: SandboxContext, txn: Transaction): void {
     txn.state = 'expired';
     txn.resultCode = ResponseCode.Expired;
     txn.resultMessage = 'Transaction Expired';
-    txn.completedAt = ctx.options.now();
+    // It expired when the TTL ran out, not when somebody happened to look.
+    txn.completedAt = new Date(txn.createdAt.getTime() + ctx.options.transactionTtlMs);
   }
 }
 
@@ -194,8 +195,10 @@ export function encodeWithFaults(
   }
   if (forBrowser && faults.plusUnencoded) {
     // Pad until the base64 text holds a '+', which an unencoded query string turns into a space.
+    // In ASCII only '>' or '~' as the third byte of a 3-byte group encodes to '+'. Pad with '~':
+    // one of three in a row always lands there. ('?' never does: the loop never ended.)
     for (let pad = 0; !toBase64(text).includes('+'); pad++) {
-      text = JSON.stringify({ ...payload, pad: '?'.repeat(pad) });
+      text = JSON.stringify({ ...payload, pad: '~'.repeat(pad) });
     }
   }
   const data = toBase64(text);
