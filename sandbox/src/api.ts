@@ -502,51 +502,36 @@ function refund(
   return ok();
 }
 
-function voidTransaction(ctx: SandboxContext, data: Record<string, unknown>): Reply {
+/** Void and capture act on an authorization only: find it, or say why not. */
+function findAuthorized(
+  ctx: SandboxContext,
+  data: Record<string, unknown>,
+  action: 'voided' | 'captured',
+): Transaction {
   const txn = findTransaction(ctx, data);
   currentStatus(ctx, txn);
-  if (txn.state === 'captured') {
-    throw new ApiError(
-      400,
-      '400',
-      'Bad Request: the transaction is captured; refund it instead of voiding',
-      'requestData.transactionID',
-    );
-  }
   if (txn.state !== 'authorized') {
-    throw new ApiError(
-      400,
-      '400',
-      `Bad Request: only an authorized transaction can be voided; this one is ${txn.state}`,
-      'requestData.transactionID',
-    );
+    const why =
+      txn.state === 'captured'
+        ? action === 'voided'
+          ? 'the transaction is captured; refund it instead of voiding'
+          : 'the transaction is already captured'
+        : `only an authorized transaction can be ${action}; this one is ${txn.state}`;
+    throw new ApiError(400, '400', `Bad Request: ${why}`, 'requestData.transactionID');
   }
   checkCurrency(txn, data);
+  return txn;
+}
+
+function voidTransaction(ctx: SandboxContext, data: Record<string, unknown>): Reply {
+  const txn = findAuthorized(ctx, data, 'voided');
   txn.state = 'voided';
   txn.resultMessage = 'Transaction is voided.';
   return ok();
 }
 
 function capture(ctx: SandboxContext, data: Record<string, unknown>): Reply {
-  const txn = findTransaction(ctx, data);
-  currentStatus(ctx, txn);
-  if (txn.state === 'captured') {
-    throw new ApiError(
-      400,
-      '400',
-      'Bad Request: the transaction is already captured',
-      'requestData.transactionID',
-    );
-  }
-  if (txn.state !== 'authorized') {
-    throw new ApiError(
-      400,
-      '400',
-      `Bad Request: only an authorized transaction can be captured; this one is ${txn.state}`,
-      'requestData.transactionID',
-    );
-  }
-  checkCurrency(txn, data);
+  const txn = findAuthorized(ctx, data, 'captured');
   const amount = amountOf(data.orderAmount);
   if (amount > txn.amount) {
     throw new ApiError(
