@@ -1,0 +1,239 @@
+/**
+ * The signer's durable state behind one interface, with two adapters (SQLite by default, PostgreSQL for
+ * several instances). Every state change is one atomic conditional write: a concurrent loser changes nothing
+ * and learns the current row, so duplicates and races resolve to exactly one effect (RELIABILITY.md §2).
+ */
+
+/** Where a checkout session is. `pending_unknown`: the gateway call's outcome is unknown (timeout). */
+export type SessionStatus =
+  | 'pending'
+  | 'pending_unknown'
+  | 'paid'
+  | 'failed'
+  | 'cancelled'
+  | 'expired'
+  | 'needs_review';
+
+/** Statuses from which nothing moves on its own any more (only a late verified success may still arrive). */
+export const FINAL_STATUSES: readonly SessionStatus[] = [
+  'paid',
+  'failed',
+  'cancelled',
+  'expired',
+  'needs_review',
+];
+
+/** Why a session was cancelled. */
+export type CancelReason = 'user' | 'closed' | 'gateway' | 'timeout';
+
+/** An order as the merchant priced it. Amount and currency never change once saved. */
+export interface Order {
+  orderRef: string;
+  /** Integer minor units; VND has none, so this is dong. */
+  amount: number;
+  currency: string;
+  description: string;
+  /** Net + fee − discount = amount (the checkout API wants all four). */
+  netAmount: number;
+  feeAmount: number;
+  discountAmount: number;
+  createdAt: Date;
+}
+
+/** A checkout session: one attempt to pay one order through the gateway. */
+export interface Session {
+  /** ≥ 128-bit random, base64url. */
+  id: string;
+  /** Per-session secret echoed in the return page's postMessage, so widgets never cross-talk. */
+  nonce: string;
+  orderRef: string;
+  /** The gateway `orderID` (unique per session, so a retry after a failure never collides). */
+  gatewayOrderId: string;
+  /** The `requestID` of the checkout call, kept for reconciliation after a timeout. */
+  requestId: string;
+  transactionId: string | null;
+  amount: number;
+  currency: string;
+  status: SessionStatus;
+  /** A verified success arrived after the session had failed, been cancelled or expired. */
+  lateSuccess: boolean;
+  /** The gateway's result code and message, once known. */
+  code: string | null;
+  message: string | null;
+  cancelReason: CancelReason | null;
+  locale: string;
+  paymentMethod: string | null;
+  sourceType: string | null;
+  /** Where redirect mode returns the shopper (allow-listed). */
+  returnUrl: string | null;
+  /** The hosted page URL (checked against the gateway allow-list). */
+  checkoutUrl: string | null;
+  /** The merchant origin that opened the session (exact), for postMessage and framing. */
+  merchantOrigin: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  expiresAt: Date;
+  paidAt: Date | null;
+}
+
+/** A new session, before anything is known from the gateway. */
+export type NewSession = Omit<
+  Session,
+  | 'status'
+  | 'lateSuccess'
+  | 'transactionId'
+  | 'code'
+  | 'message'
+  | 'cancelReason'
+  | 'checkoutUrl'
+  | 'updatedAt'
+  | 'paidAt'
+>;
+
+/** Where a callback or query answer came from. */
+export type EvidenceKind = 'ipn' | 'result' | 'cancel' | 'query' | 'checkout';
+
+/** The verdict stored with every callback attempt. */
+export type EventVerdict =
+  | 'applied'
+  | 'duplicate'
+  | 'needs_review'
+  | 'unknown_order'
+  | 'rejected_schema'
+  | 'bad_signature'
+  | 'malformed'
+  | 'ignored';
+
+/** One callback attempt or query answer, stored raw: nothing the gateway told us is lost. */
+export interface PaymentEvent {
+  id?: number;
+  sessionId: string | null;
+  kind: EvidenceKind;
+  transactionId: string | null;
+  /** The raw `data` text (callbacks) or response body (query), as received. */
+  raw: string;
+  verified: boolean;
+  verdict: EventVerdict;
+  /** A short human note (why it was rejected, what it changed). */
+  detail: string | null;
+  receivedAt: Date;
+}
+
+/** What the gateway said, reduced to what a transition needs. */
+export interface Evidence {
+  kind: EvidenceKind;
+  transactionId: string | null;
+  code: string;
+  message: string;
+  paymentMethod?: string | null;
+  sourceType?: string | null;
+}
+
+/** Merchant-facing events delivered at least once through the outbox. */
+export type OutboxEvent = 'paid' | 'failed' | 'cancelled' | 'expired' | 'needs_review';
+
+export interface OutboxItem {
+  id: number;
+  sessionId: string;
+  event: OutboxEvent;
+  /** JSON text of the webhook/hook payload, fixed at transition time. */
+  payload: string;
+  attempts: number;
+  nextAttemptAt: Date;
+  deliveredAt: Date | null;
+  lastError: string | null;
+}
+
+/** The target of a transition and what goes with it. */
+export type Transition =
+  | { to: 'paid'; evidence: Evidence; at: Date }
+  | { to: 'failed'; evidence: Evidence; at: Date }
+  | { to: 'cancelled'; reason: CancelReason; evidence: Evidence | null; at: Date }
+  | { to: 'expired'; at: Date }
+  | { to: 'needs_review'; evidence: Evidence; detail: string; at: Date };
+
+/** The result of a transition attempt: `changed` false means a concurrent or earlier writer won. */
+export interface TransitionResult {
+  changed: boolean;
+  session: Session;
+}
+
+/** An idempotency record for `POST /sessions` (RELIABILITY.md rule 7). */
+export type IdempotencyBegin =
+  | { state: 'started' }
+  | { state: 'in_flight' }
+  | { state: 'mismatch' }
+  | { state: 'done'; status: number; body: string };
+
+export interface Store {
+  /** Creates or upgrades the schema; safe to run at every start and from several processes. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Saves a priced order. An existing orderRef keeps its amount and currency: returns what is stored. */
+  putOrder(order: Order): Promise<Order>;
+  getOrder(orderRef: string): Promise<Order | null>;
+
+  /** Inserts a session in `pending`, before the gateway is called. */
+  createSession(session: NewSession): Promise<Session>;
+  getSession(id: string): Promise<Session | null>;
+  getSessionByGatewayOrderId(gatewayOrderId: string): Promise<Session | null>;
+  /** The open (pending or pending_unknown, not expired at `now`) session of an order, if any. */
+  findOpenSession(orderRef: string, now: Date): Promise<Session | null>;
+  /** The paid session of an order, if any. */
+  findPaidSession(orderRef: string): Promise<Session | null>;
+  /** Sessions still pending (or pending_unknown) that were last updated before `before`. */
+  listStalePending(before: Date, limit: number): Promise<Session[]>;
+
+  /**
+   * Records the gateway's checkout answer. Sets the transaction id and checkout URL only if none is set
+   * yet, and never changes the status (an IPN may have won the race: T26).
+   */
+  attachCheckout(
+    id: string,
+    checkout: { transactionId: string; checkoutUrl: string },
+    at: Date,
+  ): Promise<Session>;
+  /** pending → pending_unknown (the checkout call timed out or failed ambiguously). */
+  markPendingUnknown(id: string, at: Date): Promise<Session>;
+
+  /**
+   * Applies one transition atomically: the conditional status update, the outbox row (unique per session
+   * and event) and, when given, the payment event — all committed together or not at all.
+   *
+   * Allowed: pending|pending_unknown → paid|failed|cancelled|expired|needs_review;
+   * failed|cancelled|expired → paid (sets lateSuccess); failed|cancelled|expired → needs_review.
+   * Never: paid → anything. The session's transactionId is set from the evidence if still null.
+   */
+  transition(id: string, transition: Transition, event?: PaymentEvent): Promise<TransitionResult>;
+
+  /** Stores a callback attempt or query answer with its verdict (dead letters have no session). */
+  recordEvent(event: PaymentEvent): Promise<void>;
+  listEvents(sessionId: string): Promise<PaymentEvent[]>;
+
+  /** Outbox: items due at `now`, oldest first, claimed so no other worker takes them until `leaseUntil`. */
+  claimOutbox(now: Date, leaseUntil: Date, limit: number): Promise<OutboxItem[]>;
+  markOutboxDelivered(id: number, at: Date): Promise<void>;
+  markOutboxFailed(id: number, error: string, retryAt: Date): Promise<void>;
+  listOutbox(sessionId: string): Promise<OutboxItem[]>;
+
+  /**
+   * Starts an idempotent request: a new key is saved as in flight with the request's hash; a known key
+   * reports its state. Keys older than `expiresBefore` are forgotten first.
+   */
+  beginIdempotent(
+    key: string,
+    requestHash: string,
+    now: Date,
+    expiresBefore: Date,
+  ): Promise<IdempotencyBegin>;
+  /** Saves the response of a finished idempotent request for replay. */
+  finishIdempotent(key: string, status: number, body: string): Promise<void>;
+  /** Forgets an in-flight key whose request failed before producing a replayable answer. */
+  abandonIdempotent(key: string): Promise<void>;
+
+  /** Notifies every signer process that a session changed (in-process for SQLite, NOTIFY for PostgreSQL). */
+  publish(sessionId: string): Promise<void>;
+  /** Calls `listener` when any process publishes; returns the unsubscribe function. */
+  subscribe(listener: (sessionId: string) => void): Promise<() => Promise<void>>;
+}
