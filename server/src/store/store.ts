@@ -6,13 +6,7 @@
 
 /** Where a checkout session is. `pending_unknown`: the gateway call's outcome is unknown (timeout). */
 export type SessionStatus =
-  | 'pending'
-  | 'pending_unknown'
-  | 'paid'
-  | 'failed'
-  | 'cancelled'
-  | 'expired'
-  | 'needs_review';
+  'pending' | 'pending_unknown' | 'paid' | 'failed' | 'cancelled' | 'expired' | 'needs_review';
 
 /** Statuses from which nothing moves on its own any more (only a late verified success may still arrive). */
 export const FINAL_STATUSES: readonly SessionStatus[] = [
@@ -204,6 +198,8 @@ export interface Store {
    * Allowed: pending|pending_unknown → paid|failed|cancelled|expired|needs_review;
    * failed|cancelled|expired → paid (sets lateSuccess); failed|cancelled|expired → needs_review.
    * Never: paid → anything. The session's transactionId is set from the evidence if still null.
+   * The event is stored whether or not the status changed; an `applied` verdict that changed nothing is
+   * stored as `duplicate`.
    */
   transition(id: string, transition: Transition, event?: PaymentEvent): Promise<TransitionResult>;
 

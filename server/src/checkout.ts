@@ -1,0 +1,230 @@
+/**
+ * Opening a checkout session: the order is priced on the server, the session is saved `pending` before the
+ * gateway is called (so an IPN that overtakes the reply finds it: T26), and the request is built here from
+ * stored data only: the browser contributes preferences, never money or URLs.
+ */
+
+import { randomBytes } from 'node:crypto';
+import {
+  Endpoint,
+  formatGatewayDateTime,
+  newRequestId,
+  type CheckoutRequestData,
+  type PayRequestData,
+  type PayWithOptionRequestData,
+} from '@galaxy-pay/protocol';
+import type { GatewayFlow } from './config.js';
+import { HttpError } from './errors.js';
+import { GatewayError, type GatewayClient } from './gateway-client.js';
+import type { Logger } from './logger.js';
+import type { Order, Session, Store } from './store/store.js';
+
+export interface CheckoutDeps {
+  store: Store;
+  gateway: GatewayClient;
+  logger: Logger;
+  now: () => Date;
+  flow: GatewayFlow;
+  /** Absolute base URL of the signer routes (callback URLs are built from it). */
+  publicUrl: string;
+  sessionTtlMs: number;
+}
+
+/** The shopper's allow-listed preferences. */
+export interface CheckoutPreferences {
+  locale: 'vi' | 'en';
+  paymentMethod?: string;
+  sourceType?: string;
+  returnUrl?: string;
+  merchantOrigin: string | null;
+}
+
+/** A random id with `bytes` bytes of entropy, base64url. */
+export function randomId(bytes = 16): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+/** Session ids are 128-bit random base64url (22 characters). */
+export const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
+
+/** Builds the gateway request for the configured flow from stored data only. */
+export function buildGatewayRequest(
+  deps: Pick<CheckoutDeps, 'flow' | 'publicUrl'>,
+  session: Session,
+  order: Order,
+  at: Date,
+): {
+  endpoint: (typeof Endpoint)[keyof typeof Endpoint];
+  data: CheckoutRequestData | PayRequestData | PayWithOptionRequestData;
+} {
+  const base = deps.publicUrl;
+  const common = {
+    orderID: session.gatewayOrderId,
+    // orderNumber (Alphanumeric(20)) shows the merchant's own reference in Galaxy Pay's portal when it fits.
+    ...(/^[A-Za-z0-9]{1,20}$/.test(order.orderRef) ? { orderNumber: order.orderRef } : {}),
+    orderAmount: order.amount,
+    orderCurrency: order.currency as 'VND',
+    orderDateTime: formatGatewayDateTime(at),
+    orderDescription: order.description,
+    language: session.locale as 'vi' | 'en',
+    successURL: `${base}/return/${session.id}/result`,
+    failureURL: `${base}/return/${session.id}/result`,
+    cancelURL: `${base}/return/${session.id}/cancel`,
+    ipnURL: `${base}/ipn`,
+  };
+  const method = (session.paymentMethod ?? 'DOMESTIC') as PayRequestData['paymentMethod'];
+  const source = session.sourceType ? { sourceType: session.sourceType } : {};
+  switch (deps.flow) {
+    case 'checkout':
+      // checkout documents no apiVersion or callback URLs; they are sent anyway (§6.4) and not relied on.
+      return {
+        endpoint: Endpoint.Checkout,
+        data: {
+          apiVersion: 2,
+          ...common,
+          orderNetAmount: order.netAmount,
+          orderFeeAmount: order.feeAmount,
+          orderDiscountAmount: order.discountAmount,
+          paymentMethod: method,
+          ...source,
+        },
+      };
+    case 'pay':
+      return {
+        endpoint: Endpoint.Pay,
+        data: { apiVersion: 2, apiOperation: 'PAY', ...common, paymentMethod: method, ...source },
+      };
+    case 'payWithOption':
+      return {
+        endpoint: Endpoint.PayWithOption,
+        data: { apiVersion: 2, apiOperation: 'PAY', ...common },
+      };
+  }
+}
+
+/** The outcome of opening a session. */
+export type OpenResult = { kind: 'created' | 'existing'; session: Session };
+
+/**
+ * Returns the order's open session, or opens a new one. Throws HttpError for a paid order, a session whose
+ * outcome is in doubt, and gateway failures (after recording them on the session).
+ */
+export async function openSession(
+  deps: CheckoutDeps,
+  order: Order,
+  prefs: CheckoutPreferences,
+): Promise<OpenResult> {
+  const now = deps.now();
+  if (await deps.store.findPaidSession(order.orderRef)) {
+    throw new HttpError(409, 'order_already_paid', 'this order has already been paid');
+  }
+  const open = await deps.store.findOpenSession(order.orderRef, now);
+  if (open && open.checkoutUrl && open.status === 'pending')
+    return { kind: 'existing', session: open };
+  // A session whose checkout reply never came: retry it with the same orderID and requestID (T07).
+  const session = open ?? (await deps.store.createSession(newSession(deps, order, prefs, now)));
+  return { kind: open ? 'existing' : 'created', session: await callGateway(deps, session, order) };
+}
+
+function newSession(deps: CheckoutDeps, order: Order, prefs: CheckoutPreferences, now: Date) {
+  return {
+    id: randomId(),
+    nonce: randomId(),
+    orderRef: order.orderRef,
+    gatewayOrderId: randomBytes(16).toString('hex'),
+    requestId: newRequestId(),
+    amount: order.amount,
+    currency: order.currency,
+    locale: prefs.locale,
+    paymentMethod: prefs.paymentMethod ?? null,
+    sourceType: prefs.sourceType ?? null,
+    returnUrl: prefs.returnUrl ?? null,
+    merchantOrigin: prefs.merchantOrigin,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + deps.sessionTtlMs),
+  };
+}
+
+async function callGateway(deps: CheckoutDeps, session: Session, order: Order): Promise<Session> {
+  const { endpoint, data } = buildGatewayRequest(deps, session, order, deps.now());
+  try {
+    const reply = await deps.gateway.call(endpoint, data, { requestId: session.requestId });
+    const { transactionID, endpoint: checkoutUrl } = reply.responseData as {
+      transactionID: string;
+      endpoint: string;
+    };
+    return await deps.store.attachCheckout(
+      session.id,
+      { transactionId: transactionID, checkoutUrl },
+      deps.now(),
+    );
+  } catch (error) {
+    if (!(error instanceof GatewayError)) throw error;
+    throw await recordFailure(deps, session, error);
+  }
+}
+
+/** Records what a failed gateway call means for the session, and returns the error to answer with. */
+async function recordFailure(
+  deps: CheckoutDeps,
+  session: Session,
+  error: GatewayError,
+): Promise<HttpError> {
+  const at = deps.now();
+  const retryAfter = { 'retry-after': String(error.retryAfterSeconds ?? 30) };
+  const inDoubt =
+    error.mayHaveReachedGateway &&
+    (error.code === 'upstream_timeout' ||
+      error.code === 'upstream_error' ||
+      error.code === 'gateway_duplicate');
+  switch (inDoubt ? 'in_doubt' : error.code) {
+    case 'in_doubt':
+      // The gateway may hold this order (the request may have arrived): never mint a new orderID for it.
+      await deps.store.markPendingUnknown(session.id, at);
+      deps.logger.warn(
+        { sessionId: session.id, code: error.code },
+        'checkout outcome unknown; session pending_unknown',
+      );
+      return error.code === 'upstream_timeout'
+        ? new HttpError(
+            504,
+            'upstream_timeout',
+            'the payment gateway did not answer in time; try again',
+            retryAfter,
+          )
+        : new HttpError(
+            502,
+            'upstream_error',
+            'the payment gateway could not be reached; try again',
+            retryAfter,
+          );
+    default: {
+      await deps.store.transition(session.id, {
+        to: 'failed',
+        at,
+        evidence: {
+          kind: 'checkout',
+          transactionId: null,
+          code: error.responseCode ?? '502',
+          message: error.code,
+        },
+      });
+      if (error.code === 'circuit_open') {
+        return new HttpError(
+          503,
+          'gateway_unavailable',
+          'payments are paused for a moment; try again shortly',
+          retryAfter,
+        );
+      }
+      if (error.code === 'gateway_auth_failed') {
+        deps.logger.error(
+          { sessionId: session.id },
+          'the gateway refused our credentials: check GALAXY_PAY_API_KEY and GALAXY_PAY_SALT',
+        );
+      }
+      const code = error.code === 'upstream_untrusted' ? 'upstream_untrusted' : 'upstream_error';
+      return new HttpError(502, code, 'the payment gateway refused the checkout; try again later');
+    }
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * The standalone signer's configuration, read once from the environment and checked at start: a bad value
+ * stops the process with a message naming the variable (and its value, unless it is a secret).
+ */
+
+import { GatewayBaseUrl } from '@galaxy-pay/protocol';
+
+/** Which gateway API opens the hosted page. */
+export type GatewayFlow = 'checkout' | 'pay' | 'payWithOption';
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Where the signer's routes are reachable from browsers and the gateway (base path included). */
+  publicUrl: string;
+  apiKey: string;
+  salt: string;
+  gatewayBaseUrl: string;
+  /** Exact origins the hosted `endpoint` may be on. */
+  gatewayPageOrigins: string[];
+  flow: GatewayFlow;
+  /** Merchant page origins allowed to call the signer and to receive its messages. */
+  allowedOrigins: string[];
+  databaseUrl: string;
+  adminToken: string | undefined;
+  merchantWebhook: { url: string; secret: string } | undefined;
+  sessionTtlSeconds: number;
+  catalogFile: string | undefined;
+  /** Number of proxy hops in front of the signer (`trust proxy`); 0 = none. */
+  trustProxy: number;
+  logLevel: string;
+}
+
+/** A configuration error: names the variable; safe to print (never contains a secret). */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Hosted-page origins per documented gateway base URL [CONFIRM production hosts in UAT]. */
+const KNOWN_PAGE_ORIGINS: Record<string, string[]> = {
+  [GatewayBaseUrl.Uat]: ['https://uat-payment.galaxypay.vn'],
+  [GatewayBaseUrl.Production]: ['https://payment.galaxypay.vn', 'https://paymentv2.galaxypay.vn'],
+};
+
+/** The hosted-page origins of a gateway: Galaxy Pay's known hosts, else (a local sandbox) its own origin. */
+export function defaultPageOrigins(gatewayBaseUrl: string): string[] {
+  const origin = new URL(gatewayBaseUrl).origin;
+  return KNOWN_PAGE_ORIGINS[origin] ?? [origin];
+}
+
+const SECRET_MIN_LENGTH = 32;
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and checks the environment; throws `ConfigError` naming the first bad variable. */
+export function loadConfig(env: Env): Config {
+  const port = integer(env, 'PORT', 8200, 0, 65535);
+  const publicUrl = url(env, 'PUBLIC_URL', `http://127.0.0.1:${port}`).replace(/\/+$/, '');
+  const gatewayBaseUrl = required(env, 'GALAXY_PAY_BASE_URL', { secret: false });
+  const base = parseUrl('GALAXY_PAY_BASE_URL', gatewayBaseUrl);
+  if (base.protocol !== 'https:' && !LOOPBACK.has(base.hostname)) {
+    throw new ConfigError(
+      `GALAXY_PAY_BASE_URL must be https (only a loopback sandbox may use http), not "${gatewayBaseUrl}"`,
+    );
+  }
+  const pageOrigins = env.GALAXY_PAY_PAGE_ORIGINS
+    ? originList(env, 'GALAXY_PAY_PAGE_ORIGINS')
+    : defaultPageOrigins(gatewayBaseUrl);
+  const webhookUrl = optional(env, 'MERCHANT_WEBHOOK_URL');
+  const webhookSecret = optional(env, 'MERCHANT_WEBHOOK_SECRET');
+  if (Boolean(webhookUrl) !== Boolean(webhookSecret)) {
+    throw new ConfigError('MERCHANT_WEBHOOK_URL and MERCHANT_WEBHOOK_SECRET must be set together');
+  }
+  if (webhookUrl) parseUrl('MERCHANT_WEBHOOK_URL', webhookUrl);
+  const adminToken = optional(env, 'ADMIN_TOKEN');
+  if (adminToken !== undefined) minLength('ADMIN_TOKEN', adminToken);
+  if (webhookSecret !== undefined) minLength('MERCHANT_WEBHOOK_SECRET', webhookSecret);
+
+  return Object.freeze({
+    port,
+    host: optional(env, 'HOST') ?? '127.0.0.1',
+    publicUrl,
+    apiKey: required(env, 'GALAXY_PAY_API_KEY', { secret: true }),
+    salt: required(env, 'GALAXY_PAY_SALT', { secret: true }),
+    gatewayBaseUrl: gatewayBaseUrl.replace(/\/+$/, ''),
+    gatewayPageOrigins: pageOrigins,
+    flow: oneOf(env, 'GALAXY_PAY_FLOW', ['checkout', 'pay', 'payWithOption'] as const, 'checkout'),
+    allowedOrigins: env.ALLOWED_ORIGINS ? originList(env, 'ALLOWED_ORIGINS') : [],
+    databaseUrl: optional(env, 'DATABASE_URL') ?? 'file:galaxy-pay.db',
+    adminToken,
+    merchantWebhook:
+      webhookUrl && webhookSecret ? { url: webhookUrl, secret: webhookSecret } : undefined,
+    sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 1800, 60, 86_400),
+    catalogFile: optional(env, 'CATALOG_FILE'),
+    trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
+    logLevel: oneOf(
+      env,
+      'LOG_LEVEL',
+      ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const,
+      'info',
+    ),
+  });
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function required(env: Env, name: string, { secret }: { secret: boolean }): string {
+  const value = optional(env, name);
+  if (value === undefined) {
+    const hint = secret ? '; copy server/.env.example to server/.env and fill it in' : '';
+    throw new ConfigError(`${name} is not set${hint}`);
+  }
+  if (secret && /^<replace-with-/.test(value)) {
+    throw new ConfigError(`${name} still holds the placeholder from .env.example`);
+  }
+  return value;
+}
+
+function minLength(name: string, value: string): void {
+  if (value.length < SECRET_MIN_LENGTH) {
+    throw new ConfigError(`${name} must be at least ${SECRET_MIN_LENGTH} characters long`);
+  }
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${raw}"`);
+  }
+  return value;
+}
+
+function oneOf<const T extends string>(
+  env: Env,
+  name: string,
+  values: readonly T[],
+  fallback: T,
+): T {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  if (!(values as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${values.join(', ')}, not "${raw}"`);
+  }
+  return raw as T;
+}
+
+function parseUrl(name: string, value: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} must be an absolute URL, not "${value}"`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new ConfigError(`${name} must be an http(s) URL, not "${value}"`);
+  }
+  return parsed;
+}
+
+function url(env: Env, name: string, fallback: string): string {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  parseUrl(name, raw);
+  return raw;
+}
+
+/** A comma-separated list of exact origins: `null`, `*` and paths are refused. */
+function originList(env: Env, name: string): string[] {
+  return (env[name] ?? '')
+    .split(',')
+    .map(item => item.trim())
+    .filter(Boolean)
+    .map(item => {
+      const parsed = item === 'null' || item === '*' ? undefined : tryUrl(item);
+      if (
+        !parsed ||
+        parsed.origin !== item.replace(/\/$/, '') ||
+        !/^https?:$/.test(parsed.protocol)
+      ) {
+        throw new ConfigError(
+          `${name} must list exact origins such as https://shop.example (no path, no "*", no "null"), not "${item}"`,
+        );
+      }
+      return parsed.origin;
+    });
+}
+
+function tryUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * One error shape for every route: `{ error: { code, message, requestId } }` with a stable code. A 500 says
+ * nothing about internals; nothing a handler throws can put a secret into a response.
+ */
+
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from './logger.js';
+
+/** An error a route throws on purpose: its status, code and message are sent as they are. */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Body-parser failures, mapped to stable codes. */
+const PARSER_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  'entity.too.large': {
+    status: 413,
+    code: 'body_too_large',
+    message: 'the request body is too large',
+  },
+  'entity.parse.failed': {
+    status: 400,
+    code: 'malformed_json',
+    message: 'the request body is not valid JSON',
+  },
+  'encoding.unsupported': {
+    status: 415,
+    code: 'unsupported_encoding',
+    message: 'compressed or unknown body encodings are not accepted',
+  },
+  'charset.unsupported': {
+    status: 415,
+    code: 'unsupported_charset',
+    message: 'the body must be UTF-8',
+  },
+  'parameters.too.many': {
+    status: 413,
+    code: 'too_many_parameters',
+    message: 'too many form parameters',
+  },
+  'entity.verify.failed': {
+    status: 400,
+    code: 'malformed_body',
+    message: 'the request body was refused',
+  },
+};
+
+/** The request id every response and log line carries. */
+export function requestIdOf(res: Response): string {
+  return String(res.locals.requestId ?? 'unknown');
+}
+
+/** Sends the generic error body. */
+export function sendError(res: Response, status: number, code: string, message: string): void {
+  res.status(status).json({ error: { code, message, requestId: requestIdOf(res) } });
+}
+
+/** The last handler: known errors keep their status and code; anything else is a bare 500. */
+export function errorHandler(logger: Logger) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (error instanceof HttpError) {
+      res.set(error.headers);
+      sendError(res, error.status, error.code, error.message);
+      return;
+    }
+    const type = (error as { type?: unknown }).type;
+    const parser = typeof type === 'string' ? PARSER_ERRORS[type] : undefined;
+    if (parser) {
+      sendError(res, parser.status, parser.code, parser.message);
+      return;
+    }
+    // Log the kind and where, never the error's message: it may echo input or (from a library) a secret.
+    logger.error(
+      {
+        requestId: requestIdOf(res),
+        method: req.method,
+        path: req.path,
+        errorName: (error as Error)?.name,
+      },
+      'unhandled error',
+    );
+    sendError(res, 500, 'internal_error', 'something went wrong; try again later');
+  };
+}
+
+/** For unmatched routes inside the signer. */
+export function notFound(_req: Request, res: Response): void {
+  sendError(res, 404, 'not_found', 'no such route');
+}

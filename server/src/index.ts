@@ -1,0 +1,10 @@
+/** @galaxy-pay/server: the signer. */
+export { createSigner, type Signer, type SignerOptions } from './signer.js';
+export { createApp, type AppOptions } from './app.js';
+export { loadConfig, ConfigError, type Config, type GatewayFlow } from './config.js';
+export { createLogger, type Logger } from './logger.js';
+export { openStore } from './store/index.js';
+export type { Store, Session, SessionStatus, Order } from './store/store.js';
+export type { OrderInput, ResolveOrder } from './orders.js';
+export type { SignerHooks, PaymentNotice } from './outbox.js';
+export { verifyWebhook, webhookHeaders, WebhookVerificationError } from './merchant-webhook.js';

@@ -1,0 +1,48 @@
+/**
+ * Structured JSON logs (pino) with static redaction paths (RELIABILITY.md §5: case-sensitive, never built
+ * from input). Nothing logs request bodies; callbacks are logged by verdict, never by content.
+ */
+
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+
+export type Logger = Pick<PinoLogger, 'info' | 'warn' | 'error' | 'debug' | 'child'>;
+
+/** Paths pino replaces with "[redacted]", in every casing seen in Galaxy Pay clients. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers.apikey',
+  'req.headers.signature',
+  'headers.authorization',
+  'headers.apikey',
+  'headers.APIKey',
+  'headers.apiKey',
+  'headers.signature',
+  'headers.Signature',
+  'body.signature',
+  'body.data',
+  'query.data',
+  'query.signature',
+  'apiKey',
+  'salt',
+  'signature',
+  'data',
+];
+
+/** A logger writing JSON lines with UTC timestamps; `destination` lets tests capture the output. */
+export function createLogger(
+  options: { level?: string; destination?: DestinationStream } = {},
+): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      base: { service: 'galaxy-pay-signer' },
+    },
+    options.destination,
+  );
+}
+
+/** A logger that drops everything (tests that do not look at logs). */
+export const silentLogger: Logger = pino({ level: 'silent' });

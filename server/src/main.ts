@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+/**
+ * `galaxy-pay-signer`: the standalone signer. The only file that reads process.env and listens.
+ * Shutdown (SIGTERM/SIGINT): fail readiness, stop accepting, let in-flight work commit or roll back, exit
+ * before a hard deadline — a response is only ever sent for committed work.
+ */
+
+import type { Server } from 'node:http';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { loadCatalog } from './orders.js';
+import { openStore } from './store/index.js';
+
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`galaxy-pay-signer: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const store = await openStore(config.databaseUrl);
+  await store.migrate();
+  const { app, signer } = createApp({
+    apiKey: config.apiKey,
+    salt: config.salt,
+    gatewayBaseUrl: config.gatewayBaseUrl,
+    gatewayPageOrigins: config.gatewayPageOrigins,
+    flow: config.flow,
+    publicUrl: config.publicUrl,
+    allowedOrigins: config.allowedOrigins,
+    store,
+    catalog: config.catalogFile ? loadCatalog(config.catalogFile) : undefined,
+    adminToken: config.adminToken,
+    sessionTtlSeconds: config.sessionTtlSeconds,
+    webhook: config.merchantWebhook,
+    logger,
+    trustProxy: config.trustProxy,
+  });
+  await signer.ready;
+  const server: Server = app.listen(config.port, config.host, () => {
+    logger.info(
+      { url: config.publicUrl, port: config.port, flow: config.flow },
+      'galaxy-pay signer listening',
+    );
+  });
+  server.on('error', error => {
+    logger.error({ errorName: error.name }, `cannot listen on ${config.host}:${config.port}`);
+    process.exit(1);
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    signer.drain();
+    const deadline = setTimeout(() => {
+      logger.error({}, 'shutdown deadline passed; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    server.close(async () => {
+      await signer.close();
+      await store.close();
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

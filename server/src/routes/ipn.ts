@@ -1,0 +1,149 @@
+/**
+ * `POST /ipn`: Galaxy Pay's server-to-server notification. Verify the raw `data` first, then one atomic
+ * transition, then answer `{ ipnStatus, ipnDescription }` only after commit (RELIABILITY.md §3).
+ */
+
+import express, { type Request, type Response } from 'express';
+import {
+  CallbackError,
+  CallbackErrorCode,
+  verifyCallback,
+  type TransactionCallback,
+} from '@galaxy-pay/protocol';
+import { sendError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { reportFromCallback, settle } from '../settlement.js';
+import type { PaymentEvent, Store } from '../store/store.js';
+
+export interface IpnDeps {
+  store: Store;
+  logger: Logger;
+  now: () => Date;
+  salt: string;
+  /** Called after a transition commits (the outbox worker delivers hooks without waiting for its poll). */
+  onChange: () => void;
+  /** Concurrency ceiling instead of a per-IP rate limit: the gateway's bursts are never throttled. */
+  maxInFlight: number;
+}
+
+/** IPN bodies are a few hundred bytes; 32 KB is generous and refuses abuse before hashing (T27). */
+const LIMIT = '32kb';
+/** Unverified input is kept for forensics, but short: a forged flood must not fill the database. */
+const UNVERIFIED_KEEP = 2048;
+
+export function ipnRoutes(deps: IpnDeps): express.Router {
+  const router = express.Router();
+  let inFlight = 0;
+  router.post(
+    '/ipn',
+    (req, res, next) => {
+      if (!req.is(['application/json', 'application/x-www-form-urlencoded'])) {
+        sendError(res, 415, 'unsupported_media_type', 'send the IPN as application/json or a form');
+        return;
+      }
+      if (inFlight >= deps.maxInFlight) {
+        res.set('retry-after', '1');
+        sendError(
+          res,
+          503,
+          'temporarily_unavailable',
+          'too many notifications at once; retry shortly',
+        );
+        return;
+      }
+      next();
+    },
+    // inflate: false — a gzip bomb is refused, never expanded.
+    express.json({ limit: LIMIT, inflate: false, strict: true }),
+    express.urlencoded({ limit: LIMIT, inflate: false, extended: false, parameterLimit: 10 }),
+    async (req, res) => {
+      inFlight += 1;
+      try {
+        await handle(deps, req, res);
+      } finally {
+        inFlight -= 1;
+      }
+    },
+  );
+  return router;
+}
+
+async function handle(deps: IpnDeps, req: Request, res: Response): Promise<void> {
+  const body: unknown = req.body;
+  const fields = typeof body === 'object' && body !== null ? Object.keys(body) : [];
+  const extra = fields.filter(f => f !== 'data' && f !== 'signature');
+  const input = (body ?? {}) as { data?: unknown; signature?: unknown };
+  const unverified = (verdict: PaymentEvent['verdict'], detail: string): PaymentEvent => ({
+    sessionId: null,
+    kind: 'ipn',
+    transactionId: null,
+    raw: typeof input.data === 'string' ? input.data.slice(0, UNVERIFIED_KEEP) : '',
+    verified: false,
+    verdict,
+    detail,
+    receivedAt: deps.now(),
+  });
+  try {
+    if (extra.length > 0) {
+      throw new CallbackError(
+        CallbackErrorCode.Malformed,
+        `unexpected field ${extra[0]!.slice(0, 40)}`,
+      );
+    }
+    const payload = verifyCallback({ data: input.data, signature: input.signature }, deps.salt);
+    if (!('requestID' in payload)) {
+      // A payment-link IPN (`requestId`): stored, answered "not found" until links are handled.
+      await deps.store.recordEvent({
+        ...unverified('unknown_order', 'payment-link notification'),
+        verified: true,
+        raw: String(input.data),
+      });
+      reply(res, '404', 'payment links are not handled by this signer');
+      return;
+    }
+    const result = await settle(
+      deps,
+      reportFromCallback('ipn', String(input.data), payload as TransactionCallback),
+    );
+    if (result.changed) deps.onChange();
+    reply(res, result.ipnStatus, result.description);
+  } catch (error) {
+    if (!(error instanceof CallbackError)) {
+      // Database down, pool exhausted: nothing was committed, so ask the gateway to come back (never a 2xx).
+      deps.logger.error(
+        { errorName: (error as Error)?.name },
+        'IPN not processed: internal failure',
+      );
+      res.set('retry-after', '5');
+      sendError(
+        res,
+        503,
+        'temporarily_unavailable',
+        'the notification could not be stored; retry later',
+      );
+      return;
+    }
+    if (error.signed) {
+      // From the gateway but unusable: keep it whole, and answer the same way on every retry (T14).
+      await deps.store.recordEvent({
+        ...unverified('rejected_schema', error.code),
+        verified: true,
+        raw: String(input.data),
+      });
+      deps.logger.warn({ code: error.code }, 'signed IPN with unusable content');
+      reply(res, '404', 'the notification could not be read');
+      return;
+    }
+    const bad = error.code === CallbackErrorCode.InvalidSignature;
+    await deps.store.recordEvent(unverified(bad ? 'bad_signature' : 'malformed', error.code));
+    deps.logger.warn({ code: error.code, ip: req.ip }, 'unverifiable IPN refused');
+    if (error.code === CallbackErrorCode.TooLarge)
+      sendError(res, 413, 'body_too_large', error.message);
+    else if (bad) sendError(res, 401, 'invalid_signature', 'the signature does not match the data');
+    else sendError(res, 400, error.code, error.message);
+  }
+}
+
+function reply(res: Response, ipnStatus: '200' | '404' | '409', description: string): void {
+  res.status(200).json({ ipnStatus, ipnDescription: description.slice(0, 250) });
+}

@@ -1,0 +1,255 @@
+/**
+ * The widget's routes: open a session, read its verified status (JSON or Server-Sent Events), cancel it.
+ * Thin: parse, call, respond.
+ */
+
+import { createHash } from 'node:crypto';
+import express, { type Request, type Response } from 'express';
+import { z } from 'zod';
+import { isKnownSourceType } from '@galaxy-pay/protocol';
+import { SESSION_ID, openSession, type CheckoutDeps } from '../checkout.js';
+import { HttpError, requestIdOf } from '../errors.js';
+import { orderRefSchema, resolveOrder, type OrderInput, type ResolveOrder } from '../orders.js';
+import { reconcile } from '../reconcile.js';
+import { FINAL_STATUSES, type CancelReason, type Session } from '../store/store.js';
+import type { SessionNotifier } from '../notifier.js';
+
+/** Fields a browser must never send: money, callback URLs, card data, gateway operations (T04). */
+const FORBIDDEN_FIELDS = new Set([
+  'apiOperation',
+  'ipnURL',
+  'successURL',
+  'failureURL',
+  'cancelURL',
+  'cardNumber',
+  'cardHolderName',
+  'cardExpireDate',
+  'cardVerificationValue',
+  'cardIssueDate',
+  'token',
+  'sourceOfFund',
+  'extraData',
+  'orderID',
+  'signature',
+  'apiKey',
+]);
+
+/** Methods a shopper may ask for; the rest (HUB, BNPL) need merchant set-up first. */
+const WIDGET_METHODS = ['DOMESTIC', 'INTERNATIONAL', 'WALLET', 'QRPAY'] as const;
+
+const createBody = z.strictObject({
+  orderRef: orderRefSchema,
+  locale: z.enum(['vi', 'en']).optional(),
+  paymentMethod: z.enum(WIDGET_METHODS).optional(),
+  sourceType: z
+    .string()
+    .regex(/^[A-Z0-9]{1,20}$/)
+    .optional(),
+  returnUrl: z.string().max(500).optional(),
+});
+
+const cancelBody = z.strictObject({ reason: z.enum(['user', 'closed']).optional() }).optional();
+
+export interface SessionRoutesDeps extends CheckoutDeps {
+  allowedOrigins: readonly string[];
+  resolve?: ResolveOrder;
+  catalog?: Record<string, OrderInput>;
+  notifier: SessionNotifier;
+  /** Minimum time between two gateway queries for one session on reads. */
+  queryIntervalMs: number;
+}
+
+/** What the widget may know about a session: verified status, no secrets, no nonce. */
+export function sessionView(session: Session) {
+  return {
+    sessionId: session.id,
+    status: session.status,
+    orderRef: session.orderRef,
+    amount: session.amount,
+    currency: session.currency,
+    transactionId: session.transactionId,
+    code: session.code,
+    message: session.message,
+    cancelReason: session.cancelReason,
+    lateSuccess: session.lateSuccess,
+    paidAt: session.paidAt?.toISOString() ?? null,
+    expiresAt: session.expiresAt.toISOString(),
+  };
+}
+
+/** Turns a zod failure into the stable codes of T01/T02/T04. */
+export function validationError(error: z.ZodError, body: unknown): HttpError {
+  const keys = typeof body === 'object' && body !== null ? Object.keys(body) : [];
+  const forbidden = keys.find(key => FORBIDDEN_FIELDS.has(key));
+  if (forbidden) {
+    return new HttpError(
+      400,
+      'field_not_allowed',
+      `${forbidden} cannot be sent from a browser; the signer sets it`,
+    );
+  }
+  const issue = error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    return new HttpError(400, 'unknown_field', `unknown field ${issue.keys.join(', ')}`);
+  }
+  const path = issue.path.join('.') || 'body';
+  return new HttpError(400, 'invalid_field', `${path}: ${issue.message}`);
+}
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body);
+  if (!result.success) throw validationError(result.error, body);
+  return result.data;
+}
+
+async function loadSession(deps: SessionRoutesDeps, id: string): Promise<Session> {
+  const session = SESSION_ID.test(id) ? await deps.store.getSession(id) : null;
+  if (!session) throw new HttpError(404, 'session_not_found', 'no such session');
+  return session;
+}
+
+/** An exact, allow-listed return URL for redirect mode. */
+function checkReturnUrl(deps: SessionRoutesDeps, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new HttpError(400, 'invalid_field', 'returnUrl must be an absolute URL');
+  }
+  if (!deps.allowedOrigins.includes(url.origin)) {
+    throw new HttpError(
+      400,
+      'return_url_not_allowed',
+      'returnUrl must be on an allowed merchant origin',
+    );
+  }
+  return url.href;
+}
+
+export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
+  const router = express.Router();
+  const lastQuery = new Map<string, number>();
+
+  router.post('/sessions', async (req, res) => {
+    const body = parseBody(createBody, req.body);
+    if (
+      body.sourceType &&
+      (!body.paymentMethod || !isKnownSourceType(body.paymentMethod, body.sourceType))
+    ) {
+      throw new HttpError(
+        400,
+        'invalid_field',
+        'sourceType is not one of the chosen payment method',
+      );
+    }
+    const returnUrl = checkReturnUrl(deps, body.returnUrl);
+    const order = await resolveOrder(
+      { ...deps, resolve: deps.resolve, catalog: deps.catalog },
+      body.orderRef,
+      req,
+    );
+    if (!order) throw new HttpError(404, 'order_not_found', 'no such order');
+    const origin = req.get('origin');
+    const { kind, session } = await openSession(deps, order, {
+      locale: body.locale ?? 'vi',
+      paymentMethod: body.paymentMethod,
+      sourceType: body.sourceType,
+      returnUrl,
+      merchantOrigin: origin && deps.allowedOrigins.includes(origin) ? origin : null,
+    });
+    res.status(kind === 'created' ? 201 : 200).json({
+      sessionId: session.id,
+      nonce: session.nonce,
+      checkoutUrl: session.checkoutUrl,
+      gatewayOrigin: session.checkoutUrl ? new URL(session.checkoutUrl).origin : null,
+      status: session.status,
+      expiresAt: session.expiresAt.toISOString(),
+    });
+  });
+
+  router.get('/sessions/:id', async (req, res) => {
+    let session = await loadSession(deps, String(req.params.id));
+    const last = lastQuery.get(session.id) ?? 0;
+    const stale = deps.now().getTime() - session.updatedAt.getTime() > deps.queryIntervalMs;
+    if (session.status === 'pending' && stale && Date.now() - last > deps.queryIntervalMs) {
+      lastQuery.set(session.id, Date.now());
+      session = await reconcile(deps, session);
+    }
+    res.json(sessionView(session));
+  });
+
+  router.get('/sessions/:id/events', async (req, res) => {
+    const session = await loadSession(deps, String(req.params.id));
+    streamSession(deps, req, res, session);
+  });
+
+  router.post('/sessions/:id/cancel', async (req, res) => {
+    const body = parseBody(cancelBody, req.body);
+    let session = await loadSession(deps, String(req.params.id));
+    if (!FINAL_STATUSES.includes(session.status)) {
+      // Ask the gateway first: the shopper may have paid just before closing the dialog.
+      session = await reconcile(deps, session);
+    }
+    if (!FINAL_STATUSES.includes(session.status)) {
+      const reason: CancelReason = body?.reason ?? 'closed';
+      const result = await deps.store.transition(session.id, {
+        to: 'cancelled',
+        reason,
+        evidence: null,
+        at: deps.now(),
+      });
+      if (result.changed) await deps.store.publish(session.id);
+      session = result.session;
+    }
+    res.json(sessionView(session));
+  });
+
+  return router;
+}
+
+/** Server-Sent Events: the current status now, then each change, closing after a final status. */
+function streamSession(deps: SessionRoutesDeps, req: Request, res: Response, first: Session): void {
+  res.status(200).set({
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-accel-buffering': 'no',
+  });
+  res.flushHeaders();
+  let lastSent = '';
+  let closed = false;
+  const send = (session: Session) => {
+    const view = JSON.stringify(sessionView(session));
+    if (view === lastSent || closed) return;
+    lastSent = view;
+    res.write(`event: status\nid: ${requestIdOf(res)}\ndata: ${view}\n\n`);
+    if (FINAL_STATUSES.includes(session.status)) finish();
+  };
+  const onChange = async () => {
+    const session = await deps.store.getSession(first.id).catch(() => null);
+    if (session) send(session);
+  };
+  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+  const unsubscribe = deps.notifier.watch(first.id, () => void onChange());
+  const finish = () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(heartbeat);
+    unsubscribe();
+    res.end();
+  };
+  req.on('close', finish);
+  send(first);
+}
+
+/** A stable hash of a request body for idempotency (key order does not matter). */
+export function requestHash(body: unknown): string {
+  const canonical = JSON.stringify(body, (_key, value: unknown) =>
+    value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(
+          Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
+        )
+      : value,
+  );
+  return createHash('sha256').update(canonical).digest('hex');
+}

@@ -1,0 +1,231 @@
+/**
+ * Turning verified gateway evidence (an IPN, or a Query Transaction answer) into at most one state change.
+ * Browser redirects never come here directly: they only make the signer ask the gateway (RELIABILITY rule 4).
+ */
+
+import {
+  classifyTransactionStatus,
+  numericText,
+  type QueryResponseData,
+  type TransactionCallback,
+} from '@galaxy-pay/protocol';
+import type { Logger } from './logger.js';
+import type {
+  Evidence,
+  EvidenceKind,
+  PaymentEvent,
+  Session,
+  Store,
+  Transition,
+} from './store/store.js';
+
+/** Failure codes Galaxy Pay documents as a transaction result; any other unknown code needs a person. */
+const DOCUMENTED_FAILURES = new Set(['400', '401', '409', '505']);
+
+/** What the gateway said about one transaction, from a callback or a query. */
+export interface GatewayReport {
+  kind: EvidenceKind;
+  /** The raw text received (callback `data`, or the query response body): stored as is. */
+  raw: string;
+  orderId: string;
+  transactionId: string;
+  amount: string;
+  currency: string;
+  /** The call's or callback's `responseCode`. */
+  responseCode: string;
+  /** `transactionStatus` (apiVersion 2 callbacks, query); absent in apiVersion 1 callbacks. */
+  transactionStatus: string | undefined;
+  message: string;
+  paymentMethod?: string;
+  sourceType?: string;
+}
+
+/** The outcome of applying a report, and how to answer an IPN about it. */
+export interface SettleResult {
+  session: Session | null;
+  changed: boolean;
+  ipnStatus: '200' | '404' | '409';
+  description: string;
+}
+
+export interface SettleDeps {
+  store: Store;
+  logger: Logger;
+  now: () => Date;
+}
+
+/** A report from a verified transaction callback (IPN, result, cancel). */
+export function reportFromCallback(
+  kind: EvidenceKind,
+  raw: string,
+  payload: TransactionCallback,
+): GatewayReport {
+  const data = payload.responseData;
+  return {
+    kind,
+    raw,
+    orderId: String(data.orderID),
+    transactionId: String(data.transactionID),
+    amount: String(data.orderAmount),
+    currency: String(data.orderCurrency),
+    responseCode: String(payload.responseCode),
+    transactionStatus:
+      data.transactionStatus === undefined ? undefined : String(data.transactionStatus),
+    message: String(data.transactionDescription ?? payload.responseMessage ?? ''),
+    paymentMethod: data.paymentMethod,
+    sourceType: data.sourceType,
+  };
+}
+
+/** A report from a verified Query Transaction answer. */
+export function reportFromQuery(raw: string, data: QueryResponseData): GatewayReport {
+  return {
+    kind: 'query',
+    raw,
+    orderId: String(data.orderID),
+    transactionId: String(data.transactionID),
+    amount: String(data.orderAmount),
+    currency: String(data.orderCurrency),
+    // The query call itself succeeded; the payment's result is transactionStatus.
+    responseCode: String(data.transactionStatus),
+    transactionStatus: String(data.transactionStatus),
+    message: String(data.transactionDescription ?? ''),
+    paymentMethod: data.paymentMethod,
+    sourceType: data.sourceType,
+  };
+}
+
+type Decision = { kind: 'transition'; transition: Transition } | { kind: 'none'; why: string };
+
+/** What a report asks for, given the session it matches. Pure. */
+export function decide(session: Session, report: GatewayReport, at: Date): Decision {
+  const evidence: Evidence = {
+    kind: report.kind,
+    transactionId: report.transactionId,
+    code: report.transactionStatus ?? report.responseCode,
+    message: report.message.slice(0, 250),
+    paymentMethod: report.paymentMethod ?? null,
+    sourceType: report.sourceType ?? null,
+  };
+  const mismatch = disagreement(session, report);
+  if (mismatch)
+    return {
+      kind: 'transition',
+      transition: { to: 'needs_review', evidence, detail: mismatch, at },
+    };
+
+  // Paid only when every code present says 200 (T17): an authorization or an odd pair is not a payment.
+  const codes = [report.responseCode, report.transactionStatus].filter(c => c !== undefined);
+  const outcomes = codes.map(classifyTransactionStatus);
+  if (outcomes.every(o => o === 'paid'))
+    return { kind: 'transition', transition: { to: 'paid', evidence, at } };
+  const outcome = classifyTransactionStatus(report.transactionStatus ?? report.responseCode);
+  switch (outcome) {
+    case 'paid':
+      // transactionStatus 200 with another responseCode: contradictory.
+      return review(evidence, `responseCode ${report.responseCode} with transactionStatus 200`, at);
+    case 'cancelled':
+      return {
+        kind: 'transition',
+        transition: { to: 'cancelled', reason: 'gateway', evidence, at },
+      };
+    case 'expired':
+      return { kind: 'transition', transition: { to: 'expired', at } };
+    case 'failed':
+      return DOCUMENTED_FAILURES.has(evidence.code)
+        ? { kind: 'transition', transition: { to: 'failed', evidence, at } }
+        : review(evidence, `undocumented result code ${evidence.code}`, at);
+    case 'pending':
+    case 'authorized':
+      return { kind: 'none', why: `not final (${outcome})` };
+    case 'voided':
+      return { kind: 'transition', transition: { to: 'failed', evidence, at } };
+    case 'unknown':
+      // 502–504: the provider had a problem; the reconciler asks again later.
+      return { kind: 'none', why: `result unknown (${evidence.code}); will query again` };
+  }
+}
+
+function review(evidence: Evidence, detail: string, at: Date): Decision {
+  return { kind: 'transition', transition: { to: 'needs_review', evidence, detail, at } };
+}
+
+/** Why a verified report cannot be about this session's money, or undefined if it agrees. */
+function disagreement(session: Session, report: GatewayReport): string | undefined {
+  const amount = numericText(report.amount);
+  if (amount === undefined || Number(amount) !== session.amount) {
+    return `amount ${report.amount} differs from the order's ${session.amount}`;
+  }
+  if (report.currency !== session.currency) {
+    return `currency ${report.currency} differs from the order's ${session.currency}`;
+  }
+  if (session.transactionId !== null && session.transactionId !== report.transactionId) {
+    return `transaction ${report.transactionId} differs from the session's ${session.transactionId}`;
+  }
+  return undefined;
+}
+
+/**
+ * Applies a verified report: one atomic transition (or none) with the raw evidence stored alongside, then
+ * publishes the change. The IPN answer follows RELIABILITY.md §3.
+ */
+export async function settle(deps: SettleDeps, report: GatewayReport): Promise<SettleResult> {
+  const at = deps.now();
+  const session = await deps.store.getSessionByGatewayOrderId(report.orderId);
+  const event = (verdict: PaymentEvent['verdict'], detail: string | null): PaymentEvent => ({
+    sessionId: session?.id ?? null,
+    kind: report.kind,
+    transactionId: report.transactionId,
+    raw: report.raw,
+    verified: true,
+    verdict,
+    detail,
+    receivedAt: at,
+  });
+  if (!session) {
+    await deps.store.recordEvent(
+      event('unknown_order', `no session for orderID ${report.orderId.slice(0, 60)}`),
+    );
+    deps.logger.warn(
+      { kind: report.kind, transactionId: report.transactionId },
+      'verified callback for an unknown order',
+    );
+    return { session: null, changed: false, ipnStatus: '404', description: 'order not found' };
+  }
+  const decision = decide(session, report, at);
+  if (decision.kind === 'none') {
+    await deps.store.recordEvent(event('ignored', decision.why));
+    return { session, changed: false, ipnStatus: '200', description: decision.why };
+  }
+  const { transition } = decision;
+  const reviewing = transition.to === 'needs_review';
+  const result = await deps.store.transition(
+    session.id,
+    transition,
+    event(reviewing ? 'needs_review' : 'applied', reviewing ? transition.detail : null),
+  );
+  if (reviewing) {
+    deps.logger.warn(
+      { sessionId: session.id, detail: transition.detail },
+      'verified message disagrees with the order',
+    );
+  }
+  if (!result.changed) {
+    return {
+      session: result.session,
+      changed: false,
+      ipnStatus: '409',
+      description: `already ${result.session.status}`,
+    };
+  }
+  if (result.session.lateSuccess && transition.to === 'paid') {
+    deps.logger.warn({ sessionId: session.id }, 'late success: paid after the session had ended');
+  }
+  await deps.store.publish(session.id);
+  return {
+    session: result.session,
+    changed: true,
+    ipnStatus: '200',
+    description: `now ${result.session.status}`,
+  };
+}

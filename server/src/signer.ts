@@ -1,0 +1,269 @@
+/**
+ * `createSigner(options)`: the Express router a merchant mounts (e.g. at `/galaxy-pay`). It carries its own
+ * security headers, CORS allow-list, rate limits and error handler, so a mounted signer answers exactly like
+ * the standalone one. Background work (outbox delivery, reconciliation, cross-process fan-out) starts with it
+ * and stops with `close()`.
+ */
+
+import { randomUUID } from 'node:crypto';
+import express, { type RequestHandler, type Router } from 'express';
+import cors from 'cors';
+import helmet from 'helmet';
+import { rateLimit } from 'express-rate-limit';
+import { defaultPageOrigins, type GatewayFlow } from './config.js';
+import { errorHandler, notFound, sendError } from './errors.js';
+import {
+  createGatewayClient,
+  type GatewayClient,
+  type GatewayClientOptions,
+} from './gateway-client.js';
+import { idempotency } from './idempotency.js';
+import { silentLogger, type Logger } from './logger.js';
+import { SessionNotifier } from './notifier.js';
+import type { OrderInput, ResolveOrder } from './orders.js';
+import { OutboxWorker, type SignerHooks } from './outbox.js';
+import { sweep } from './reconcile.js';
+import { adminRoutes } from './routes/admin.js';
+import { ipnRoutes } from './routes/ipn.js';
+import { returnRoutes } from './routes/return.js';
+import { sessionRoutes } from './routes/sessions.js';
+import type { Store } from './store/store.js';
+
+export interface SignerOptions {
+  /** Galaxy Pay credentials: stay on the server, never in a response or a log line. */
+  apiKey: string;
+  salt: string;
+  /** The gateway API base URL (UAT, production, or a local sandbox). */
+  gatewayBaseUrl: string;
+  /** Exact origins the hosted page may be on. Default: Galaxy Pay's known hosts, or a sandbox's own origin. */
+  gatewayPageOrigins?: string[];
+  /** Which gateway API opens the hosted page. Default `checkout`. */
+  flow?: GatewayFlow;
+  /** The absolute URL where this router is reachable, base path included (callback URLs use it). */
+  publicUrl: string;
+  /** Merchant page origins allowed to call the widget routes and frame the return page. */
+  allowedOrigins: string[];
+  store: Store;
+  /** Prices an order reference (router mode). */
+  resolveOrder?: ResolveOrder;
+  /** Orders by reference (demo). */
+  catalog?: Record<string, OrderInput>;
+  /** Enables `/admin/*` with this bearer token. */
+  adminToken?: string;
+  /** How long a session stays payable. Default 30 minutes. */
+  sessionTtlSeconds?: number;
+  hooks?: SignerHooks;
+  /** Standalone mode: signed webhook to the merchant's back end. */
+  webhook?: { url: string; secret: string };
+  logger?: Logger;
+  now?: () => Date;
+  /** Gateway client tuning (timeouts, retries, breaker), or a ready client. */
+  gateway?: Partial<GatewayClientOptions> | GatewayClient;
+  /** Background reconciliation: how old a pending session must be, and how often to look. */
+  reconcile?: { staleAfterMs?: number; intervalMs?: number };
+  /** Limits per minute and IP on the widget routes (tests raise them). */
+  rateLimits?: { create?: number; read?: number; admin?: number };
+  /** Concurrent IPNs processed at once; more get 503 + Retry-After. Default 64. */
+  ipnMaxInFlight?: number;
+}
+
+/** The mountable router, plus its lifecycle. */
+export type Signer = Router & {
+  /** Resolves once background work is running. */
+  ready: Promise<void>;
+  /** Fails readiness from now on (first step of a graceful shutdown). */
+  drain(): void;
+  /** Stops background work (the store stays open: its owner closes it). */
+  close(): Promise<void>;
+};
+
+function isClient(value: SignerOptions['gateway']): value is GatewayClient {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'call' in value &&
+    typeof value.call === 'function'
+  );
+}
+
+export function createSigner(options: SignerOptions): Signer {
+  const logger = options.logger ?? silentLogger;
+  const now = options.now ?? (() => new Date());
+  const publicUrl = options.publicUrl.replace(/\/+$/, '');
+  const allowedOrigins = [...options.allowedOrigins];
+  const { store } = options;
+  const gateway = isClient(options.gateway)
+    ? options.gateway
+    : createGatewayClient({
+        baseUrl: options.gatewayBaseUrl,
+        apiKey: options.apiKey,
+        salt: options.salt,
+        pageOrigins: options.gatewayPageOrigins ?? defaultPageOrigins(options.gatewayBaseUrl),
+        logger,
+        now,
+        ...options.gateway,
+      });
+  const notifier = new SessionNotifier();
+  const outbox = new OutboxWorker({
+    store,
+    logger,
+    now,
+    hooks: options.hooks,
+    webhook: options.webhook,
+  });
+  const deps = { store, gateway, logger, now };
+  const staleAfterMs = options.reconcile?.staleAfterMs ?? 60_000;
+
+  const router = express.Router();
+  router.use(requestId);
+  let draining = false;
+  router.get('/healthz', (_req, res) => res.json({ status: 'ok' }));
+  router.get('/readyz', async (_req, res) => {
+    const storeOk = await store.getOrder('readyz-probe').then(
+      () => true,
+      () => false,
+    );
+    const ok = storeOk && !draining;
+    res
+      .status(ok ? 200 : 503)
+      .json({ status: ok ? 'ready' : draining ? 'draining' : 'store_unavailable' });
+  });
+
+  router.use(
+    ipnRoutes({
+      ...deps,
+      salt: options.salt,
+      onChange: () => void outbox.drain(),
+      maxInFlight: options.ipnMaxInFlight ?? 64,
+    }),
+  );
+  router.use(returnRoutes({ ...deps, salt: options.salt, allowedOrigins }));
+
+  const limits = options.rateLimits ?? {};
+  const widget = express.Router();
+  widget.use(apiHeaders, originGuard(allowedOrigins), cors(corsOptions(allowedOrigins)));
+  widget.post(
+    ['/sessions', '/sessions/:id/cancel'],
+    requireJson,
+    express.json({ limit: '8kb', strict: true }),
+  );
+  widget.post(
+    '/sessions',
+    limiter(limits.create ?? 30),
+    idempotency({ store, now, ttlMs: 24 * 3600 * 1000 }),
+  );
+  widget.post('/sessions/:id/cancel', limiter(limits.create ?? 30));
+  widget.get('/sessions/:id{/events}', limiter(limits.read ?? 600));
+  widget.use(
+    sessionRoutes({
+      ...deps,
+      flow: options.flow ?? 'checkout',
+      publicUrl,
+      sessionTtlMs: (options.sessionTtlSeconds ?? 1800) * 1000,
+      allowedOrigins,
+      resolve: options.resolveOrder,
+      catalog: options.catalog,
+      notifier,
+      queryIntervalMs: 5000,
+    }),
+  );
+  router.use(widget);
+
+  const admin = express.Router();
+  admin.use(
+    '/admin',
+    apiHeaders,
+    limiter(limits.admin ?? 120),
+    express.json({ limit: '16kb', strict: true }),
+  );
+  admin.use(adminRoutes({ store, now, adminToken: options.adminToken }));
+  router.use(admin);
+
+  router.use(apiHeaders, notFound);
+  router.use(errorHandler(logger));
+
+  const sweeper = setInterval(
+    () => void sweep(deps, staleAfterMs).catch(() => logger.warn({}, 'reconciliation pass failed')),
+    options.reconcile?.intervalMs ?? 30_000,
+  );
+  sweeper.unref();
+  outbox.start();
+  const ready = notifier.start(store);
+
+  return Object.assign(router, {
+    ready,
+    drain() {
+      draining = true;
+    },
+    async close() {
+      draining = true;
+      clearInterval(sweeper);
+      await ready.catch(() => undefined);
+      await Promise.all([outbox.stop(), notifier.stop()]);
+    },
+  });
+}
+
+/** Every response carries a request id (also in the error body and the logs). */
+const requestId: RequestHandler = (_req, res, next) => {
+  res.locals.requestId = randomUUID();
+  res.set('x-request-id', res.locals.requestId as string);
+  next();
+};
+
+/** JSON API headers: nothing to frame, sniff or cache. */
+const apiHeaders: RequestHandler[] = [
+  helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    },
+  }),
+  (_req, res, next) => {
+    res.set('cache-control', 'no-store');
+    next();
+  },
+];
+
+/** A browser `Origin` must be exactly one of the merchant origins; `null` never is (T05). */
+function originGuard(allowed: readonly string[]): RequestHandler {
+  return (req, res, next) => {
+    const origin = req.get('origin');
+    if (origin !== undefined && !allowed.includes(origin)) {
+      sendError(res, 403, 'origin_not_allowed', 'this origin may not use the signer');
+      return;
+    }
+    next();
+  };
+}
+
+function corsOptions(allowed: readonly string[]): cors.CorsOptions {
+  return {
+    // Exact allow-list, never a reflection of whatever Origin came in.
+    origin: (origin, callback) =>
+      callback(null, origin !== undefined && allowed.includes(origin) ? origin : false),
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['content-type', 'idempotency-key'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'idempotent-replayed'],
+    maxAge: 600,
+  };
+}
+
+/** State-changing widget routes take JSON only, so every cross-origin call is preflighted (ASVS 3.5.2). */
+const requireJson: RequestHandler = (req, res, next) => {
+  if (!req.is('application/json')) {
+    sendError(res, 415, 'unsupported_media_type', 'send application/json');
+    return;
+  }
+  next();
+};
+
+function limiter(perMinute: number): RequestHandler {
+  return rateLimit({
+    windowMs: 60_000,
+    limit: perMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, res) => sendError(res, 429, 'rate_limited', 'too many requests; slow down'),
+  });
+}

@@ -1,0 +1,40 @@
+import { StoreError } from './errors.js';
+import { createPostgresStore } from './postgres.js';
+import type { PostgresStoreOptions } from './postgres.js';
+import { createSqliteStore } from './sqlite.js';
+import type { Store } from './store.js';
+
+export * from './store.js';
+export { StoreError } from './errors.js';
+export type { StoreErrorCode } from './errors.js';
+export type { OutboxPayload } from './transitions.js';
+export { createPostgresStore, createSqliteStore };
+export type { PostgresStoreOptions };
+
+/** The database used when DATABASE_URL is unset: a SQLite file in the working directory. */
+export const DEFAULT_DATABASE_URL = 'file:galaxy-pay.db';
+
+/** Options of {@link openStore}; they apply to PostgreSQL only. */
+export type OpenStoreOptions = PostgresStoreOptions;
+
+/**
+ * Opens the store a DATABASE_URL names: SQLite for a `file:` URL or a plain path (the default),
+ * PostgreSQL for `postgres://` or `postgresql://`. Call `migrate()` before using it.
+ */
+export function openStore(
+  databaseUrl: string = DEFAULT_DATABASE_URL,
+  options: OpenStoreOptions = {},
+): Store {
+  const url = databaseUrl.trim() === '' ? DEFAULT_DATABASE_URL : databaseUrl.trim();
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    return createPostgresStore(url, options);
+  }
+  if (url.startsWith('file:')) return createSqliteStore(url);
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
+  if (scheme === undefined) return createSqliteStore(`file:${url}`);
+  // Only the scheme is echoed: the rest of the URL may hold a password.
+  throw new StoreError(
+    'invalid_config',
+    `DATABASE_URL must be a file: URL, a file path or a postgres:// URL; got a ${scheme}: URL`,
+  );
+}

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+
+import pg from 'pg';
+
+import { createPostgresStore } from './postgres.js';
+import { describeStoreContract } from './store.contract.js';
+
+const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const schemas: string[] = [];
+
+function freshSchema(): string {
+  const schema = `gp_test_${randomBytes(6).toString('hex')}`;
+  schemas.push(schema);
+  return schema;
+}
+
+async function sql<R extends pg.QueryResultRow>(text: string): Promise<R[]> {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    return (await client.query<R>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+after(async () => {
+  for (const schema of schemas)
+    await sql(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
+});
+
+const contractSchema = freshSchema();
+describeStoreContract('PostgreSQL', async () => {
+  const store = createPostgresStore(DATABASE_URL, { schema: contractSchema });
+  await store.migrate();
+  return store;
+});
+
+describe('PostgreSQL migrations', () => {
+  it('succeed when two stores migrate one new schema at once, and again later', async () => {
+    const schema = freshSchema();
+    const stores = [
+      createPostgresStore(DATABASE_URL, { schema }),
+      createPostgresStore(DATABASE_URL, { schema }),
+    ];
+    try {
+      await Promise.all(stores.map(store => store.migrate()));
+      await stores[0]?.migrate();
+
+      const versions = await sql<{ version: number }>(
+        `SELECT version FROM ${pg.escapeIdentifier(schema)}.schema_migrations ORDER BY version`,
+      );
+      assert.deepEqual(
+        versions.map(row => row.version),
+        [1],
+      );
+      assert.equal(await stores[1]?.getOrder('none'), null);
+    } finally {
+      await Promise.all(stores.map(store => store.close()));
+    }
+  });
+
+  it('keep a store on another schema from hearing this one', async () => {
+    const [mine, theirs] = [freshSchema(), freshSchema()].map(schema =>
+      createPostgresStore(DATABASE_URL, { schema }),
+    );
+    assert.ok(mine && theirs);
+    try {
+      await Promise.all([mine.migrate(), theirs.migrate()]);
+      const heard: string[] = [];
+      let mineHeard!: () => void;
+      let barrierHeard!: () => void;
+      const mineArrival = new Promise<void>(resolve => (mineHeard = resolve));
+      const barrierArrival = new Promise<void>(resolve => (barrierHeard = resolve));
+      const stopMine = await mine.subscribe(() => mineHeard());
+      const stopTheirs = await theirs.subscribe(id => {
+        heard.push(id);
+        if (id === 'barrier') barrierHeard();
+      });
+
+      await mine.publish('s1');
+      await mineArrival;
+      // Committed after s1, so 'theirs' would have heard s1 before the barrier if it could.
+      await theirs.publish('barrier');
+      await barrierArrival;
+
+      await stopMine();
+      await stopTheirs();
+      assert.deepEqual(heard, ['barrier']);
+    } finally {
+      await Promise.all([mine.close(), theirs.close()]);
+    }
+  });
+});
+
+describe('PostgreSQL notifications', () => {
+  it('resume after the listening connection is terminated', async () => {
+    const schema = freshSchema();
+    const store = createPostgresStore(DATABASE_URL, { schema });
+    try {
+      await store.migrate();
+      const heard = new Set<string>();
+      const unsubscribe = await store.subscribe(id => heard.add(id));
+
+      const terminated = await sql<{ done: boolean }>(
+        `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
+          WHERE query = 'LISTEN "galaxy_pay_sessions_${schema}"'`,
+      );
+      const deadline = Date.now() + 5000;
+      let attempt = 0;
+      while (!heard.has(`after-${attempt}`) && Date.now() < deadline) {
+        attempt += 1;
+        await store.publish(`after-${attempt}`);
+        await new Promise(resolve => setTimeout(resolve, 100));
+      }
+      await unsubscribe();
+
+      assert.deepEqual(
+        terminated.map(row => row.done),
+        [true],
+      );
+      assert.ok(heard.has(`after-${attempt}`), 'no notification after the connection was lost');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('createPostgresStore', () => {
+  it('refuses a schema name that is not a plain identifier', () => {
+    assert.throws(() => createPostgresStore(DATABASE_URL, { schema: 'x; DROP TABLE y' }), {
+      name: 'StoreError',
+      code: 'invalid_config',
+    });
+  });
+});

@@ -1,0 +1,195 @@
+import type {
+  CancelReason,
+  EventVerdict,
+  EvidenceKind,
+  IdempotencyBegin,
+  Order,
+  OutboxEvent,
+  OutboxItem,
+  PaymentEvent,
+  Session,
+  SessionStatus,
+} from './store.js';
+
+/**
+ * One result row as either driver returns it. The mappers accept both drivers' encodings (SQLite:
+ * ISO text dates, 0/1 booleans; PostgreSQL: `Date`, `boolean`), so both adapters share them.
+ */
+export type Row = Readonly<Record<string, unknown>>;
+
+const SESSION_STATUSES: readonly string[] = [
+  'pending',
+  'pending_unknown',
+  'paid',
+  'failed',
+  'cancelled',
+  'expired',
+  'needs_review',
+] satisfies SessionStatus[];
+const CANCEL_REASONS: readonly string[] = [
+  'user',
+  'closed',
+  'gateway',
+  'timeout',
+] satisfies CancelReason[];
+const EVIDENCE_KINDS: readonly string[] = [
+  'ipn',
+  'result',
+  'cancel',
+  'query',
+  'checkout',
+] satisfies EvidenceKind[];
+const VERDICTS: readonly string[] = [
+  'applied',
+  'duplicate',
+  'needs_review',
+  'unknown_order',
+  'rejected_schema',
+  'bad_signature',
+  'malformed',
+  'ignored',
+] satisfies EventVerdict[];
+const OUTBOX_EVENTS: readonly string[] = [
+  'paid',
+  'failed',
+  'cancelled',
+  'expired',
+  'needs_review',
+] satisfies OutboxEvent[];
+
+function unexpected(column: string, value: unknown, wanted: string): TypeError {
+  return new TypeError(
+    `column ${column}: expected ${wanted}, got ${typeof value} ${String(value)}`,
+  );
+}
+
+function text(row: Row, column: string): string {
+  const value = row[column];
+  if (typeof value !== 'string') throw unexpected(column, value, 'text');
+  return value;
+}
+
+function textOrNull(row: Row, column: string): string | null {
+  return row[column] === null ? null : text(row, column);
+}
+
+function oneOf<T extends string>(row: Row, column: string, allowed: readonly string[]): T {
+  const value = text(row, column);
+  if (!allowed.includes(value)) throw unexpected(column, value, allowed.join(' | '));
+  return value as T;
+}
+
+function int(row: Row, column: string): number {
+  const value = row[column];
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
+  if (
+    typeof value === 'bigint' &&
+    value <= Number.MAX_SAFE_INTEGER &&
+    value >= -Number.MAX_SAFE_INTEGER
+  ) {
+    return Number(value);
+  }
+  throw unexpected(column, value, 'a safe integer');
+}
+
+function bool(row: Row, column: string): boolean {
+  const value = row[column];
+  if (typeof value === 'boolean') return value;
+  if (value === 0 || value === 1) return value === 1;
+  throw unexpected(column, value, 'a boolean');
+}
+
+function date(row: Row, column: string): Date {
+  const value = row[column];
+  const parsed = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : null;
+  if (parsed === null || Number.isNaN(parsed.getTime())) throw unexpected(column, value, 'a date');
+  return parsed;
+}
+
+function dateOrNull(row: Row, column: string): Date | null {
+  return row[column] === null ? null : date(row, column);
+}
+
+/** Maps an `orders` row. */
+export function orderFromRow(row: Row): Order {
+  return {
+    orderRef: text(row, 'order_ref'),
+    amount: int(row, 'amount'),
+    currency: text(row, 'currency'),
+    description: text(row, 'description'),
+    netAmount: int(row, 'net_amount'),
+    feeAmount: int(row, 'fee_amount'),
+    discountAmount: int(row, 'discount_amount'),
+    createdAt: date(row, 'created_at'),
+  };
+}
+
+/** Maps a `sessions` row. */
+export function sessionFromRow(row: Row): Session {
+  return {
+    id: text(row, 'id'),
+    nonce: text(row, 'nonce'),
+    orderRef: text(row, 'order_ref'),
+    gatewayOrderId: text(row, 'gateway_order_id'),
+    requestId: text(row, 'request_id'),
+    transactionId: textOrNull(row, 'transaction_id'),
+    amount: int(row, 'amount'),
+    currency: text(row, 'currency'),
+    status: oneOf<SessionStatus>(row, 'status', SESSION_STATUSES),
+    lateSuccess: bool(row, 'late_success'),
+    code: textOrNull(row, 'code'),
+    message: textOrNull(row, 'message'),
+    cancelReason:
+      row.cancel_reason === null ? null : oneOf<CancelReason>(row, 'cancel_reason', CANCEL_REASONS),
+    locale: text(row, 'locale'),
+    paymentMethod: textOrNull(row, 'payment_method'),
+    sourceType: textOrNull(row, 'source_type'),
+    returnUrl: textOrNull(row, 'return_url'),
+    checkoutUrl: textOrNull(row, 'checkout_url'),
+    merchantOrigin: textOrNull(row, 'merchant_origin'),
+    createdAt: date(row, 'created_at'),
+    updatedAt: date(row, 'updated_at'),
+    expiresAt: date(row, 'expires_at'),
+    paidAt: dateOrNull(row, 'paid_at'),
+  };
+}
+
+/** Maps a `payment_events` row. */
+export function eventFromRow(row: Row): PaymentEvent {
+  return {
+    id: int(row, 'id'),
+    sessionId: textOrNull(row, 'session_id'),
+    kind: oneOf<EvidenceKind>(row, 'kind', EVIDENCE_KINDS),
+    transactionId: textOrNull(row, 'transaction_id'),
+    raw: text(row, 'raw'),
+    verified: bool(row, 'verified'),
+    verdict: oneOf<EventVerdict>(row, 'verdict', VERDICTS),
+    detail: textOrNull(row, 'detail'),
+    receivedAt: date(row, 'received_at'),
+  };
+}
+
+/** Maps an `outbox` row. */
+export function outboxFromRow(row: Row): OutboxItem {
+  return {
+    id: int(row, 'id'),
+    sessionId: text(row, 'session_id'),
+    event: oneOf<OutboxEvent>(row, 'event', OUTBOX_EVENTS),
+    payload: text(row, 'payload'),
+    attempts: int(row, 'attempts'),
+    nextAttemptAt: date(row, 'next_attempt_at'),
+    deliveredAt: dateOrNull(row, 'delivered_at'),
+    lastError: textOrNull(row, 'last_error'),
+  };
+}
+
+/**
+ * What `beginIdempotent` reports for a key that is already stored: a different request under the
+ * same key is a mismatch whatever its state (IETF Idempotency-Key draft: 422 before 409).
+ */
+export function idempotencyStateFromRow(row: Row, requestHash: string): IdempotencyBegin {
+  if (text(row, 'request_hash') !== requestHash) return { state: 'mismatch' };
+  const state = oneOf<'in_flight' | 'done'>(row, 'state', ['in_flight', 'done']);
+  if (state === 'in_flight') return { state: 'in_flight' };
+  return { state: 'done', status: int(row, 'response_status'), body: text(row, 'response_body') };
+}

@@ -1,0 +1,905 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+
+import fc from 'fast-check';
+
+import type {
+  Evidence,
+  NewSession,
+  Order,
+  PaymentEvent,
+  Session,
+  SessionStatus,
+  Store,
+  Transition,
+} from './store.js';
+
+type Target = Transition['to'];
+
+const T0 = new Date('2030-01-01T00:00:00.000Z');
+const TARGETS: readonly Target[] = ['paid', 'failed', 'cancelled', 'expired', 'needs_review'];
+const STATUSES: readonly SessionStatus[] = [
+  'pending',
+  'pending_unknown',
+  'paid',
+  'failed',
+  'cancelled',
+  'expired',
+  'needs_review',
+];
+
+/** RELIABILITY.md §2, written out again here so the suite checks the adapters, not itself. */
+const EXPECTED_MOVES: Readonly<Record<SessionStatus, readonly Target[]>> = {
+  pending: TARGETS,
+  pending_unknown: TARGETS,
+  failed: ['paid', 'needs_review'],
+  cancelled: ['paid', 'needs_review'],
+  expired: ['paid', 'needs_review'],
+  paid: [],
+  needs_review: [],
+};
+const LATE_FROM: readonly SessionStatus[] = ['failed', 'cancelled', 'expired'];
+
+function at(seconds: number): Date {
+  return new Date(T0.getTime() + seconds * 1000);
+}
+
+function uniqueId(prefix: string): string {
+  return `${prefix}-${randomBytes(12).toString('base64url')}`;
+}
+
+function newOrder(overrides: Partial<Order> = {}): Order {
+  return {
+    orderRef: uniqueId('order'),
+    amount: 150_000,
+    currency: 'VND',
+    description: 'Two coffees',
+    netAmount: 140_000,
+    feeAmount: 20_000,
+    discountAmount: 10_000,
+    createdAt: at(0),
+    ...overrides,
+  };
+}
+
+function newSession(orderRef: string, overrides: Partial<NewSession> = {}): NewSession {
+  return {
+    id: uniqueId('session'),
+    nonce: uniqueId('nonce'),
+    orderRef,
+    gatewayOrderId: uniqueId('gw'),
+    requestId: uniqueId('req'),
+    amount: 150_000,
+    currency: 'VND',
+    locale: 'vi',
+    paymentMethod: null,
+    sourceType: null,
+    returnUrl: 'https://shop.example/thanks',
+    merchantOrigin: 'https://shop.example',
+    createdAt: at(0),
+    expiresAt: at(15 * 60),
+    ...overrides,
+  };
+}
+
+function evidence(overrides: Partial<Evidence> = {}): Evidence {
+  return {
+    kind: 'ipn',
+    transactionId: uniqueId('txn'),
+    code: '200',
+    message: 'Transaction success',
+    ...overrides,
+  };
+}
+
+function transitionTo(to: Target, when: Date, proof: Evidence = evidence()): Transition {
+  switch (to) {
+    case 'paid':
+      return { to, evidence: proof, at: when };
+    case 'failed':
+      return { to, evidence: { ...proof, code: '150', message: 'Card declined' }, at: when };
+    case 'cancelled':
+      return { to, reason: 'user', evidence: null, at: when };
+    case 'expired':
+      return { to, at: when };
+    case 'needs_review':
+      return { to, evidence: proof, detail: 'amount disagrees with the order', at: when };
+  }
+}
+
+function paymentEvent(
+  sessionId: string | null,
+  overrides: Partial<PaymentEvent> = {},
+): PaymentEvent {
+  return {
+    sessionId,
+    kind: 'ipn',
+    transactionId: null,
+    raw: 'eyJvcmRlcklEIjoiMSJ9',
+    verified: true,
+    verdict: 'applied',
+    detail: null,
+    receivedAt: at(30),
+    ...overrides,
+  };
+}
+
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The behaviour every {@link Store} adapter must have (STYLE.md rule 21). `makeStore` opens a new,
+ * migrated store instance on the adapter's test database each time it is called; the suite closes
+ * every instance it opens, and leaves removing the database to the caller.
+ */
+export function describeStoreContract(name: string, makeStore: () => Promise<Store>): void {
+  describe(`${name} store`, () => {
+    let store: Store;
+
+    before(async () => {
+      store = await makeStore();
+    });
+
+    after(async () => {
+      await store.close();
+    });
+
+    async function givenSession(overrides: Partial<NewSession> = {}): Promise<Session> {
+      const order = await store.putOrder(newOrder());
+      return store.createSession(newSession(order.orderRef, overrides));
+    }
+
+    async function givenSessionIn(status: SessionStatus): Promise<Session> {
+      const session = await givenSession();
+      if (status === 'pending') return session;
+      if (status === 'pending_unknown') return store.markPendingUnknown(session.id, at(5));
+      const { session: moved } = await store.transition(session.id, transitionTo(status, at(10)));
+      assert.equal(moved.status, status);
+      return moved;
+    }
+
+    describe('orders', () => {
+      it('saves an order and reads it back with integer amounts', async () => {
+        const order = newOrder({ amount: 5_000_000_000_000, netAmount: 5_000_000_000_000 });
+
+        const saved = await store.putOrder(order);
+
+        assert.deepEqual(saved, order);
+        assert.deepEqual(await store.getOrder(order.orderRef), order);
+      });
+
+      it('keeps the first amount and currency when an order reference is saved again', async () => {
+        const order = await store.putOrder(newOrder());
+
+        const again = await store.putOrder({ ...order, amount: 1, currency: 'USD' });
+
+        assert.deepEqual(again, order);
+        assert.deepEqual(await store.getOrder(order.orderRef), order);
+      });
+
+      it('returns null for an unknown order reference', async () => {
+        assert.equal(await store.getOrder(uniqueId('missing')), null);
+      });
+    });
+
+    describe('sessions', () => {
+      it('creates a session in pending with nothing known from the gateway yet', async () => {
+        const order = await store.putOrder(newOrder());
+        const input = newSession(order.orderRef, { paymentMethod: 'DOMESTIC', sourceType: 'ATM' });
+
+        const session = await store.createSession(input);
+
+        assert.deepEqual(session, {
+          ...input,
+          status: 'pending',
+          lateSuccess: false,
+          transactionId: null,
+          code: null,
+          message: null,
+          cancelReason: null,
+          checkoutUrl: null,
+          updatedAt: input.createdAt,
+          paidAt: null,
+        });
+        assert.deepEqual(await store.getSession(session.id), session);
+      });
+
+      it('finds a session by its gateway order id', async () => {
+        const session = await givenSession();
+
+        assert.deepEqual(await store.getSessionByGatewayOrderId(session.gatewayOrderId), session);
+        assert.equal(await store.getSessionByGatewayOrderId(uniqueId('gw')), null);
+      });
+
+      it('returns null for an unknown session id', async () => {
+        assert.equal(await store.getSession(uniqueId('missing')), null);
+      });
+
+      it('refuses a second session with the same gateway order id', async () => {
+        const session = await givenSession();
+
+        await assert.rejects(
+          store.createSession(
+            newSession(session.orderRef, { gatewayOrderId: session.gatewayOrderId }),
+          ),
+        );
+      });
+
+      it('finds the newest open session of an order that has not expired', async () => {
+        const order = await store.putOrder(newOrder());
+        await store.createSession(newSession(order.orderRef, { createdAt: at(0) }));
+        const newer = await store.createSession(newSession(order.orderRef, { createdAt: at(60) }));
+
+        assert.equal((await store.findOpenSession(order.orderRef, at(120)))?.id, newer.id);
+        assert.equal(await store.findOpenSession(order.orderRef, at(15 * 60)), null);
+      });
+
+      it('finds a pending_unknown session as open', async () => {
+        const session = await givenSessionIn('pending_unknown');
+
+        assert.equal((await store.findOpenSession(session.orderRef, at(60)))?.id, session.id);
+      });
+
+      it('ignores final sessions when looking for an open one', async () => {
+        for (const status of ['paid', 'failed', 'cancelled', 'expired', 'needs_review'] as const) {
+          const session = await givenSessionIn(status);
+
+          assert.equal(await store.findOpenSession(session.orderRef, at(60)), null, status);
+        }
+      });
+
+      it('finds the paid session of an order only once it is paid', async () => {
+        const session = await givenSession();
+        assert.equal(await store.findPaidSession(session.orderRef), null);
+
+        await store.transition(session.id, transitionTo('paid', at(30)));
+
+        assert.equal((await store.findPaidSession(session.orderRef))?.id, session.id);
+      });
+
+      it('lists open sessions last updated before a time, oldest first, up to a limit', async () => {
+        const era = new Date('2001-01-01T00:00:00.000Z').getTime();
+        const old = async (minutes: number) => {
+          const order = await store.putOrder(newOrder());
+          const created = new Date(era + minutes * 60_000);
+          return store.createSession(newSession(order.orderRef, { createdAt: created }));
+        };
+        const first = await old(1);
+        const second = await old(2);
+        const paid = await old(3);
+        await store.transition(paid.id, transitionTo('paid', new Date(era + 4 * 60_000)));
+        await old(30);
+
+        const stale = await store.listStalePending(new Date(era + 10 * 60_000), 10);
+        const limited = await store.listStalePending(new Date(era + 10 * 60_000), 1);
+
+        assert.deepEqual(
+          stale.map(session => session.id),
+          [first.id, second.id],
+        );
+        assert.deepEqual(
+          limited.map(session => session.id),
+          [first.id],
+        );
+      });
+    });
+
+    describe('attachCheckout', () => {
+      it('records the transaction id and checkout URL without changing the status', async () => {
+        const session = await givenSession();
+
+        const attached = await store.attachCheckout(
+          session.id,
+          { transactionId: 'TXN-1-' + session.id, checkoutUrl: 'https://pay.example/c/1' },
+          at(2),
+        );
+
+        assert.equal(attached.status, 'pending');
+        assert.equal(attached.transactionId, 'TXN-1-' + session.id);
+        assert.equal(attached.checkoutUrl, 'https://pay.example/c/1');
+        assert.deepEqual(await store.getSession(session.id), attached);
+      });
+
+      it('never overwrites a transaction id or checkout URL already set', async () => {
+        const session = await givenSession();
+        const first = { transactionId: uniqueId('txn'), checkoutUrl: 'https://pay.example/c/1' };
+        await store.attachCheckout(session.id, first, at(2));
+
+        const again = await store.attachCheckout(
+          session.id,
+          { transactionId: uniqueId('txn'), checkoutUrl: 'https://pay.example/c/2' },
+          at(3),
+        );
+
+        assert.equal(again.transactionId, first.transactionId);
+        assert.equal(again.checkoutUrl, first.checkoutUrl);
+      });
+
+      it('T26 leaves a session that an IPN already paid paid, with the IPN transaction id', async () => {
+        const session = await givenSession();
+        const proof = evidence();
+        await store.transition(session.id, transitionTo('paid', at(5), proof));
+
+        const late = await store.attachCheckout(
+          session.id,
+          { transactionId: uniqueId('txn'), checkoutUrl: 'https://pay.example/c/1' },
+          at(6),
+        );
+
+        assert.equal(late.status, 'paid');
+        assert.equal(late.transactionId, proof.transactionId);
+      });
+
+      it('rejects an unknown session id', async () => {
+        await assert.rejects(
+          store.attachCheckout(
+            uniqueId('missing'),
+            { transactionId: uniqueId('txn'), checkoutUrl: 'https://pay.example/c/1' },
+            at(2),
+          ),
+          { name: 'StoreError', code: 'session_not_found' },
+        );
+      });
+    });
+
+    describe('markPendingUnknown', () => {
+      it('moves a pending session to pending_unknown', async () => {
+        const session = await givenSession();
+
+        const marked = await store.markPendingUnknown(session.id, at(20));
+
+        assert.equal(marked.status, 'pending_unknown');
+        assert.deepEqual(marked.updatedAt, at(20));
+        assert.deepEqual(await store.getSession(session.id), marked);
+      });
+
+      it('leaves a session that is no longer pending as it is', async () => {
+        const paid = await givenSessionIn('paid');
+
+        const marked = await store.markPendingUnknown(paid.id, at(20));
+
+        assert.deepEqual(marked, paid);
+      });
+
+      it('rejects an unknown session id', async () => {
+        await assert.rejects(store.markPendingUnknown(uniqueId('missing'), at(20)), {
+          name: 'StoreError',
+          code: 'session_not_found',
+        });
+      });
+    });
+
+    describe('transition rules', () => {
+      for (const from of STATUSES) {
+        for (const to of TARGETS) {
+          const allowed = EXPECTED_MOVES[from].includes(to);
+          const late = allowed && to === 'paid' && LATE_FROM.includes(from);
+          const article = from === 'expired' ? 'an' : 'a';
+          const title = allowed
+            ? `moves ${article} ${from} session to ${to}${late ? ' flagged as a late success' : ''}`
+            : `refuses to move ${article} ${from} session to ${to}`;
+
+          it(title, async () => {
+            const original = await givenSessionIn(from);
+            const outboxBefore = await store.listOutbox(original.id);
+
+            const result = await store.transition(original.id, transitionTo(to, at(60)));
+
+            const stored = await store.getSession(original.id);
+            const outbox = await store.listOutbox(original.id);
+            assert.deepEqual(stored, result.session);
+            if (allowed) {
+              assert.equal(result.changed, true);
+              assert.equal(result.session.status, to);
+              assert.equal(result.session.lateSuccess, late);
+              assert.deepEqual(result.session.updatedAt, at(60));
+              assert.deepEqual(
+                outbox.map(item => item.event),
+                [...outboxBefore.map(item => item.event), to],
+              );
+            } else {
+              assert.equal(result.changed, false);
+              assert.deepEqual(result.session, original);
+              assert.deepEqual(outbox, outboxBefore);
+            }
+          });
+        }
+      }
+    });
+
+    describe('transition effects', () => {
+      it('records the evidence of a payment on the session', async () => {
+        const session = await givenSession();
+        const proof = evidence({ paymentMethod: 'INTERNATIONAL', sourceType: 'VISA' });
+
+        const { session: paid } = await store.transition(session.id, {
+          to: 'paid',
+          evidence: proof,
+          at: at(45),
+        });
+
+        assert.equal(paid.transactionId, proof.transactionId);
+        assert.equal(paid.code, proof.code);
+        assert.equal(paid.message, proof.message);
+        assert.equal(paid.paymentMethod, 'INTERNATIONAL');
+        assert.equal(paid.sourceType, 'VISA');
+        assert.deepEqual(paid.paidAt, at(45));
+        assert.deepEqual(paid.updatedAt, at(45));
+      });
+
+      it('keeps the payment method chosen at creation when the evidence names none', async () => {
+        const session = await givenSession({ paymentMethod: 'DOMESTIC', sourceType: 'ATM' });
+
+        const { session: paid } = await store.transition(session.id, transitionTo('paid', at(45)));
+
+        assert.equal(paid.paymentMethod, 'DOMESTIC');
+        assert.equal(paid.sourceType, 'ATM');
+      });
+
+      it('never overwrites a transaction id the session already has', async () => {
+        const session = await givenSession();
+        const checkoutTxn = uniqueId('txn');
+        await store.attachCheckout(
+          session.id,
+          { transactionId: checkoutTxn, checkoutUrl: 'https://pay.example/c/1' },
+          at(1),
+        );
+
+        const { session: paid } = await store.transition(session.id, transitionTo('paid', at(45)));
+
+        assert.equal(paid.transactionId, checkoutTxn);
+      });
+
+      it('records why a session was cancelled', async () => {
+        const session = await givenSession();
+
+        const { session: cancelled } = await store.transition(session.id, {
+          to: 'cancelled',
+          reason: 'closed',
+          evidence: null,
+          at: at(50),
+        });
+
+        assert.equal(cancelled.cancelReason, 'closed');
+        assert.equal(cancelled.code, null);
+        assert.equal(cancelled.paidAt, null);
+      });
+
+      it('writes an outbox payload fixed from the updated row', async () => {
+        const session = await givenSessionIn('failed');
+        const proof = evidence();
+
+        await store.transition(session.id, transitionTo('paid', at(90), proof));
+
+        const paidItem = (await store.listOutbox(session.id)).find(item => item.event === 'paid');
+        assert.ok(paidItem);
+        assert.deepEqual(JSON.parse(paidItem.payload), {
+          event: 'paid',
+          sessionId: session.id,
+          orderRef: session.orderRef,
+          amount: session.amount,
+          currency: session.currency,
+          status: 'paid',
+          transactionId: session.transactionId ?? proof.transactionId,
+          code: proof.code,
+          message: proof.message,
+          lateSuccess: true,
+          at: at(90).toISOString(),
+        });
+        assert.equal(paidItem.attempts, 0);
+        assert.deepEqual(paidItem.nextAttemptAt, at(90));
+        assert.equal(paidItem.deliveredAt, null);
+      });
+
+      it('says in the outbox payload why a session needs review', async () => {
+        const session = await givenSession();
+
+        await store.transition(session.id, transitionTo('needs_review', at(90)));
+
+        const [item] = await store.listOutbox(session.id);
+        assert.equal(item?.event, 'needs_review');
+        assert.equal(JSON.parse(item.payload).detail, 'amount disagrees with the order');
+      });
+
+      it('records the payment event of a transition that changed nothing', async () => {
+        const session = await givenSessionIn('paid');
+
+        const result = await store.transition(
+          session.id,
+          transitionTo('failed', at(70)),
+          paymentEvent(session.id, { verdict: 'duplicate', detail: 'already paid' }),
+        );
+
+        assert.equal(result.changed, false);
+        const events = await store.listEvents(session.id);
+        assert.deepEqual(
+          events.map(event => [event.verdict, event.detail]),
+          [['duplicate', 'already paid']],
+        );
+      });
+
+      it('rejects an unknown session id and records nothing', async () => {
+        const missing = uniqueId('missing');
+
+        await assert.rejects(
+          store.transition(missing, transitionTo('paid', at(5)), paymentEvent(missing)),
+          { name: 'StoreError', code: 'session_not_found' },
+        );
+
+        assert.deepEqual(await store.listEvents(missing), []);
+      });
+    });
+
+    describe('concurrency', () => {
+      it('T21 applies 50 concurrent identical payments exactly once', async () => {
+        const session = await givenSession();
+        const proof = evidence();
+
+        const results = await Promise.all(
+          Array.from({ length: 50 }, () =>
+            store.transition(
+              session.id,
+              transitionTo('paid', at(30), proof),
+              paymentEvent(session.id, { transactionId: proof.transactionId }),
+            ),
+          ),
+        );
+
+        assert.equal(results.filter(result => result.changed).length, 1);
+        for (const result of results) {
+          assert.equal(result.session.status, 'paid');
+          assert.equal(result.session.transactionId, proof.transactionId);
+        }
+        assert.equal((await store.listOutbox(session.id)).length, 1);
+        const events = await store.listEvents(session.id);
+        assert.equal(events.length, 50);
+        // The one that applied keeps its verdict; the 49 that changed nothing are stored as duplicates.
+        assert.equal(events.filter(e => e.verdict === 'applied').length, 1);
+        assert.equal(events.filter(e => e.verdict === 'duplicate').length, 49);
+      });
+
+      it('T22 ends paid whatever the order of racing success and failure messages', async () => {
+        const failures = fc.array(fc.constantFrom<Target>('failed', 'cancelled', 'expired'), {
+          minLength: 1,
+          maxLength: 4,
+        });
+
+        await fc.assert(
+          fc.asyncProperty(fc.scheduler(), failures, async (scheduler, losers) => {
+            const session = await givenSession();
+            const attempts = [
+              transitionTo('paid', at(40)),
+              ...losers.map(to => transitionTo(to, at(40))),
+            ];
+
+            const settled = Promise.all(
+              attempts.map(attempt =>
+                scheduler
+                  .schedule(Promise.resolve(attempt), attempt.to)
+                  .then(scheduled =>
+                    store.transition(session.id, scheduled, paymentEvent(session.id)),
+                  ),
+              ),
+            );
+            await scheduler.waitAll();
+            const results = await settled;
+
+            const final = await store.getSession(session.id);
+            const failureApplied = results.slice(1).some(result => result.changed);
+            assert.ok(final);
+            assert.equal(final.status, 'paid');
+            assert.equal(final.lateSuccess, failureApplied);
+            assert.equal(results.filter(result => result.changed).length, failureApplied ? 2 : 1);
+            assert.equal((await store.listEvents(session.id)).length, attempts.length);
+            const events = (await store.listOutbox(session.id)).map(item => item.event);
+            assert.equal(events.filter(event => event === 'paid').length, 1);
+            assert.equal(events.at(-1), 'paid');
+          }),
+          { numRuns: 25 },
+        );
+      });
+    });
+
+    describe('transaction id uniqueness', () => {
+      it('refuses to pay a session with a transaction id another session holds', async () => {
+        const first = await givenSession();
+        const second = await givenSession();
+        const proof = evidence();
+        await store.transition(first.id, transitionTo('paid', at(10), proof));
+
+        await assert.rejects(
+          store.transition(second.id, transitionTo('paid', at(11), proof), paymentEvent(second.id)),
+          { name: 'StoreError', code: 'transaction_id_conflict' },
+        );
+
+        assert.deepEqual(await store.getSession(second.id), second);
+        assert.deepEqual(await store.listOutbox(second.id), []);
+        assert.deepEqual(await store.listEvents(second.id), []);
+        const retried = await store.transition(second.id, transitionTo('paid', at(12)));
+        assert.equal(retried.changed, true);
+      });
+
+      it('refuses a checkout answer with a transaction id another session holds', async () => {
+        const first = await givenSessionIn('paid');
+        const second = await givenSession();
+        assert.ok(first.transactionId);
+
+        await assert.rejects(
+          store.attachCheckout(
+            second.id,
+            { transactionId: first.transactionId, checkoutUrl: 'https://pay.example/c/1' },
+            at(2),
+          ),
+          { name: 'StoreError', code: 'transaction_id_conflict' },
+        );
+
+        assert.deepEqual(await store.getSession(second.id), second);
+      });
+    });
+
+    describe('payment events', () => {
+      it('keeps every event raw, with its verdict, in arrival order', async () => {
+        const session = await givenSession();
+        const first = paymentEvent(session.id, {
+          kind: 'result',
+          raw: 'e30=+/=',
+          verified: false,
+          verdict: 'bad_signature',
+          detail: 'signature does not match data',
+          receivedAt: at(1),
+        });
+        const second = paymentEvent(session.id, {
+          kind: 'query',
+          transactionId: 'TXN-9',
+          raw: '{"responseCode":"200"}',
+          verdict: 'applied',
+          receivedAt: at(2),
+        });
+
+        await store.recordEvent(first);
+        await store.recordEvent(second);
+
+        const events = await store.listEvents(session.id);
+        assert.deepEqual(
+          events.map(({ id: _id, ...event }) => event),
+          [first, second],
+        );
+        assert.ok(events.every(event => Number.isInteger(event.id)));
+        assert.ok((events[0]?.id ?? 0) < (events[1]?.id ?? 0));
+      });
+
+      it('keeps a dead letter that matches no session', async () => {
+        const deadLetter = paymentEvent(null, { verdict: 'unknown_order', raw: uniqueId('raw') });
+
+        await store.recordEvent(deadLetter);
+
+        assert.deepEqual(await store.listEvents(uniqueId('session')), []);
+      });
+    });
+
+    describe('outbox', () => {
+      const FAR = new Date('9000-01-01T00:00:00.000Z');
+
+      async function givenOnlyTheseDue(count: number): Promise<Session[]> {
+        // Leases every item earlier tests queued far into the future, so only ours are due.
+        await store.claimOutbox(FAR, new Date('9999-01-01T00:00:00.000Z'), 1_000_000);
+        const sessions: Session[] = [];
+        for (let index = 0; index < count; index += 1) {
+          const session = await givenSession();
+          await store.transition(session.id, transitionTo('paid', at(100 + index)));
+          sessions.push(session);
+        }
+        return sessions;
+      }
+
+      it('claims due items oldest first and leases them', async () => {
+        const [a, b] = await givenOnlyTheseDue(2);
+
+        const claimed = await store.claimOutbox(at(200), at(260), 10);
+
+        assert.deepEqual(
+          claimed.map(item => item.sessionId),
+          [a?.id, b?.id],
+        );
+        for (const item of claimed) {
+          assert.equal(item.attempts, 1);
+          assert.deepEqual(item.nextAttemptAt, at(260));
+        }
+        assert.deepEqual(await store.claimOutbox(at(259), at(400), 10), []);
+        assert.equal((await store.claimOutbox(at(260), at(400), 10)).length, 2);
+      });
+
+      it('claims no item before it is due and no more than the limit', async () => {
+        const [a] = await givenOnlyTheseDue(2);
+
+        assert.deepEqual(await store.claimOutbox(at(99), at(160), 10), []);
+        const claimed = await store.claimOutbox(at(200), at(260), 1);
+        assert.deepEqual(
+          claimed.map(item => item.sessionId),
+          [a?.id],
+        );
+      });
+
+      it('gives concurrent workers disjoint items', async () => {
+        await givenOnlyTheseDue(2);
+
+        const [one, two] = await Promise.all([
+          store.claimOutbox(at(200), at(260), 1),
+          store.claimOutbox(at(200), at(260), 1),
+        ]);
+
+        assert.equal(one.length, 1);
+        assert.equal(two.length, 1);
+        assert.notEqual(one[0]?.id, two[0]?.id);
+      });
+
+      it('retries a failed item at its retry time and never claims a delivered one', async () => {
+        const [a, b] = await givenOnlyTheseDue(2);
+        const [first, second] = await store.claimOutbox(at(200), at(260), 10);
+        assert.ok(first && second);
+
+        await store.markOutboxDelivered(first.id, at(210));
+        await store.markOutboxFailed(second.id, 'merchant answered 500', at(300));
+
+        assert.deepEqual(await store.claimOutbox(at(299), at(360), 10), []);
+        const retried = await store.claimOutbox(at(300), at(360), 10);
+        assert.deepEqual(
+          retried.map(item => [item.sessionId, item.attempts, item.lastError]),
+          [[b?.id, 2, 'merchant answered 500']],
+        );
+        const [delivered] = await store.listOutbox(a?.id ?? '');
+        assert.deepEqual(delivered?.deliveredAt, at(210));
+        const muchLater = await store.claimOutbox(FAR, FAR, 10);
+        assert.deepEqual(
+          muchLater.map(item => item.sessionId),
+          [b?.id],
+        );
+      });
+    });
+
+    describe('idempotency keys', () => {
+      const now = at(0);
+      const longAgo = at(-86_400);
+
+      it('starts a new key, then reports it in flight for the same request', async () => {
+        const key = uniqueId('key');
+
+        assert.deepEqual(await store.beginIdempotent(key, 'hash-a', now, longAgo), {
+          state: 'started',
+        });
+        assert.deepEqual(await store.beginIdempotent(key, 'hash-a', now, longAgo), {
+          state: 'in_flight',
+        });
+      });
+
+      it('reports a mismatch for a different request under the same key', async () => {
+        const key = uniqueId('key');
+        await store.beginIdempotent(key, 'hash-a', now, longAgo);
+
+        assert.deepEqual(await store.beginIdempotent(key, 'hash-b', now, longAgo), {
+          state: 'mismatch',
+        });
+        await store.finishIdempotent(key, 201, '{}');
+        assert.deepEqual(await store.beginIdempotent(key, 'hash-b', now, longAgo), {
+          state: 'mismatch',
+        });
+      });
+
+      it('replays the saved response of a finished request', async () => {
+        const key = uniqueId('key');
+        await store.beginIdempotent(key, 'hash-a', now, longAgo);
+
+        await store.finishIdempotent(key, 201, '{"id":"s1"}');
+
+        assert.deepEqual(await store.beginIdempotent(key, 'hash-a', now, longAgo), {
+          state: 'done',
+          status: 201,
+          body: '{"id":"s1"}',
+        });
+      });
+
+      it('forgets a key created before the expiry time', async () => {
+        const key = uniqueId('key');
+        await store.beginIdempotent(key, 'hash-a', now, longAgo);
+        await store.finishIdempotent(key, 201, '{}');
+
+        const later = await store.beginIdempotent(key, 'hash-b', at(86_401), at(1));
+
+        assert.deepEqual(later, { state: 'started' });
+      });
+
+      it('forgets an abandoned key', async () => {
+        const key = uniqueId('key');
+        await store.beginIdempotent(key, 'hash-a', now, longAgo);
+
+        await store.abandonIdempotent(key);
+
+        assert.deepEqual(await store.beginIdempotent(key, 'hash-b', now, longAgo), {
+          state: 'started',
+        });
+      });
+    });
+
+    describe('publish and subscribe', () => {
+      it('delivers a published session id to a subscriber of another store instance', async () => {
+        const other = await makeStore();
+        try {
+          const first = uniqueId('session');
+          const second = uniqueId('session');
+          const seen: string[] = [];
+          let firstArrived!: () => void;
+          const firstArrival = new Promise<void>(resolve => (firstArrived = resolve));
+          const unsubscribe = await other.subscribe(sessionId => {
+            seen.push(sessionId);
+            if (sessionId === first) firstArrived();
+          });
+
+          await store.publish(first);
+          await within(firstArrival, 5000, 'the first notification');
+          await unsubscribe();
+          let secondArrived!: () => void;
+          const secondArrival = new Promise<void>(resolve => (secondArrived = resolve));
+          const unsubscribeLater = await other.subscribe(sessionId => {
+            if (sessionId === second) secondArrived();
+          });
+          await store.publish(second);
+          await within(secondArrival, 5000, 'the second notification');
+          await unsubscribeLater();
+
+          assert.deepEqual(seen, [first]);
+        } finally {
+          await other.close();
+        }
+      });
+    });
+
+    describe('durability', () => {
+      it('T25 keeps sessions, events and idempotency keys across a restart', async () => {
+        const first = await makeStore();
+        const order = await first.putOrder(newOrder());
+        const session = await first.createSession(newSession(order.orderRef));
+        const inFlight = uniqueId('key');
+        const done = uniqueId('key');
+        await first.beginIdempotent(inFlight, 'hash-a', at(0), at(-86_400));
+        await first.beginIdempotent(done, 'hash-b', at(0), at(-86_400));
+        await first.finishIdempotent(done, 201, '{"id":"s1"}');
+        await first.recordEvent(paymentEvent(session.id, { kind: 'result', verdict: 'ignored' }));
+        await first.close();
+
+        const second = await makeStore();
+        try {
+          assert.deepEqual(await second.getOrder(order.orderRef), order);
+          assert.deepEqual(await second.getSession(session.id), session);
+          assert.deepEqual(await second.beginIdempotent(inFlight, 'hash-a', at(1), at(-86_400)), {
+            state: 'in_flight',
+          });
+          assert.deepEqual(await second.beginIdempotent(done, 'hash-b', at(1), at(-86_400)), {
+            state: 'done',
+            status: 201,
+            body: '{"id":"s1"}',
+          });
+          const ipn = await second.transition(
+            session.id,
+            transitionTo('paid', at(60)),
+            paymentEvent(session.id),
+          );
+          assert.equal(ipn.changed, true);
+          assert.equal((await second.listEvents(session.id)).length, 2);
+          assert.equal((await second.listOutbox(session.id)).length, 1);
+        } finally {
+          await second.close();
+        }
+      });
+    });
+  });
+}

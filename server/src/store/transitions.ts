@@ -1,0 +1,103 @@
+import type {
+  CancelReason,
+  OutboxEvent,
+  PaymentEvent,
+  Session,
+  SessionStatus,
+  Transition,
+} from './store.js';
+
+/** Statuses a session is open in: the gateway may still report either outcome. */
+export const OPEN_STATUSES: readonly SessionStatus[] = ['pending', 'pending_unknown'];
+
+/** Final statuses that a verified success may still overturn, flagged as a late success (rule 6). */
+export const LATE_SUCCESS_FROM: readonly SessionStatus[] = ['failed', 'cancelled', 'expired'];
+
+/** The statuses each transition may start from (RELIABILITY.md §2); `paid` is in none of them. */
+export const ALLOWED_FROM: Readonly<Record<Transition['to'], readonly SessionStatus[]>> = {
+  paid: [...OPEN_STATUSES, ...LATE_SUCCESS_FROM],
+  failed: OPEN_STATUSES,
+  cancelled: OPEN_STATUSES,
+  expired: OPEN_STATUSES,
+  needs_review: [...OPEN_STATUSES, ...LATE_SUCCESS_FROM],
+};
+
+/** The column values one transition writes; `null` keeps what is stored. */
+export interface TransitionChanges {
+  status: SessionStatus;
+  /** Set `late_success` when the row currently is in one of {@link LATE_SUCCESS_FROM}. */
+  flagLateSuccess: boolean;
+  /** Only written where the row has none yet: a transaction id is never overwritten. */
+  transactionId: string | null;
+  code: string | null;
+  message: string | null;
+  paymentMethod: string | null;
+  sourceType: string | null;
+  cancelReason: CancelReason | null;
+  paidAt: Date | null;
+  at: Date;
+}
+
+/** What a transition writes to the session row. */
+export function transitionChanges(transition: Transition): TransitionChanges {
+  const evidence = 'evidence' in transition ? transition.evidence : null;
+  return {
+    status: transition.to,
+    flagLateSuccess: transition.to === 'paid',
+    transactionId: evidence?.transactionId ?? null,
+    code: evidence?.code ?? null,
+    message: evidence?.message ?? null,
+    paymentMethod: transition.to === 'paid' ? (evidence?.paymentMethod ?? null) : null,
+    sourceType: transition.to === 'paid' ? (evidence?.sourceType ?? null) : null,
+    cancelReason: transition.to === 'cancelled' ? transition.reason : null,
+    paidAt: transition.to === 'paid' ? transition.at : null,
+    at: transition.at,
+  };
+}
+
+/** The JSON document an outbox row carries to the merchant: fixed when the transition commits. */
+export interface OutboxPayload {
+  event: OutboxEvent;
+  sessionId: string;
+  orderRef: string;
+  amount: number;
+  currency: string;
+  status: SessionStatus;
+  transactionId: string | null;
+  code: string | null;
+  message: string | null;
+  lateSuccess: boolean;
+  /** ISO 8601. */
+  at: string;
+  /** Why the session needs review; only on `needs_review`. */
+  detail?: string;
+}
+
+/** Builds the outbox payload text from the row the transition just wrote. */
+export function outboxPayload(session: Session, transition: Transition): string {
+  const payload: OutboxPayload = {
+    event: transition.to,
+    sessionId: session.id,
+    orderRef: session.orderRef,
+    amount: session.amount,
+    currency: session.currency,
+    status: session.status,
+    transactionId: session.transactionId,
+    code: session.code,
+    message: session.message,
+    lateSuccess: session.lateSuccess,
+    at: transition.at.toISOString(),
+    ...(transition.to === 'needs_review' ? { detail: transition.detail } : {}),
+  };
+  return JSON.stringify(payload);
+}
+
+/** A SQL list of status literals, e.g. `'pending', 'failed'` (our own constants, never input). */
+export function statusList(statuses: readonly SessionStatus[]): string {
+  return statuses.map(status => `'${status}'`).join(', ');
+}
+
+/** The event as stored with a transition: an `applied` verdict that changed nothing is a duplicate. */
+export function eventAsRecorded(event: PaymentEvent, changed: boolean): PaymentEvent {
+  return !changed && event.verdict === 'applied' ? { ...event, verdict: 'duplicate' } : event;
+}
