@@ -109,7 +109,39 @@ export type OpenResult = { kind: 'created' | 'existing'; session: Session };
  * Returns the order's open session, or opens a new one. Throws HttpError for a paid order, a session whose
  * outcome is in doubt, and gateway failures (after recording them on the session).
  */
-export async function openSession(
+export function openSession(
+  deps: CheckoutDeps,
+  order: Order,
+  prefs: CheckoutPreferences,
+): Promise<OpenResult> {
+  return oneAtATime(deps.store, order.orderRef, () => openSessionNow(deps, order, prefs));
+}
+
+/** Pending open-session work per store and orderRef (the tail of a chain that never rejects). */
+const openQueues = new WeakMap<Store, Map<string, Promise<void>>>();
+
+/**
+ * Runs `work` after any earlier open-session work for the same order in this process. Without it a double
+ * click creates two sessions (two gateway transactions for one order), or re-sends an orderID whose first
+ * checkout is still in flight, gets 409 Transaction Duplicate and turns a good session `pending_unknown`.
+ * Several signer processes on one database still need a store-level guard (one open session per orderRef).
+ */
+function oneAtATime<T>(store: Store, orderRef: string, work: () => Promise<T>): Promise<T> {
+  let queues = openQueues.get(store);
+  if (!queues) openQueues.set(store, (queues = new Map()));
+  const result = (queues.get(orderRef) ?? Promise.resolve()).then(work);
+  const tail = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  queues.set(orderRef, tail);
+  void tail.then(() => {
+    if (queues.get(orderRef) === tail) queues.delete(orderRef);
+  });
+  return result;
+}
+
+async function openSessionNow(
   deps: CheckoutDeps,
   order: Order,
   prefs: CheckoutPreferences,
@@ -119,8 +151,8 @@ export async function openSession(
     throw new HttpError(409, 'order_already_paid', 'this order has already been paid');
   }
   const open = await deps.store.findOpenSession(order.orderRef, now);
-  if (open && open.checkoutUrl && open.status === 'pending')
-    return { kind: 'existing', session: open };
+  // A verified checkout URL settles the doubt of an earlier timeout too: calling again would only get 409.
+  if (open && open.checkoutUrl) return { kind: 'existing', session: open };
   // A session whose checkout reply never came: retry it with the same orderID and requestID (T07).
   const session = open ?? (await deps.store.createSession(newSession(deps, order, prefs, now)));
   return { kind: open ? 'existing' : 'created', session: await callGateway(deps, session, order) };

@@ -74,9 +74,10 @@ export function loadConfig(env: Env): Config {
   }
   if (webhookUrl) parseUrl('MERCHANT_WEBHOOK_URL', webhookUrl);
   const adminToken = optional(env, 'ADMIN_TOKEN');
-  if (adminToken !== undefined) minLength('ADMIN_TOKEN', adminToken);
-  if (webhookSecret !== undefined) minLength('MERCHANT_WEBHOOK_SECRET', webhookSecret);
+  if (adminToken !== undefined) checkSecret('ADMIN_TOKEN', adminToken);
+  if (webhookSecret !== undefined) checkSecret('MERCHANT_WEBHOOK_SECRET', webhookSecret);
 
+  // Deep: a shared Config must not be edited by whoever holds it (lists and the webhook included).
   return Object.freeze({
     port,
     host: optional(env, 'HOST') ?? '127.0.0.1',
@@ -84,13 +85,17 @@ export function loadConfig(env: Env): Config {
     apiKey: required(env, 'GALAXY_PAY_API_KEY', { secret: true }),
     salt: required(env, 'GALAXY_PAY_SALT', { secret: true }),
     gatewayBaseUrl: gatewayBaseUrl.replace(/\/+$/, ''),
-    gatewayPageOrigins: pageOrigins,
+    gatewayPageOrigins: Object.freeze(pageOrigins) as string[],
     flow: oneOf(env, 'GALAXY_PAY_FLOW', ['checkout', 'pay', 'payWithOption'] as const, 'checkout'),
-    allowedOrigins: env.ALLOWED_ORIGINS ? originList(env, 'ALLOWED_ORIGINS') : [],
+    allowedOrigins: Object.freeze(
+      env.ALLOWED_ORIGINS ? originList(env, 'ALLOWED_ORIGINS') : [],
+    ) as string[],
     databaseUrl: optional(env, 'DATABASE_URL') ?? 'file:galaxy-pay.db',
     adminToken,
     merchantWebhook:
-      webhookUrl && webhookSecret ? { url: webhookUrl, secret: webhookSecret } : undefined,
+      webhookUrl && webhookSecret
+        ? Object.freeze({ url: webhookUrl, secret: webhookSecret })
+        : undefined,
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 1800, 60, 86_400),
     catalogFile: optional(env, 'CATALOG_FILE'),
     trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
@@ -114,13 +119,20 @@ function required(env: Env, name: string, { secret }: { secret: boolean }): stri
     const hint = secret ? '; copy server/.env.example to server/.env and fill it in' : '';
     throw new ConfigError(`${name} is not set${hint}`);
   }
-  if (secret && /^<replace-with-/.test(value)) {
-    throw new ConfigError(`${name} still holds the placeholder from .env.example`);
-  }
+  if (secret) refusePlaceholder(name, value);
   return value;
 }
 
-function minLength(name: string, value: string): void {
+/** `.env.example` placeholders are public text: never accept one as a secret, whatever its length. */
+function refusePlaceholder(name: string, value: string): void {
+  if (/^<replace-with-/.test(value)) {
+    throw new ConfigError(`${name} still holds the placeholder from .env.example`);
+  }
+}
+
+/** A secret we issue ourselves (admin token, webhook key): not a placeholder, and long enough. */
+function checkSecret(name: string, value: string): void {
+  refusePlaceholder(name, value);
   if (value.length < SECRET_MIN_LENGTH) {
     throw new ConfigError(`${name} must be at least ${SECRET_MIN_LENGTH} characters long`);
   }

@@ -15,11 +15,11 @@ export const MAX_ORDER_AMOUNT = 100_000_000_000;
 export const orderInputSchema = z.strictObject({
   amount: z.number().int().min(1).max(MAX_ORDER_AMOUNT),
   currency: z.literal('VND').default('VND'),
+  // Normalized before the length check: the gateway's 250 characters apply to the NFC text we send.
   description: z
     .string()
-    .min(1)
-    .max(250)
-    .transform(text => text.normalize('NFC')),
+    .transform(text => text.normalize('NFC'))
+    .pipe(z.string().min(1).max(250)),
   netAmount: z.number().int().min(0).max(MAX_ORDER_AMOUNT).optional(),
   feeAmount: z.number().int().min(0).max(MAX_ORDER_AMOUNT).optional(),
   discountAmount: z.number().int().min(0).max(MAX_ORDER_AMOUNT).optional(),

@@ -73,10 +73,21 @@ export class OutboxWorker {
     this.timer.unref();
   }
 
-  /** Delivers everything due now (also called right after a transition, so hooks run without waiting). */
+  /**
+   * Delivers everything due now (also called right after a transition, so hooks run without waiting).
+   * Never rejects: callers fire and forget it, and a store outage must not become an unhandled rejection
+   * that ends the process; the next poll tries again.
+   */
   drain(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    this.running ??= this.deliverDue().finally(() => (this.running = undefined));
+    this.running ??= this.deliverDue()
+      .catch(error =>
+        this.options.logger.error(
+          { errorName: (error as Error | undefined)?.name },
+          'outbox pass failed; will retry at the next poll',
+        ),
+      )
+      .finally(() => (this.running = undefined));
     return this.running;
   }
 

@@ -10,13 +10,14 @@ import {
   type TransactionCallback,
 } from '@galaxy-pay/protocol';
 import type { Logger } from './logger.js';
-import type {
-  Evidence,
-  EvidenceKind,
-  PaymentEvent,
-  Session,
-  Store,
-  Transition,
+import {
+  FINAL_STATUSES,
+  type Evidence,
+  type EvidenceKind,
+  type PaymentEvent,
+  type Session,
+  type Store,
+  type Transition,
 } from './store/store.js';
 
 /** Failure codes Galaxy Pay documents as a transaction result; any other unknown code needs a person. */
@@ -195,7 +196,14 @@ export async function settle(deps: SettleDeps, report: GatewayReport): Promise<S
   const decision = decide(session, report, at);
   if (decision.kind === 'none') {
     await deps.store.recordEvent(event('ignored', decision.why));
-    return { session, changed: false, ipnStatus: '200', description: decision.why };
+    // A message that cannot change a final order is "already completed" (RELIABILITY.md §3).
+    const final = FINAL_STATUSES.includes(session.status);
+    return {
+      session,
+      changed: false,
+      ipnStatus: final ? '409' : '200',
+      description: final ? `already ${session.status}` : decision.why,
+    };
   }
   const { transition } = decision;
   const reviewing = transition.to === 'needs_review';

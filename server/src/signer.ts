@@ -116,6 +116,8 @@ export function createSigner(options: SignerOptions): Signer {
 
   const router = express.Router();
   router.use(requestId);
+  // Server-to-server JSON answers get the API headers too (T30); the return pages set their own.
+  router.use(['/healthz', '/readyz', '/ipn'], apiHeaders);
   let draining = false;
   router.get('/healthz', (_req, res) => res.json({ status: 'ok' }));
   router.get('/readyz', async (_req, res) => {
@@ -146,6 +148,7 @@ export function createSigner(options: SignerOptions): Signer {
     ['/sessions', '/sessions/:id/cancel'],
     requireJson,
     express.json({ limit: '8kb', strict: true }),
+    limitJsonDepth,
   );
   widget.post(
     '/sessions',
@@ -175,6 +178,7 @@ export function createSigner(options: SignerOptions): Signer {
     apiHeaders,
     limiter(limits.admin ?? 120),
     express.json({ limit: '16kb', strict: true }),
+    limitJsonDepth,
   );
   admin.use(adminRoutes({ store, now, adminToken: options.adminToken }));
   router.use(admin);
@@ -254,6 +258,24 @@ const requireJson: RequestHandler = (req, res, next) => {
   if (!req.is('application/json')) {
     sendError(res, 415, 'unsupported_media_type', 'send application/json');
     return;
+  }
+  next();
+};
+
+/** Deeper JSON is refused before anything walks it recursively (hashing, validation): rule 8, T27. */
+const MAX_JSON_DEPTH = 64;
+
+/** 400 for a parsed JSON body nested deeper than {@link MAX_JSON_DEPTH}; checked without recursion. */
+const limitJsonDepth: RequestHandler = (req, res, next) => {
+  const pending: Array<{ value: unknown; depth: number }> = [{ value: req.body, depth: 0 }];
+  while (pending.length > 0) {
+    const { value, depth } = pending.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= MAX_JSON_DEPTH) {
+      sendError(res, 400, 'body_too_deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+      return;
+    }
+    for (const child of Object.values(value)) pending.push({ value: child, depth: depth + 1 });
   }
   next();
 };

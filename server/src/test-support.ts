@@ -10,11 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSandbox, type Sandbox, type SandboxOptions } from '@galaxy-pay/sandbox';
+import type { TransactionCallback } from '@galaxy-pay/protocol';
 import { createApp } from './app.js';
 import type { SignerOptions, Signer } from './signer.js';
 import { createPostgresStore } from './store/postgres.js';
 import { createSqliteStore } from './store/sqlite.js';
-import type { Store } from './store/store.js';
+import { eventFromRow, type Row } from './store/rows.js';
+import type { PaymentEvent, Session, Store } from './store/store.js';
 
 export const API_KEY = 'test-api-key';
 export const SALT = 'GO@2021';
@@ -51,10 +53,10 @@ export async function freshStore(
   };
 }
 
-/** Listens on 127.0.0.1:0 first, so the app can be built knowing its own public URL. */
-export async function listenLater(): Promise<{ server: Server; url: string }> {
+/** Listens on 127.0.0.1 (port 0 unless given) first, so the app can be built knowing its own public URL. */
+export async function listenLater(wanted = 0): Promise<{ server: Server; url: string }> {
   const server = createServer();
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>(resolve => server.listen(wanted, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return { server, url: `http://127.0.0.1:${port}` };
 }
@@ -66,6 +68,8 @@ export interface Stack {
   /** The signer's base URL (routes at `${signerUrl}/sessions`, …). */
   signerUrl: string;
   store: Store;
+  /** Where the stack's own store lives (absent with `sharedStore`), for `listAllEvents`. */
+  database?: { url: string; schema?: string };
   close(): Promise<void>;
 }
 
@@ -78,6 +82,8 @@ export interface StackOptions {
   sharedSandbox?: { sandbox: Sandbox; url: string };
   signer?: Partial<SignerOptions>;
   catalog?: SignerOptions['catalog'];
+  /** Listen on this loopback port instead of a free one (a restarted signer keeps its callback URLs). */
+  port?: number;
 }
 
 /** Starts sandbox + signer (+ store) on loopback. */
@@ -94,7 +100,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const sandboxUrl = options.sharedSandbox?.url ?? (await sandbox.listen(0, '127.0.0.1'));
   const fresh = options.sharedStore ? undefined : await freshStore(options.store ?? 'sqlite');
   const store = options.sharedStore ?? fresh!.store;
-  const { server, url } = await listenLater();
+  const { server, url } = await listenLater(options.port);
   const { app, signer } = createApp({
     apiKey: API_KEY,
     salt: SALT,
@@ -119,6 +125,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     signer,
     signerUrl: url,
     store,
+    ...(fresh ? { database: { url: fresh.url, schema: fresh.schema } } : {}),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>(resolve => server.close(() => resolve()));
@@ -199,4 +206,131 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise(resolve => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * Every payment event in a database, oldest first, including the dead letters and unverified attempts that
+ * `Store.listEvents` cannot reach (their session id is null).
+ */
+export async function listAllEvents(database: {
+  url: string;
+  schema?: string;
+}): Promise<PaymentEvent[]> {
+  const sql = 'SELECT * FROM payment_events ORDER BY id';
+  if (database.url.startsWith('file:')) {
+    const { createClient } = await import('@libsql/client');
+    const client = createClient({ url: database.url });
+    try {
+      return (await client.execute(sql)).rows.map(row => eventFromRow(row as Row));
+    } finally {
+      client.close();
+    }
+  }
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({
+    connectionString: database.url,
+    ...(database.schema ? { options: `-c search_path=${database.schema}` } : {}),
+  });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows.map(row => eventFromRow(row as Row));
+  } finally {
+    await client.end();
+  }
+}
+
+/** Opens a session as the widget would and returns it as stored (transaction id and nonce included). */
+export async function openTestSession(
+  stack: Pick<Stack, 'signerUrl' | 'store'>,
+  orderRef: string,
+  extra: Record<string, unknown> = {},
+): Promise<Session> {
+  const created = await widgetCall(stack, 'POST', '/sessions', { orderRef, ...extra });
+  if (created.status !== 201) throw new Error(`POST /sessions ${created.status}: ${created.text}`);
+  const session = await stack.store.getSession(String(created.json.sessionId));
+  if (!session) throw new Error('the created session is not in the store');
+  return session;
+}
+
+/**
+ * The decoded callback the gateway would send for a session (apiVersion 2, values as strings), successful
+ * unless `fields` say otherwise. `transactionStatus: undefined` drops the field (an apiVersion 1 message).
+ */
+export function gatewayCallbackFor(
+  session: Pick<Session, 'gatewayOrderId' | 'transactionId' | 'amount' | 'currency'>,
+  fields: Partial<Omit<TransactionCallback['responseData'], 'tokenization'>> & {
+    responseCode?: string;
+    responseMessage?: string;
+  } = {},
+): TransactionCallback {
+  const { responseCode = '200', responseMessage, ...data } = fields;
+  const message =
+    responseMessage ?? (responseCode === '200' ? 'Transaction is successful.' : 'Failed');
+  const responseData: TransactionCallback['responseData'] = {
+    transactionID: String(session.transactionId),
+    transactionDateTime: '20250102030405',
+    orderID: session.gatewayOrderId,
+    orderAmount: String(session.amount),
+    orderCurrency: session.currency,
+    transactionStatus: responseCode,
+    transactionDescription: message,
+    paymentMethod: 'DOMESTIC',
+    sourceType: '970400',
+    ...data,
+  };
+  if ('transactionStatus' in fields && fields.transactionStatus === undefined) {
+    delete responseData.transactionStatus;
+  }
+  return {
+    requestID: randomBytes(16).toString('hex'),
+    responseDateTime: '20250102030405',
+    responseCode,
+    responseMessage: message,
+    responseData,
+  };
+}
+
+/**
+ * A priced order and its pending session written straight to the store (no gateway), with the gateway
+ * transaction id attached as a checkout reply would: for tests that drive the store and `settle()` directly.
+ */
+export async function seedSession(
+  store: Store,
+  options: { orderRef?: string; amount?: number; now?: Date } = {},
+): Promise<Session> {
+  const now = options.now ?? new Date();
+  const amount = options.amount ?? 150_000;
+  const orderRef = options.orderRef ?? `ORDER-${randomBytes(6).toString('hex')}`;
+  await store.putOrder({
+    orderRef,
+    amount,
+    currency: 'VND',
+    description: 'Seeded order',
+    netAmount: amount,
+    feeAmount: 0,
+    discountAmount: 0,
+    createdAt: now,
+  });
+  const session = await store.createSession({
+    id: randomBytes(16).toString('base64url'),
+    nonce: randomBytes(16).toString('base64url'),
+    orderRef,
+    gatewayOrderId: randomBytes(16).toString('hex'),
+    requestId: randomBytes(16).toString('hex'),
+    amount,
+    currency: 'VND',
+    locale: 'vi',
+    paymentMethod: null,
+    sourceType: null,
+    returnUrl: null,
+    merchantOrigin: MERCHANT_ORIGIN,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + 30 * 60_000),
+  });
+  const transactionId = String(10n ** 24n + BigInt(`0x${randomBytes(8).toString('hex')}`));
+  return store.attachCheckout(
+    session.id,
+    { transactionId, checkoutUrl: `http://127.0.0.1:1/checkout/${transactionId}` },
+    now,
+  );
 }

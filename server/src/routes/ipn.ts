@@ -109,39 +109,54 @@ async function handle(deps: IpnDeps, req: Request, res: Response): Promise<void>
     reply(res, result.ipnStatus, result.description);
   } catch (error) {
     if (!(error instanceof CallbackError)) {
-      // Database down, pool exhausted: nothing was committed, so ask the gateway to come back (never a 2xx).
-      deps.logger.error(
-        { errorName: (error as Error)?.name },
-        'IPN not processed: internal failure',
-      );
-      res.set('retry-after', '5');
-      sendError(
-        res,
-        503,
-        'temporarily_unavailable',
-        'the notification could not be stored; retry later',
-      );
+      unavailable(deps, res, error);
       return;
     }
     if (error.signed) {
       // From the gateway but unusable: keep it whole, and answer the same way on every retry (T14).
-      await deps.store.recordEvent({
-        ...unverified('rejected_schema', error.code),
-        verified: true,
-        raw: String(input.data),
-      });
+      try {
+        await deps.store.recordEvent({
+          ...unverified('rejected_schema', error.code),
+          verified: true,
+          raw: String(input.data),
+        });
+      } catch (storeError) {
+        // Not kept, so no 2xx: the gateway must send it again.
+        unavailable(deps, res, storeError);
+        return;
+      }
       deps.logger.warn({ code: error.code }, 'signed IPN with unusable content');
       reply(res, '404', 'the notification could not be read');
       return;
     }
     const bad = error.code === CallbackErrorCode.InvalidSignature;
-    await deps.store.recordEvent(unverified(bad ? 'bad_signature' : 'malformed', error.code));
+    // The verdict stands whether or not it could be kept: the record is forensics, not state.
+    await deps.store
+      .recordEvent(unverified(bad ? 'bad_signature' : 'malformed', error.code))
+      .catch((storeError: unknown) =>
+        deps.logger.error(
+          { errorName: (storeError as Error)?.name },
+          'unverifiable IPN not recorded: internal failure',
+        ),
+      );
     deps.logger.warn({ code: error.code, ip: req.ip }, 'unverifiable IPN refused');
     if (error.code === CallbackErrorCode.TooLarge)
       sendError(res, 413, 'body_too_large', error.message);
     else if (bad) sendError(res, 401, 'invalid_signature', 'the signature does not match the data');
     else sendError(res, 400, error.code, error.message);
   }
+}
+
+/** Database down, pool exhausted: nothing was committed, so ask the gateway to come back (never a 2xx). */
+function unavailable(deps: IpnDeps, res: Response, error: unknown): void {
+  deps.logger.error({ errorName: (error as Error)?.name }, 'IPN not processed: internal failure');
+  res.set('retry-after', '5');
+  sendError(
+    res,
+    503,
+    'temporarily_unavailable',
+    'the notification could not be stored; retry later',
+  );
 }
 
 function reply(res: Response, ipnStatus: '200' | '404' | '409', description: string): void {

@@ -170,10 +170,13 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
 
   router.get('/sessions/:id', async (req, res) => {
     let session = await loadSession(deps, String(req.params.id));
+    // One clock (the injected one) for both checks, so "once per interval" means the same interval.
+    const now = deps.now().getTime();
     const last = lastQuery.get(session.id) ?? 0;
-    const stale = deps.now().getTime() - session.updatedAt.getTime() > deps.queryIntervalMs;
-    if (session.status === 'pending' && stale && Date.now() - last > deps.queryIntervalMs) {
-      lastQuery.set(session.id, Date.now());
+    const open = session.status === 'pending' || session.status === 'pending_unknown';
+    const stale = now - session.updatedAt.getTime() > deps.queryIntervalMs;
+    if (open && session.transactionId !== null && stale && now - last > deps.queryIntervalMs) {
+      rememberQuery(lastQuery, session.id, now, deps.queryIntervalMs);
       session = await reconcile(deps, session);
     }
     res.json(sessionView(session));
@@ -208,6 +211,19 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
   return router;
 }
 
+/** Notes a read-triggered query; entries older than one interval are dropped so the map stays bounded. */
+function rememberQuery(
+  lastQuery: Map<string, number>,
+  sessionId: string,
+  now: number,
+  intervalMs: number,
+): void {
+  if (lastQuery.size >= 10_000) {
+    for (const [id, at] of lastQuery) if (now - at > intervalMs) lastQuery.delete(id);
+  }
+  lastQuery.set(sessionId, now);
+}
+
 /** Server-Sent Events: the current status now, then each change, closing after a final status. */
 function streamSession(deps: SessionRoutesDeps, req: Request, res: Response, first: Session): void {
   res.status(200).set({
@@ -240,6 +256,8 @@ function streamSession(deps: SessionRoutesDeps, req: Request, res: Response, fir
   };
   req.on('close', finish);
   send(first);
+  // A change committed between loading `first` and subscribing was published to nobody: read once more.
+  void onChange();
 }
 
 /** A stable hash of a request body for idempotency (key order does not matter). */
