@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import { encodeCallback, type CallbackEnvelope } from '@galaxy-pay/protocol';
 import type { PaymentEvent, Session } from '../store/store.js';
 import {
@@ -210,9 +210,12 @@ describe('GET|POST /return/:id/:kind', () => {
     let session: Session;
     let foreign: CallbackEnvelope;
     before(async () => {
-      // Its payment is still open at the gateway: a query finds nothing to settle.
-      session = await openTestSession(stack, nextRef());
       foreign = (await finished()).callback.envelope;
+    });
+    beforeEach(async () => {
+      // A session per case (the page queries the gateway at most once per interval and session); its
+      // payment is still open at the gateway, so a query finds nothing to settle.
+      session = await openTestSession(stack, nextRef());
     });
 
     const tamper = (envelope: CallbackEnvelope): CallbackEnvelope => ({
@@ -279,6 +282,19 @@ describe('GET|POST /return/:id/:kind', () => {
         ]);
       });
     }
+  });
+
+  describe('when the page is loaded again within the query interval', () => {
+    it('asks the gateway once, however often the page is reloaded', async () => {
+      const session = await openTestSession(stack, nextRef());
+
+      await load(`${stack.signerUrl}/return/${session.id}/result`);
+      await load(`${stack.signerUrl}/return/${session.id}/result`);
+      await load(`${stack.signerUrl}/return/${session.id}/cancel`);
+
+      const queries = (await stack.store.listEvents(session.id)).filter(e => e.kind === 'query');
+      assert.equal(queries.length, 1);
+    });
   });
 
   describe('with data that was not percent-encoded (plus-unencoded)', () => {

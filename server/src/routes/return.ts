@@ -32,8 +32,19 @@ const WORDS = {
   },
 };
 
+const QUERY_INTERVAL_MS = 2000;
+const MAX_REMEMBERED = 10_000;
+
+/** Remembers when a session was last queried, forgetting the oldest entries past a bound. */
+function remember(map: Map<string, number>, id: string, at: number): void {
+  map.delete(id);
+  map.set(id, at);
+  if (map.size > MAX_REMEMBERED) map.delete(map.keys().next().value!);
+}
+
 export function returnRoutes(deps: ReturnDeps): express.Router {
   const router = express.Router();
+  const lastQuery = new Map<string, number>();
   const form = express.urlencoded({
     limit: '32kb',
     inflate: false,
@@ -58,7 +69,11 @@ export function returnRoutes(deps: ReturnDeps): express.Router {
     const fields = (req.method === 'POST' ? req.body : req.query) as
       Record<string, unknown> | undefined;
     await recordBrowserEvidence(deps, session, kind as 'result' | 'cancel', fields ?? {});
-    const current = await reconcile(deps, session);
+    // One gateway query per session per interval, however often the page is (re)loaded.
+    const last = lastQuery.get(session.id) ?? 0;
+    const due = deps.now().getTime() - last >= QUERY_INTERVAL_MS;
+    if (due) remember(lastQuery, session.id, deps.now().getTime());
+    const current = due ? await reconcile(deps, session) : session;
     if (current.returnUrl) {
       const target = new URL(current.returnUrl);
       target.searchParams.set('galaxy_pay_session', current.id);

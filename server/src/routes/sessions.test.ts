@@ -268,6 +268,20 @@ describe('POST /sessions', () => {
     });
   });
 
+  describe('with many long unknown field names', () => {
+    it('T02 names the first few, truncated, instead of echoing them all', async () => {
+      const body: Record<string, unknown> = { orderRef: 'T01-TAMPER' };
+      for (let i = 0; i < 50; i++) body[`${'k'.repeat(100)}${i}`] = 1;
+
+      const refused = await call(stack(), 'POST', '/sessions', body);
+
+      assertError(refused, 400, 'unknown_field');
+      const message = String((refused.json.error as { message: string }).message);
+      assert.match(message, /and 47 more$/);
+      assert.ok(message.length < 200, message);
+    });
+  });
+
   describe('with a body outside the schema', () => {
     const deep = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
     const cases: Array<[string, string, string]> = [

@@ -90,7 +90,10 @@ export function validationError(error: z.ZodError, body: unknown): HttpError {
   }
   const issue = error.issues[0]!;
   if (issue.code === 'unrecognized_keys') {
-    return new HttpError(400, 'unknown_field', `unknown field ${issue.keys.join(', ')}`);
+    // Name the field, but never echo kilobytes of attacker-chosen key names back.
+    const names = issue.keys.slice(0, 3).map(key => JSON.stringify(key.slice(0, 40)));
+    const more = issue.keys.length > 3 ? ` and ${issue.keys.length - 3} more` : '';
+    return new HttpError(400, 'unknown_field', `unknown field ${names.join(', ')}${more}`);
   }
   const path = issue.path.join('.') || 'body';
   return new HttpError(400, 'invalid_field', `${path}: ${issue.message}`);
