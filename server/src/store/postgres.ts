@@ -381,6 +381,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
           `UPDATE sessions SET
               transaction_id = COALESCE(transaction_id, $2),
               checkout_url = COALESCE(checkout_url, $3),
+              status = CASE WHEN status = 'pending_unknown' THEN 'pending' ELSE status END,
               updated_at = $4
             WHERE id = $1 RETURNING *`,
           [id, checkout.transactionId, checkout.checkoutUrl, at],

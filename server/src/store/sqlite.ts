@@ -419,6 +419,7 @@ export function createSqliteStore(url: string): Store {
             sql: `UPDATE sessions SET
                 transaction_id = COALESCE(transaction_id, ?),
                 checkout_url = COALESCE(checkout_url, ?),
+                status = CASE WHEN status = 'pending_unknown' THEN 'pending' ELSE status END,
                 updated_at = ?
               WHERE id = ? RETURNING *`,
             args: [checkout.transactionId, checkout.checkoutUrl, at.toISOString(), id],

@@ -310,6 +310,19 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         assert.deepEqual(await store.getSession(session.id), attached);
       });
 
+      it('moves a pending_unknown session back to pending once the retried call is answered', async () => {
+        const session = await givenSession();
+        await store.markPendingUnknown(session.id, at(2));
+
+        const attached = await store.attachCheckout(
+          session.id,
+          { transactionId: uniqueId('txn'), checkoutUrl: 'https://pay.example/c/2' },
+          at(3),
+        );
+
+        assert.equal(attached.status, 'pending');
+      });
+
       it('never overwrites a transaction id or checkout URL already set', async () => {
         const session = await givenSession();
         const first = { transactionId: uniqueId('txn'), checkoutUrl: 'https://pay.example/c/1' };

@@ -181,7 +181,8 @@ export interface Store {
 
   /**
    * Records the gateway's checkout answer. Sets the transaction id and checkout URL only if none is set
-   * yet, and never changes the status (an IPN may have won the race: T26).
+   * yet. The only status it changes is pending_unknown → pending (a retried call got its answer); a final
+   * status stays (an IPN may have won the race: T26).
    */
   attachCheckout(
     id: string,
