@@ -1,0 +1,123 @@
+/** Runner side of the target processes: fork, wait for `ready`, send commands, read their RSS, stop. */
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command, CommandResults, TargetMessage, TargetSpec } from './messages.js';
+
+/** How long a target may take to start or to close before the runner gives up on it. */
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+/** A server under test running in its own process. */
+export interface TargetProcess {
+  name: string;
+  pid: number;
+  url: string;
+  /** Sends a command and resolves with its result (rejects with the target's error). */
+  call<O extends Command['op']>(
+    op: O,
+    args: Omit<Extract<Command, { op: O }>, 'id' | 'op'>,
+  ): Promise<CommandResults[O]>;
+  /** The process's peak resident set size so far (`VmHWM`), in MB; null where /proc is missing. */
+  peakRssMb(): number | null;
+  /** Its current resident set size (`VmRSS`), in MB. */
+  rssMb(): number | null;
+  /** Asks the target to close, waits for it to exit (kills it if it does not). */
+  stop(): Promise<void>;
+}
+
+/**
+ * A memory figure of a live process from `/proc/<pid>/status`, in MB: `VmHWM` is the peak resident set
+ * size, `VmRSS` the current one. Null where /proc is missing (not Linux) or the process is gone.
+ */
+export function memoryOf(pid: number, field: 'VmHWM' | 'VmRSS'): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, 'm').exec(status);
+    return match ? Math.round((Number(match[1]) / 1024) * 10) / 10 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Forks the compiled target for `spec.kind` (see `build.ts`) from `dir`, on plain `node`. */
+export function spawnTarget(name: string, spec: TargetSpec, dir: string): Promise<TargetProcess> {
+  const child: ChildProcess = fork(join(dir, `${spec.kind}.mjs`), [JSON.stringify(spec)], {
+    // Only the final `memory` report calls gc(), after every measurement.
+    execArgv: ['--expose-gc'],
+    // The target's stdout goes to our stderr: the runner's stdout carries only the JSON result.
+    stdio: ['ignore', 2, 2, 'ipc'],
+  });
+  const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  let nextId = 1;
+  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)));
+
+  const failAll = (error: Error) => {
+    for (const { reject } of pending.values()) reject(error);
+    pending.clear();
+  };
+  child.once('exit', code =>
+    failAll(new Error(`${name} target exited (code ${code}) with commands pending`)),
+  );
+  child.on('message', (message: TargetMessage) => {
+    if (message.type === 'ready') return;
+    const waiter = message.id === null ? undefined : pending.get(message.id);
+    if (!waiter) return;
+    pending.delete(message.id!);
+    if (message.type === 'reply') waiter.resolve(message.result);
+    else waiter.reject(new Error(`${name} target: ${message.message}`));
+  });
+
+  const handle = (url: string): TargetProcess => ({
+    name,
+    pid: child.pid!,
+    url,
+    call(op, args) {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+        child.send({ ...args, op, id });
+      });
+    },
+    peakRssMb: () => memoryOf(child.pid!, 'VmHWM'),
+    rssMb: () => memoryOf(child.pid!, 'VmRSS'),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      try {
+        if (child.connected) {
+          const id = nextId++;
+          child.send({ id, op: 'close' } satisfies Command);
+        } else {
+          child.kill('SIGTERM');
+        }
+        await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  });
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} target did not start within ${START_TIMEOUT_MS} ms`));
+    }, START_TIMEOUT_MS);
+    const onMessage = (message: TargetMessage) => {
+      if (message.type === 'ready') {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        resolve(handle(message.url));
+      } else if (message.type === 'failed' && message.id === null) {
+        clearTimeout(timer);
+        reject(new Error(`${name} target failed to start: ${message.message}`));
+      }
+    };
+    child.on('message', onMessage);
+    child.once('exit', code => {
+      clearTimeout(timer);
+      reject(new Error(`${name} target exited during start (code ${code})`));
+    });
+  });
+}
