@@ -7,6 +7,15 @@ export default defineConfig(
   js.configs.recommended,
   tseslint.configs.recommended,
   {
+    // CommonJS config loaded by tools (pnpm's .pnpmfile.cjs).
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', process: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',

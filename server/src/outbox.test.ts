@@ -88,6 +88,22 @@ describe('OutboxWorker against a real store (SQLite)', () => {
     return worker;
   }
 
+  describe('with neither hooks nor a webhook', () => {
+    it('spends no commit on the outbox: rows stay undelivered and unclaimed', async () => {
+      const session = await seedSession(store, { now: T0 });
+      await store.transition(session.id, paid(session));
+      const outbox = startWorker({ now: clock().now, hooks: {} });
+
+      outbox.start();
+      await outbox.drain();
+
+      const [row] = await store.listOutbox(session.id);
+      assert.equal(outbox.hasConsumers, false);
+      assert.equal(row!.attempts, 0);
+      assert.equal(row!.deliveredAt, null);
+    });
+  });
+
   describe('with hooks', () => {
     it('calls each hook once per event, with a stable id and the fixed payload', async () => {
       const a = await seedSession(store, { amount: 500_000, now: T0 });

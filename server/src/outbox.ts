@@ -67,8 +67,17 @@ export class OutboxWorker {
   constructor(private readonly options: OutboxOptions) {}
 
   /** Starts polling. */
+  /**
+   * Whether anybody listens. Without hooks or a webhook there is nothing to deliver: the rows stay as a
+   * record (and are delivered if a consumer is configured later), and no commit is spent on them.
+   */
+  get hasConsumers(): boolean {
+    const hooks = Object.values(this.options.hooks ?? {}).some(hook => typeof hook === 'function');
+    return hooks || this.options.webhook !== undefined;
+  }
+
   start(): void {
-    if (this.timer || this.stopped) return;
+    if (this.timer || this.stopped || !this.hasConsumers) return;
     this.timer = setInterval(() => void this.drain(), this.options.pollMs ?? 250);
     this.timer.unref();
   }
@@ -79,7 +88,7 @@ export class OutboxWorker {
    * that ends the process; the next poll tries again.
    */
   drain(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+    if (this.stopped || !this.hasConsumers) return Promise.resolve();
     this.running ??= this.deliverDue()
       .catch(error =>
         this.options.logger.error(

@@ -51,8 +51,7 @@ export async function sweep(deps: ReconcileDeps, staleAfterMs: number): Promise<
       (current.status === 'pending' || current.status === 'pending_unknown') &&
       current.expiresAt <= now
     ) {
-      const result = await deps.store.transition(current.id, { to: 'expired', at: now });
-      if (result.changed) await deps.store.publish(current.id);
+      await deps.store.transition(current.id, { to: 'expired', at: now });
     }
   }
 }

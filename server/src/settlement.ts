@@ -167,8 +167,8 @@ function disagreement(session: Session, report: GatewayReport): string | undefin
 }
 
 /**
- * Applies a verified report: one atomic transition (or none) with the raw evidence stored alongside, then
- * publishes the change. The IPN answer follows RELIABILITY.md §3.
+ * Applies a verified report: one atomic transition (or none) with the raw evidence stored alongside (the
+ * store publishes the change once committed). The IPN answer follows RELIABILITY.md §3.
  */
 export async function settle(deps: SettleDeps, report: GatewayReport): Promise<SettleResult> {
   const at = deps.now();
@@ -229,7 +229,6 @@ export async function settle(deps: SettleDeps, report: GatewayReport): Promise<S
   if (result.session.lateSuccess && transition.to === 'paid') {
     deps.logger.warn({ sessionId: session.id }, 'late success: paid after the session had ended');
   }
-  await deps.store.publish(session.id);
   return {
     session: result.session,
     changed: true,

@@ -218,12 +218,12 @@ export async function listAllEvents(database: {
 }): Promise<PaymentEvent[]> {
   const sql = 'SELECT * FROM payment_events ORDER BY id';
   if (database.url.startsWith('file:')) {
-    const { createClient } = await import('@libsql/client');
-    const client = createClient({ url: database.url });
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(database.url.slice('file:'.length), { readonly: true });
     try {
-      return (await client.execute(sql)).rows.map(row => eventFromRow(row as Row));
+      return db.prepare<[], Row>(sql).all().map(eventFromRow);
     } finally {
-      client.close();
+      db.close();
     }
   }
   const { default: pg } = await import('pg');

@@ -205,7 +205,6 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
         evidence: null,
         at: deps.now(),
       });
-      if (result.changed) await deps.store.publish(session.id);
       session = result.session;
     }
     res.json(sessionView(session));

@@ -435,25 +435,37 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
           throw error;
         }
         const row = updated.rows[0];
-        let session: Session;
-        if (row !== undefined) {
-          session = sessionFromRow(row);
-          await client.query(
-            `INSERT INTO outbox (session_id, event, payload, next_attempt_at, created_at)
-              VALUES ($1, $2, $3, $4, $4)
-              ON CONFLICT (session_id, event) DO NOTHING`,
-            [id, transition.to, outboxPayload(session, transition), changes.at],
-          );
-        } else {
+        if (row === undefined) {
           const current = await selectSession(client, id);
           if (current === null) throw sessionNotFound(id);
-          session = current;
+          if (event !== undefined) {
+            await client.query(INSERT_EVENT_SQL, eventParams(eventAsRecorded(event, false)));
+          }
+          return { changed: false, session: current };
         }
-        if (event !== undefined) {
-          const recorded = eventAsRecorded(event, row !== undefined);
-          await client.query(INSERT_EVENT_SQL, eventParams(recorded));
-        }
-        return { changed: row !== undefined, session };
+        const session = sessionFromRow(row);
+        // One round trip for the outbox row, the event and the NOTIFY (which leaves with the commit).
+        const params: unknown[] = [
+          id,
+          transition.to,
+          outboxPayload(session, transition),
+          changes.at,
+          channel,
+        ];
+        const eventCte =
+          event === undefined
+            ? ''
+            : `, recorded AS (INSERT INTO payment_events
+                (session_id, kind, transaction_id, raw, verified, verdict, detail, received_at)
+                VALUES ($6, $7, $8, $9, $10, $11, $12, $13))`;
+        if (event !== undefined) params.push(...eventParams(eventAsRecorded(event, true)));
+        await client.query(
+          `WITH queued AS (INSERT INTO outbox (session_id, event, payload, next_attempt_at, created_at)
+              VALUES ($1, $2, $3, $4, $4) ON CONFLICT (session_id, event) DO NOTHING)${eventCte}
+            SELECT pg_notify($5, $1)`,
+          params,
+        );
+        return { changed: true, session };
       });
     },
 

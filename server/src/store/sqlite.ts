@@ -1,13 +1,6 @@
 import { resolve } from 'node:path';
 
-import { createClient, LibsqlError } from '@libsql/client';
-import type {
-  Client,
-  InArgs,
-  InStatement,
-  ResultSet,
-  Transaction as LibsqlTransaction,
-} from '@libsql/client';
+import Database from 'better-sqlite3';
 
 import { sessionNotFound, StoreError, transactionIdConflict } from './errors.js';
 import {
@@ -144,46 +137,44 @@ const INSERT_EVENT_SQL = `INSERT INTO payment_events
   (session_id, kind, transaction_id, raw, verified, verdict, detail, received_at)
   VALUES (:session_id, :kind, :transaction_id, :raw, :verified, :verdict, :detail, :received_at)`;
 
+const FIND_OPEN_SESSION_SQL = `SELECT * FROM sessions
+  WHERE order_ref = ? AND status IN (${statusList(OPEN_STATUSES)}) AND expires_at > ?
+  ORDER BY created_at DESC LIMIT 1`;
+
+const LIST_STALE_PENDING_SQL = `SELECT * FROM sessions
+  WHERE status IN (${statusList(OPEN_STATUSES)}) AND updated_at < ?
+  ORDER BY updated_at, id LIMIT ?`;
+
+type Listener = (sessionId: string) => void;
+
 /**
- * What every store opened on one file in this process shares. libsql runs SQLite synchronously, so a
- * writer waiting on another connection's lock would block the event loop until its busy timeout and
- * then fail: writers on the same file must queue here instead. The listener set gives `publish` its
- * in-process fan-out; delivering to other processes needs PostgreSQL's NOTIFY.
+ * The subscribers of each database file in this process, keyed by absolute path, so every store opened
+ * on one file hears every other's changes. Delivering to other processes needs PostgreSQL's NOTIFY.
  */
-interface LocalDatabase {
-  tail: Promise<void>;
-  listeners: Set<(sessionId: string) => void>;
-  users: number;
-}
+const subscribers = new Map<string, Set<Listener>>();
 
-const localDatabases = new Map<string, LocalDatabase>();
-
-function acquireLocal(path: string): LocalDatabase {
-  let local = localDatabases.get(path);
-  if (local === undefined) {
-    local = { tail: Promise.resolve(), listeners: new Set(), users: 0 };
-    localDatabases.set(path, local);
+function addSubscriber(path: string, listener: Listener): void {
+  let listeners = subscribers.get(path);
+  if (listeners === undefined) {
+    listeners = new Set();
+    subscribers.set(path, listeners);
   }
-  local.users += 1;
-  return local;
+  listeners.add(listener);
 }
 
-function releaseLocal(path: string, local: LocalDatabase): void {
-  local.users -= 1;
-  if (local.users === 0 && localDatabases.get(path) === local) localDatabases.delete(path);
+function removeSubscriber(path: string, listener: Listener): void {
+  const listeners = subscribers.get(path);
+  listeners?.delete(listener);
+  if (listeners?.size === 0) subscribers.delete(path);
 }
 
-/** Runs `work` after every write queued before it on the same file, success or not. */
-function enqueue<T>(local: LocalDatabase, work: () => Promise<T>): Promise<T> {
-  const result = local.tail.then(work);
-  local.tail = result.then(
-    () => undefined,
-    () => undefined,
-  );
-  return result;
+/** Tells every subscriber of the file that a session changed. */
+function notify(path: string, sessionId: string): void {
+  // Listeners run after the publisher's turn, as they would on a NOTIFY, so none can fail it.
+  for (const listener of subscribers.get(path) ?? []) queueMicrotask(() => listener(sessionId));
 }
 
-/** The absolute file path a `file:` URL names; the key that lets stores on one file share a queue. */
+/** The absolute file path a `file:` URL names; the key that lets stores on one file share subscribers. */
 function databasePath(url: string): string {
   if (!url.startsWith('file:')) {
     throw new StoreError('invalid_config', `a SQLite database URL starts with file:, got ${url}`);
@@ -200,19 +191,68 @@ function databasePath(url: string): string {
   return resolve(path);
 }
 
+/** Opens one connection with the settings every store relies on. */
+function openDatabase(path: string): Database.Database {
+  const db = new Database(path);
+  try {
+    // First, so that even switching the journal mode waits for another process instead of failing.
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // WAL lets readers run beside the writer; the mode is stored in the file.
+    db.pragma('journal_mode = WAL');
+    // FULL syncs the WAL at every commit: an acknowledged IPN must survive a power loss, which
+    // NORMAL does not promise (it may lose the last commits).
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/**
+ * Prepares each SQL text once per connection and hands back the same statement afterwards, so a call
+ * only binds and steps: preparing on every call is what leaked native memory under libsql.
+ */
+function statementCache(
+  db: Database.Database,
+): (sql: string) => Database.Statement<unknown[], Row> {
+  const statements = new Map<string, Database.Statement<unknown[], Row>>();
+  return sql => {
+    let statement = statements.get(sql);
+    if (statement === undefined) {
+      statement = db.prepare<unknown[], Row>(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+}
+
+/** Runs `work`, turning a UNIQUE violation on sessions.transaction_id into a StoreError. */
+function refusingTransactionIdConflict<T>(
+  sessionId: string,
+  transactionId: string | null,
+  work: () => T,
+): T {
+  try {
+    return work();
+  } catch (error) {
+    if (
+      error instanceof Database.SqliteError &&
+      error.code.startsWith('SQLITE_CONSTRAINT') &&
+      error.message.includes('sessions.transaction_id')
+    ) {
+      throw transactionIdConflict(sessionId, transactionId, error);
+    }
+    throw error;
+  }
+}
+
 function isoOrNull(date: Date | null): string | null {
   return date === null ? null : date.toISOString();
 }
 
-function isTransactionIdConflict(error: unknown): boolean {
-  return (
-    error instanceof LibsqlError &&
-    error.code === 'SQLITE_CONSTRAINT' &&
-    error.message.includes('sessions.transaction_id')
-  );
-}
-
-function eventArgs(event: PaymentEvent): InArgs {
+function eventArgs(event: PaymentEvent): Record<string, unknown> {
   return {
     session_id: event.sessionId,
     kind: event.kind,
@@ -226,76 +266,75 @@ function eventArgs(event: PaymentEvent): InArgs {
 }
 
 /**
- * Opens the SQLite store on a `file:` URL (WAL journal, busy timeout). Writes in this process are
- * queued per file and each runs in a `BEGIN IMMEDIATE` transaction, so concurrent transitions wait
- * for each other instead of failing with SQLITE_BUSY; other processes wait through the busy timeout.
- * `publish` reaches subscribers in this process only: several signer processes need PostgreSQL.
+ * Opens the SQLite store on a `file:` URL (WAL journal, `synchronous = FULL`, foreign keys on).
+ *
+ * better-sqlite3 runs each call synchronously, so a write transaction (`BEGIN IMMEDIATE`) runs from
+ * start to commit within one turn of the event loop: writers in this process never interleave and need
+ * no queue. Writers in other processes wait for each other through the busy timeout, blocking their
+ * event loop meanwhile. `publish`, and every transition that changed a session, reach subscribers in
+ * this process only: several signer processes need PostgreSQL.
  */
 export function createSqliteStore(url: string): Store {
   const path = databasePath(url);
-  const client: Client = createClient({ url, timeout: BUSY_TIMEOUT_MS });
-  const local = acquireLocal(path);
-  const ownListeners = new Set<(sessionId: string) => void>();
+  const db = openDatabase(path);
+  const prepared = statementCache(db);
+  const transaction = db.transaction((work: () => unknown) => work());
+  const ownListeners = new Set<Listener>();
   let closed = false;
 
-  function write<T>(work: (tx: LibsqlTransaction) => Promise<T>): Promise<T> {
-    return enqueue(local, async () => {
-      const tx = await client.transaction('write');
-      try {
-        const result = await work(tx);
-        await tx.commit();
-        return result;
-      } finally {
-        tx.close();
-      }
-    });
+  /** Fails clearly on a closed store (better-sqlite3 alone would say "connection is not open"). */
+  function assertOpen(): void {
+    if (closed) throw new Error(`the SQLite store on ${path} is closed`);
   }
 
-  async function selectSession(
-    executor: { execute(statement: InStatement): Promise<ResultSet> },
-    id: string,
-  ): Promise<Session | null> {
-    const result = await executor.execute({
-      sql: 'SELECT * FROM sessions WHERE id = ?',
-      args: [id],
-    });
-    const row = result.rows[0];
-    return row === undefined ? null : sessionFromRow(row);
+  /** The cached statement for `sql`, on an open store. */
+  function statement(sql: string): Database.Statement<unknown[], Row> {
+    assertOpen();
+    return prepared(sql);
   }
 
-  async function selectOne<T>(sql: string, args: InArgs, map: (row: Row) => T): Promise<T | null> {
-    const row = (await client.execute({ sql, args })).rows[0];
+  /** Runs `work` in one `BEGIN IMMEDIATE` transaction: committed if it returns, rolled back if it throws. */
+  function write<T>(work: () => T): T {
+    assertOpen();
+    return transaction.immediate(work) as T;
+  }
+
+  function selectOne<T>(sql: string, args: unknown[], map: (row: Row) => T): T | null {
+    const row = statement(sql).get(...args);
     return row === undefined ? null : map(row);
+  }
+
+  function selectSession(id: string): Session | null {
+    return selectOne('SELECT * FROM sessions WHERE id = ?', [id], sessionFromRow);
+  }
+
+  /** The session row as it is now, for a conditional update that matched nothing. */
+  function currentSession(id: string): Session {
+    const session = selectSession(id);
+    if (session === null) throw sessionNotFound(id);
+    return session;
   }
 
   return {
     async migrate() {
-      await enqueue(local, async () => {
-        // WAL lets readers run beside the writer; the mode is stored in the file, so once is enough.
-        await client.execute('PRAGMA journal_mode = WAL');
-        const tx = await client.transaction('write');
-        try {
-          await tx.execute(
-            `CREATE TABLE IF NOT EXISTS schema_migrations (
-              version INTEGER PRIMARY KEY,
-              applied_at TEXT NOT NULL
-            ) STRICT`,
+      write(() => {
+        db.exec(
+          `CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY,
+            applied_at TEXT NOT NULL
+          ) STRICT`,
+        );
+        const current = statement(
+          'SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations',
+        ).get();
+        const version = Number(current?.version ?? 0);
+        for (const migration of MIGRATIONS) {
+          if (migration.version <= version) continue;
+          for (const sql of migration.statements) db.exec(sql);
+          statement('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(
+            migration.version,
+            new Date().toISOString(),
           );
-          const current = await tx.execute(
-            'SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations',
-          );
-          const version = Number(current.rows[0]?.version ?? 0);
-          for (const migration of MIGRATIONS) {
-            if (migration.version <= version) continue;
-            for (const statement of migration.statements) await tx.execute(statement);
-            await tx.execute({
-              sql: 'INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)',
-              args: [migration.version, new Date().toISOString()],
-            });
-          }
-          await tx.commit();
-        } finally {
-          tx.close();
         }
       });
     },
@@ -303,78 +342,71 @@ export function createSqliteStore(url: string): Store {
     async close() {
       if (closed) return;
       closed = true;
-      for (const listener of ownListeners) local.listeners.delete(listener);
+      for (const listener of ownListeners) removeSubscriber(path, listener);
       ownListeners.clear();
-      await enqueue(local, async () => undefined);
-      client.close();
-      releaseLocal(path, local);
+      db.close();
     },
 
     async putOrder(order) {
-      return write(async tx => {
-        await tx.execute({
-          sql: `INSERT INTO orders (order_ref, amount, currency, description, net_amount, fee_amount,
+      return write(() => {
+        statement(
+          `INSERT INTO orders (order_ref, amount, currency, description, net_amount, fee_amount,
               discount_amount, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (order_ref) DO NOTHING`,
-          args: [
-            order.orderRef,
-            order.amount,
-            order.currency,
-            order.description,
-            order.netAmount,
-            order.feeAmount,
-            order.discountAmount,
-            order.createdAt.toISOString(),
-          ],
-        });
-        const stored = await tx.execute({
-          sql: 'SELECT * FROM orders WHERE order_ref = ?',
-          args: [order.orderRef],
-        });
-        return orderFromRow(stored.rows[0] as Row);
+        ).run(
+          order.orderRef,
+          order.amount,
+          order.currency,
+          order.description,
+          order.netAmount,
+          order.feeAmount,
+          order.discountAmount,
+          order.createdAt.toISOString(),
+        );
+        const stored = statement('SELECT * FROM orders WHERE order_ref = ?').get(order.orderRef);
+        return orderFromRow(stored as Row);
       });
     },
 
-    getOrder(orderRef) {
+    async getOrder(orderRef) {
       return selectOne('SELECT * FROM orders WHERE order_ref = ?', [orderRef], orderFromRow);
     },
 
     async createSession(session) {
-      return write(async tx => {
-        const inserted = await tx.execute({
-          sql: `INSERT INTO sessions (id, nonce, order_ref, gateway_order_id, request_id, amount,
+      return write(() => {
+        const inserted = statement(
+          `INSERT INTO sessions (id, nonce, order_ref, gateway_order_id, request_id, amount,
               currency, status, locale, payment_method, source_type, return_url, merchant_origin,
               created_at, updated_at, expires_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)
             RETURNING *`,
-          args: [
-            session.id,
-            session.nonce,
-            session.orderRef,
-            session.gatewayOrderId,
-            session.requestId,
-            session.amount,
-            session.currency,
-            session.locale,
-            session.paymentMethod,
-            session.sourceType,
-            session.returnUrl,
-            session.merchantOrigin,
-            session.createdAt.toISOString(),
-            session.createdAt.toISOString(),
-            session.expiresAt.toISOString(),
-          ],
-        });
-        return sessionFromRow(inserted.rows[0] as Row);
+        ).get(
+          session.id,
+          session.nonce,
+          session.orderRef,
+          session.gatewayOrderId,
+          session.requestId,
+          session.amount,
+          session.currency,
+          session.locale,
+          session.paymentMethod,
+          session.sourceType,
+          session.returnUrl,
+          session.merchantOrigin,
+          session.createdAt.toISOString(),
+          session.createdAt.toISOString(),
+          session.expiresAt.toISOString(),
+        );
+        return sessionFromRow(inserted as Row);
       });
     },
 
-    getSession(id) {
-      return selectSession(client, id);
+    async getSession(id) {
+      return selectSession(id);
     },
 
-    getSessionByGatewayOrderId(gatewayOrderId) {
+    async getSessionByGatewayOrderId(gatewayOrderId) {
       return selectOne(
         'SELECT * FROM sessions WHERE gateway_order_id = ?',
         [gatewayOrderId],
@@ -382,17 +414,11 @@ export function createSqliteStore(url: string): Store {
       );
     },
 
-    findOpenSession(orderRef, now) {
-      return selectOne(
-        `SELECT * FROM sessions
-          WHERE order_ref = ? AND status IN (${statusList(OPEN_STATUSES)}) AND expires_at > ?
-          ORDER BY created_at DESC LIMIT 1`,
-        [orderRef, now.toISOString()],
-        sessionFromRow,
-      );
+    async findOpenSession(orderRef, now) {
+      return selectOne(FIND_OPEN_SESSION_SQL, [orderRef, now.toISOString()], sessionFromRow);
     },
 
-    findPaidSession(orderRef) {
+    async findPaidSession(orderRef) {
       return selectOne(
         `SELECT * FROM sessions WHERE order_ref = ? AND status = 'paid'
           ORDER BY paid_at LIMIT 1`,
@@ -402,213 +428,172 @@ export function createSqliteStore(url: string): Store {
     },
 
     async listStalePending(before, limit) {
-      const result = await client.execute({
-        sql: `SELECT * FROM sessions
-          WHERE status IN (${statusList(OPEN_STATUSES)}) AND updated_at < ?
-          ORDER BY updated_at, id LIMIT ?`,
-        args: [before.toISOString(), limit],
-      });
-      return result.rows.map(sessionFromRow);
+      return statement(LIST_STALE_PENDING_SQL).all(before.toISOString(), limit).map(sessionFromRow);
     },
 
     async attachCheckout(id, checkout, at) {
-      return write(async tx => {
-        let result;
-        try {
-          result = await tx.execute({
-            sql: `UPDATE sessions SET
+      return write(() => {
+        const row = refusingTransactionIdConflict(id, checkout.transactionId, () =>
+          statement(
+            `UPDATE sessions SET
                 transaction_id = COALESCE(transaction_id, ?),
                 checkout_url = COALESCE(checkout_url, ?),
                 status = CASE WHEN status = 'pending_unknown' THEN 'pending' ELSE status END,
                 updated_at = ?
               WHERE id = ? RETURNING *`,
-            args: [checkout.transactionId, checkout.checkoutUrl, at.toISOString(), id],
-          });
-        } catch (error) {
-          if (isTransactionIdConflict(error)) {
-            throw transactionIdConflict(id, checkout.transactionId, error);
-          }
-          throw error;
-        }
-        const row = result.rows[0];
+          ).get(checkout.transactionId, checkout.checkoutUrl, at.toISOString(), id),
+        );
         if (row === undefined) throw sessionNotFound(id);
         return sessionFromRow(row);
       });
     },
 
     async markPendingUnknown(id, at) {
-      return write(async tx => {
-        const result = await tx.execute({
-          sql: `UPDATE sessions SET status = 'pending_unknown', updated_at = ?
+      return write(() => {
+        const row = statement(
+          `UPDATE sessions SET status = 'pending_unknown', updated_at = ?
             WHERE id = ? AND status = 'pending' RETURNING *`,
-          args: [at.toISOString(), id],
-        });
-        const row = result.rows[0];
-        if (row !== undefined) return sessionFromRow(row);
-        const current = await selectSession(tx, id);
-        if (current === null) throw sessionNotFound(id);
-        return current;
+        ).get(at.toISOString(), id);
+        return row === undefined ? currentSession(id) : sessionFromRow(row);
       });
     },
 
     async transition(id, transition, event) {
       const changes = transitionChanges(transition);
-      return write(async tx => {
-        let updated;
-        try {
-          updated = await tx.execute({
-            sql: TRANSITION_SQL[transition.to],
-            args: {
-              id,
-              status: changes.status,
-              flag_late_success: changes.flagLateSuccess ? 1 : 0,
-              transaction_id: changes.transactionId,
-              code: changes.code,
-              message: changes.message,
-              payment_method: changes.paymentMethod,
-              source_type: changes.sourceType,
-              cancel_reason: changes.cancelReason,
-              paid_at: isoOrNull(changes.paidAt),
-              at: changes.at.toISOString(),
-            },
-          });
-        } catch (error) {
-          if (isTransactionIdConflict(error)) {
-            throw transactionIdConflict(id, changes.transactionId, error);
-          }
-          throw error;
-        }
-        const row = updated.rows[0];
-        let session: Session;
-        if (row !== undefined) {
-          session = sessionFromRow(row);
-          await tx.execute({
-            sql: `INSERT INTO outbox (session_id, event, payload, next_attempt_at, created_at)
+      const result = write(() => {
+        const row = refusingTransactionIdConflict(id, changes.transactionId, () =>
+          statement(TRANSITION_SQL[transition.to]).get({
+            id,
+            status: changes.status,
+            flag_late_success: changes.flagLateSuccess ? 1 : 0,
+            transaction_id: changes.transactionId,
+            code: changes.code,
+            message: changes.message,
+            payment_method: changes.paymentMethod,
+            source_type: changes.sourceType,
+            cancel_reason: changes.cancelReason,
+            paid_at: isoOrNull(changes.paidAt),
+            at: changes.at.toISOString(),
+          }),
+        );
+        const changed = row !== undefined;
+        const session = changed ? sessionFromRow(row) : currentSession(id);
+        if (changed) {
+          statement(
+            `INSERT INTO outbox (session_id, event, payload, next_attempt_at, created_at)
               VALUES (?, ?, ?, ?, ?)
               ON CONFLICT (session_id, event) DO NOTHING`,
-            args: [
-              id,
-              transition.to,
-              outboxPayload(session, transition),
-              changes.at.toISOString(),
-              changes.at.toISOString(),
-            ],
-          });
-        } else {
-          const current = await selectSession(tx, id);
-          if (current === null) throw sessionNotFound(id);
-          session = current;
+          ).run(
+            id,
+            transition.to,
+            outboxPayload(session, transition),
+            changes.at.toISOString(),
+            changes.at.toISOString(),
+          );
         }
         if (event !== undefined) {
-          const recorded = eventAsRecorded(event, row !== undefined);
-          await tx.execute({ sql: INSERT_EVENT_SQL, args: eventArgs(recorded) });
+          statement(INSERT_EVENT_SQL).run(eventArgs(eventAsRecorded(event, changed)));
         }
-        return { changed: row !== undefined, session };
+        return { changed, session };
       });
+      // Only now is the change committed, so a subscriber that reads the session sees it.
+      if (result.changed) notify(path, id);
+      return result;
     },
 
     async recordEvent(event) {
-      await write(tx => tx.execute({ sql: INSERT_EVENT_SQL, args: eventArgs(event) }));
+      write(() => statement(INSERT_EVENT_SQL).run(eventArgs(event)));
     },
 
     async listEvents(sessionId) {
-      const result = await client.execute({
-        sql: 'SELECT * FROM payment_events WHERE session_id = ? ORDER BY id',
-        args: [sessionId],
-      });
-      return result.rows.map(eventFromRow);
+      return statement('SELECT * FROM payment_events WHERE session_id = ? ORDER BY id')
+        .all(sessionId)
+        .map(eventFromRow);
     },
 
     async claimOutbox(now, leaseUntil, limit) {
-      const result = await write(tx =>
-        tx.execute({
-          sql: `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
+      const rows = write(() =>
+        statement(
+          `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
             WHERE id IN (
               SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ?
               ORDER BY id LIMIT ?)
             RETURNING *`,
-          args: [leaseUntil.toISOString(), now.toISOString(), limit],
-        }),
+        ).all(leaseUntil.toISOString(), now.toISOString(), limit),
       );
-      return result.rows.map(outboxFromRow).sort((a, b) => a.id - b.id);
+      // RETURNING yields rows in no promised order.
+      return rows.map(outboxFromRow).sort((a, b) => a.id - b.id);
     },
 
     async markOutboxDelivered(id, at) {
-      await write(tx =>
-        tx.execute({
-          sql: 'UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL',
-          args: [at.toISOString(), id],
-        }),
+      write(() =>
+        statement('UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL').run(
+          at.toISOString(),
+          id,
+        ),
       );
     },
 
     async markOutboxFailed(id, error, retryAt) {
-      await write(tx =>
-        tx.execute({
-          sql: `UPDATE outbox SET last_error = ?, next_attempt_at = ?
+      write(() =>
+        statement(
+          `UPDATE outbox SET last_error = ?, next_attempt_at = ?
             WHERE id = ? AND delivered_at IS NULL`,
-          args: [error.slice(0, MAX_ERROR_LENGTH), retryAt.toISOString(), id],
-        }),
+        ).run(error.slice(0, MAX_ERROR_LENGTH), retryAt.toISOString(), id),
       );
     },
 
     async listOutbox(sessionId) {
-      const result = await client.execute({
-        sql: 'SELECT * FROM outbox WHERE session_id = ? ORDER BY id',
-        args: [sessionId],
-      });
-      return result.rows.map(outboxFromRow);
+      return statement('SELECT * FROM outbox WHERE session_id = ? ORDER BY id')
+        .all(sessionId)
+        .map(outboxFromRow);
     },
 
     async beginIdempotent(key, requestHash, now, expiresBefore) {
-      return write(async tx => {
-        await tx.execute({
-          sql: 'DELETE FROM idempotency_keys WHERE created_at < ?',
-          args: [expiresBefore.toISOString()],
-        });
-        const inserted = await tx.execute({
-          sql: `INSERT INTO idempotency_keys (idempotency_key, request_hash, state, created_at)
+      return write(() => {
+        statement('DELETE FROM idempotency_keys WHERE created_at < ?').run(
+          expiresBefore.toISOString(),
+        );
+        const inserted = statement(
+          `INSERT INTO idempotency_keys (idempotency_key, request_hash, state, created_at)
             VALUES (?, ?, 'in_flight', ?)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING idempotency_key`,
-          args: [key, requestHash, now.toISOString()],
-        });
-        if (inserted.rows.length === 1) return { state: 'started' };
-        const existing = await tx.execute({
-          sql: 'SELECT * FROM idempotency_keys WHERE idempotency_key = ?',
-          args: [key],
-        });
-        return idempotencyStateFromRow(existing.rows[0] as Row, requestHash);
+        ).get(key, requestHash, now.toISOString());
+        if (inserted !== undefined) return { state: 'started' } as const;
+        const existing = statement('SELECT * FROM idempotency_keys WHERE idempotency_key = ?').get(
+          key,
+        );
+        return idempotencyStateFromRow(existing as Row, requestHash);
       });
     },
 
     async finishIdempotent(key, status, body) {
-      await write(tx =>
-        tx.execute({
-          sql: `UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ?
+      write(() =>
+        statement(
+          `UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ?
             WHERE idempotency_key = ?`,
-          args: [status, body, key],
-        }),
+        ).run(status, body, key),
       );
     },
 
     async abandonIdempotent(key) {
-      await write(tx =>
-        tx.execute({ sql: 'DELETE FROM idempotency_keys WHERE idempotency_key = ?', args: [key] }),
-      );
+      write(() => statement('DELETE FROM idempotency_keys WHERE idempotency_key = ?').run(key));
     },
 
     async publish(sessionId) {
-      // Listeners run after the publisher's turn, as they would on a NOTIFY, so none can fail it.
-      for (const listener of local.listeners) queueMicrotask(() => listener(sessionId));
+      assertOpen();
+      notify(path, sessionId);
     },
 
     async subscribe(listener) {
-      const own = (sessionId: string) => listener(sessionId);
-      local.listeners.add(own);
+      assertOpen();
+      // A wrapper of our own, so the same function subscribed twice is two subscriptions.
+      const own: Listener = sessionId => listener(sessionId);
+      addSubscriber(path, own);
       ownListeners.add(own);
       return async () => {
-        local.listeners.delete(own);
+        removeSubscriber(path, own);
         ownListeners.delete(own);
       };
     },

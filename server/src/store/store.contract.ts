@@ -874,6 +874,28 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           await other.close();
         }
       });
+
+      it('notifies a subscriber of another store instance of a changed transition, unasked', async () => {
+        const other = await makeStore();
+        try {
+          const session = await givenSession();
+          let arrived!: () => void;
+          const arrival = new Promise<void>(resolve => (arrived = resolve));
+          const unsubscribe = await other.subscribe(sessionId => {
+            if (sessionId === session.id) arrived();
+          });
+          try {
+            const result = await store.transition(session.id, transitionTo('paid', at(30)));
+
+            assert.equal(result.changed, true);
+            await within(arrival, 5000, 'the notification of the committed transition');
+          } finally {
+            await unsubscribe();
+          }
+        } finally {
+          await other.close();
+        }
+      });
     });
 
     describe('durability', () => {

@@ -200,7 +200,8 @@ export interface Store {
    * failed|cancelled|expired → paid (sets lateSuccess); failed|cancelled|expired → needs_review.
    * Never: paid → anything. The session's transactionId is set from the evidence if still null.
    * The event is stored whether or not the status changed; an `applied` verdict that changed nothing is
-   * stored as `duplicate`.
+   * stored as `duplicate`. A change is published to subscribers (as `publish` does) once committed:
+   * PostgreSQL sends the NOTIFY inside the transaction, so it leaves with the commit, not before.
    */
   transition(id: string, transition: Transition, event?: PaymentEvent): Promise<TransitionResult>;
 
