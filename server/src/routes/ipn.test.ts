@@ -1104,6 +1104,8 @@ describe('POST /ipn after a signer restart', () => {
 
     firstOpen = false;
     await first.close();
+    // The client's pooled keep-alive socket to this port must see the close before the port is reused.
+    await new Promise(resolve => setTimeout(resolve, 50));
     await database.store.close();
     const reopened = createSqliteStore(database.url);
     await reopened.migrate();

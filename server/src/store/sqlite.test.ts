@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 
 import { createSqliteStore } from './sqlite.js';
 import { describeStoreContract } from './store.contract.js';
-import type { PaymentEvent, Store, Transition } from './store.js';
+import type { PaymentEvent, Session, Store, Transition } from './store.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'galaxy-pay-store-'));
 
@@ -146,6 +146,73 @@ describe('SQLite memory', () => {
       );
       assert.ok(growth < 30, `RSS grew by ${growth.toFixed(1)} MB`);
       assert.equal((await store.listEvents(event.sessionId ?? '')).length, 22_000);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('SQLite group commit', () => {
+  it('commits writes queued together, each atomic: a failing one rolls back alone', async () => {
+    const store = createSqliteStore(`file:${join(directory, 'group.db')}`);
+    await store.migrate();
+    const at = new Date('2026-01-01T00:00:00Z');
+    const sessions = [];
+    for (const ref of ['G1', 'G2', 'G3']) {
+      await store.putOrder({
+        orderRef: ref,
+        amount: 1000,
+        currency: 'VND',
+        description: ref,
+        netAmount: 1000,
+        feeAmount: 0,
+        discountAmount: 0,
+        createdAt: at,
+      });
+      sessions.push(
+        await store.createSession({
+          id: `session-${ref}-0000000000000`,
+          nonce: `nonce-${ref}`,
+          orderRef: ref,
+          gatewayOrderId: `order-${ref}`,
+          requestId: `request-${ref}`,
+          amount: 1000,
+          currency: 'VND',
+          locale: 'vi',
+          paymentMethod: null,
+          sourceType: null,
+          returnUrl: null,
+          merchantOrigin: null,
+          createdAt: at,
+          expiresAt: new Date(at.getTime() + 60_000),
+        }),
+      );
+    }
+    const [first, second, third] = sessions as [Session, Session, Session];
+    try {
+      // Queued in one turn: one transaction. The second reuses the first's transaction id and must fail alone.
+      const results = await Promise.allSettled([
+        store.attachCheckout(
+          first.id,
+          { transactionId: 'TXN-SHARED', checkoutUrl: 'https://p/1' },
+          at,
+        ),
+        store.attachCheckout(
+          second.id,
+          { transactionId: 'TXN-SHARED', checkoutUrl: 'https://p/2' },
+          at,
+        ),
+        store.attachCheckout(third.id, { transactionId: 'TXN-3', checkoutUrl: 'https://p/3' }, at),
+      ]);
+
+      assert.deepEqual(
+        results.map(r => r.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      );
+      assert.equal((await store.getSession(first.id))?.transactionId, 'TXN-SHARED');
+      assert.equal((await store.getSession(second.id))?.transactionId, null);
+      assert.equal((await store.getSession(second.id))?.checkoutUrl, null);
+      assert.equal((await store.getSession(third.id))?.transactionId, 'TXN-3');
     } finally {
       await store.close();
     }

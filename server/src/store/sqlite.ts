@@ -269,8 +269,8 @@ function eventArgs(event: PaymentEvent): Record<string, unknown> {
  * Opens the SQLite store on a `file:` URL (WAL journal, `synchronous = FULL`, foreign keys on).
  *
  * better-sqlite3 runs each call synchronously, so a write transaction (`BEGIN IMMEDIATE`) runs from
- * start to commit within one turn of the event loop: writers in this process never interleave and need
- * no queue. Writers in other processes wait for each other through the busy timeout, blocking their
+ * start to commit within one turn of the event loop: writers in this process never interleave. Writes
+ * queued in one turn are group-committed (see `write`). Writers in other processes wait for each other through the busy timeout, blocking their
  * event loop meanwhile. `publish`, and every transition that changed a session, reach subscribers in
  * this process only: several signer processes need PostgreSQL.
  */
@@ -293,10 +293,50 @@ export function createSqliteStore(url: string): Store {
     return prepared(sql);
   }
 
-  /** Runs `work` in one `BEGIN IMMEDIATE` transaction: committed if it returns, rolled back if it throws. */
-  function write<T>(work: () => T): T {
-    assertOpen();
-    return transaction.immediate(work) as T;
+  let queue: Array<{
+    work: () => unknown;
+    resolve: (value: unknown) => void;
+    reject: (error: unknown) => void;
+  }> = [];
+
+  /**
+   * Runs `work` atomically in the next group commit. Writes queued in the same turn of the event loop share
+   * one `BEGIN IMMEDIATE … COMMIT`, so one fsync (synchronous=FULL still) serves a burst of IPNs; each runs
+   * in its own SAVEPOINT (better-sqlite3 nests transactions that way), so a failing write rolls back alone.
+   * Nothing resolves before the commit: no caller can answer for uncommitted work.
+   */
+  function write<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (queue.length === 1) setImmediate(flush);
+    });
+  }
+
+  function flush(): void {
+    const batch = queue;
+    queue = [];
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      assertOpen();
+      transaction.immediate(() => {
+        for (const item of batch) {
+          try {
+            outcomes.push({ ok: true, value: transaction(item.work) });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      // The commit itself failed (closed store, disk, another process holding the lock): none of it happened.
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.error);
+    });
   }
 
   function selectOne<T>(sql: string, args: unknown[], map: (row: Row) => T): T | null {
@@ -317,7 +357,7 @@ export function createSqliteStore(url: string): Store {
 
   return {
     async migrate() {
-      write(() => {
+      await write(() => {
         db.exec(
           `CREATE TABLE IF NOT EXISTS schema_migrations (
             version INTEGER PRIMARY KEY,
@@ -460,7 +500,7 @@ export function createSqliteStore(url: string): Store {
 
     async transition(id, transition, event) {
       const changes = transitionChanges(transition);
-      const result = write(() => {
+      const result = await write(() => {
         const row = refusingTransactionIdConflict(id, changes.transactionId, () =>
           statement(TRANSITION_SQL[transition.to]).get({
             id,
@@ -502,7 +542,7 @@ export function createSqliteStore(url: string): Store {
     },
 
     async recordEvent(event) {
-      write(() => statement(INSERT_EVENT_SQL).run(eventArgs(event)));
+      await write(() => statement(INSERT_EVENT_SQL).run(eventArgs(event)));
     },
 
     async listEvents(sessionId) {
@@ -512,7 +552,7 @@ export function createSqliteStore(url: string): Store {
     },
 
     async claimOutbox(now, leaseUntil, limit) {
-      const rows = write(() =>
+      const rows = await write(() =>
         statement(
           `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
             WHERE id IN (
@@ -526,7 +566,7 @@ export function createSqliteStore(url: string): Store {
     },
 
     async markOutboxDelivered(id, at) {
-      write(() =>
+      await write(() =>
         statement('UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL').run(
           at.toISOString(),
           id,
@@ -535,7 +575,7 @@ export function createSqliteStore(url: string): Store {
     },
 
     async markOutboxFailed(id, error, retryAt) {
-      write(() =>
+      await write(() =>
         statement(
           `UPDATE outbox SET last_error = ?, next_attempt_at = ?
             WHERE id = ? AND delivered_at IS NULL`,
@@ -569,7 +609,7 @@ export function createSqliteStore(url: string): Store {
     },
 
     async finishIdempotent(key, status, body) {
-      write(() =>
+      await write(() =>
         statement(
           `UPDATE idempotency_keys SET state = 'done', response_status = ?, response_body = ?
             WHERE idempotency_key = ?`,
@@ -578,7 +618,9 @@ export function createSqliteStore(url: string): Store {
     },
 
     async abandonIdempotent(key) {
-      write(() => statement('DELETE FROM idempotency_keys WHERE idempotency_key = ?').run(key));
+      await write(() =>
+        statement('DELETE FROM idempotency_keys WHERE idempotency_key = ?').run(key),
+      );
     },
 
     async publish(sessionId) {
