@@ -45,7 +45,7 @@ export function memoryOf(pid: number, field: 'VmHWM' | 'VmRSS'): number | null {
 export function spawnTarget(name: string, spec: TargetSpec, dir: string): Promise<TargetProcess> {
   const child: ChildProcess = fork(join(dir, `${spec.kind}.mjs`), [JSON.stringify(spec)], {
     // Only the final `memory` report calls gc(), after every measurement.
-    execArgv: ['--expose-gc'],
+    execArgv: ['--expose-gc', ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)],
     // The target's stdout goes to our stderr: the runner's stdout carries only the JSON result.
     stdio: ['ignore', 2, 2, 'ipc'],
   });
