@@ -10,7 +10,13 @@ import {
   sessionFromRow,
 } from './rows.js';
 import type { Row } from './rows.js';
-import type { PaymentEvent, Session, Store, Transition } from './store.js';
+import {
+  IDEMPOTENCY_LEASE_MS,
+  type PaymentEvent,
+  type Session,
+  type Store,
+  type Transition,
+} from './store.js';
 import {
   ALLOWED_FROM,
   LATE_SUCCESS_FROM,
@@ -519,7 +525,11 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     },
 
     async beginIdempotent(key, requestHash, now, expiresBefore) {
-      await pool.query('DELETE FROM idempotency_keys WHERE created_at < $1', [expiresBefore]);
+      await pool.query(
+        `DELETE FROM idempotency_keys
+          WHERE created_at < $1 OR (state = 'in_flight' AND created_at < $2)`,
+        [expiresBefore, new Date(now.getTime() - IDEMPOTENCY_LEASE_MS)],
+      );
       // The key can be abandoned between our insert and our read; then it is free to take again.
       for (let attempt = 0; attempt < IDEMPOTENCY_ATTEMPTS; attempt += 1) {
         const inserted = await pool.query(

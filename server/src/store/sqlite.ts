@@ -11,7 +11,13 @@ import {
   sessionFromRow,
 } from './rows.js';
 import type { Row } from './rows.js';
-import type { PaymentEvent, Session, Store, Transition } from './store.js';
+import {
+  IDEMPOTENCY_LEASE_MS,
+  type PaymentEvent,
+  type Session,
+  type Store,
+  type Transition,
+} from './store.js';
 import {
   ALLOWED_FROM,
   LATE_SUCCESS_FROM,
@@ -591,8 +597,12 @@ export function createSqliteStore(url: string): Store {
 
     async beginIdempotent(key, requestHash, now, expiresBefore) {
       return write(() => {
-        statement('DELETE FROM idempotency_keys WHERE created_at < ?').run(
+        statement(
+          `DELETE FROM idempotency_keys
+            WHERE created_at < ? OR (state = 'in_flight' AND created_at < ?)`,
+        ).run(
           expiresBefore.toISOString(),
+          new Date(now.getTime() - IDEMPOTENCY_LEASE_MS).toISOString(),
         );
         const inserted = statement(
           `INSERT INTO idempotency_keys (idempotency_key, request_hash, state, created_at)

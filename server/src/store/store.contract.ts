@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 
 import fc from 'fast-check';
 
+import { IDEMPOTENCY_LEASE_MS } from './store.js';
 import type {
   Evidence,
   NewSession,
@@ -806,6 +807,32 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         assert.deepEqual(await store.beginIdempotent(key, 'hash-b', now, longAgo), {
           state: 'mismatch',
         });
+      });
+
+      it('takes over a key whose request died in flight once its lease has passed', async () => {
+        const key = uniqueId('key');
+        await store.beginIdempotent(key, 'hash-a', now, longAgo);
+        const withinLease = new Date(now.getTime() + IDEMPOTENCY_LEASE_MS - 1000);
+        const pastLease = new Date(now.getTime() + IDEMPOTENCY_LEASE_MS + 1000);
+
+        assert.deepEqual(await store.beginIdempotent(key, 'hash-a', withinLease, longAgo), {
+          state: 'in_flight',
+        });
+        assert.deepEqual(await store.beginIdempotent(key, 'hash-a', pastLease, longAgo), {
+          state: 'started',
+        });
+      });
+
+      it('never takes over a finished key, however old within its expiry', async () => {
+        const key = uniqueId('key');
+        await store.beginIdempotent(key, 'hash-a', now, longAgo);
+        await store.finishIdempotent(key, 201, '{}');
+        const pastLease = new Date(now.getTime() + IDEMPOTENCY_LEASE_MS * 10);
+
+        assert.equal(
+          (await store.beginIdempotent(key, 'hash-a', pastLease, longAgo)).state,
+          'done',
+        );
       });
 
       it('replays the saved response of a finished request', async () => {

@@ -152,6 +152,9 @@ export interface TransitionResult {
   session: Session;
 }
 
+/** How long a request may hold its Idempotency-Key in flight: far beyond the gateway call's deadline. */
+export const IDEMPOTENCY_LEASE_MS = 60_000;
+
 /** An idempotency record for `POST /sessions` (RELIABILITY.md rule 7). */
 export type IdempotencyBegin =
   | { state: 'started' }
@@ -217,7 +220,8 @@ export interface Store {
 
   /**
    * Starts an idempotent request: a new key is saved as in flight with the request's hash; a known key
-   * reports its state. Keys older than `expiresBefore` are forgotten first.
+   * reports its state. Keys older than `expiresBefore` are forgotten first, and so is a key still in flight
+   * after `IDEMPOTENCY_LEASE_MS` (its request died with its process: it must not block retries for a day).
    */
   beginIdempotent(
     key: string,
