@@ -17,7 +17,9 @@ import type { GatewayFlow } from './config.js';
 import { HttpError } from './errors.js';
 import { GatewayError, type GatewayClient } from './gateway-client.js';
 import type { Logger } from './logger.js';
+import { StoreError } from './store/errors.js';
 import type { Order, Session, Store } from './store/store.js';
+import { reconcile } from './reconcile.js';
 
 export interface CheckoutDeps {
   store: Store;
@@ -43,6 +45,9 @@ export interface CheckoutPreferences {
 export function randomId(bytes = 16): string {
   return randomBytes(bytes).toString('base64url');
 }
+
+/** How long a new session may wait for its checkout reply before a retry may call the gateway again. */
+const IN_FLIGHT_MS = 15_000;
 
 /** Session ids are 128-bit random base64url (22 characters). */
 export const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
@@ -153,9 +158,49 @@ async function openSessionNow(
   const open = await deps.store.findOpenSession(order.orderRef, now);
   // A verified checkout URL settles the doubt of an earlier timeout too: calling again would only get 409.
   if (open && open.checkoutUrl) return { kind: 'existing', session: open };
+  if (
+    open &&
+    open.status === 'pending' &&
+    now.getTime() - open.createdAt.getTime() < IN_FLIGHT_MS
+  ) {
+    // Its checkout call is still under way (here or in another signer process): wait for it.
+    throw new HttpError(409, 'request_in_progress', 'a checkout for this order is being opened', {
+      'retry-after': '1',
+    });
+  }
   // A session whose checkout reply never came: retry it with the same orderID and requestID (T07).
-  const session = open ?? (await deps.store.createSession(newSession(deps, order, prefs, now)));
-  return { kind: open ? 'existing' : 'created', session: await callGateway(deps, session, order) };
+  if (open) return { kind: 'existing', session: await callGateway(deps, open, order) };
+  await retireLapsedSession(deps, order.orderRef, now);
+  let session: Session;
+  try {
+    session = await deps.store.createSession(newSession(deps, order, prefs, now));
+  } catch (error) {
+    if (!(error instanceof StoreError) || error.code !== 'open_session_exists') throw error;
+    // Another signer process opened one in the meantime: share it once it has its checkout URL.
+    const theirs = await deps.store.findOpenSession(order.orderRef, now);
+    if (theirs?.checkoutUrl) return { kind: 'existing', session: theirs };
+    throw new HttpError(409, 'request_in_progress', 'a checkout for this order is being opened', {
+      'retry-after': '1',
+    });
+  }
+  return { kind: 'created', session: await callGateway(deps, session, order) };
+}
+
+/**
+ * A session past its expiry that nobody has marked expired yet still counts as the order's open session
+ * (the database allows one). Ask the gateway about it first: if it was paid, the order is paid; otherwise
+ * it expires and a new session may open.
+ */
+async function retireLapsedSession(deps: CheckoutDeps, orderRef: string, now: Date): Promise<void> {
+  const lapsed = await deps.store.findOpenSession(orderRef, new Date(0));
+  if (!lapsed || lapsed.expiresAt > now) return;
+  const current = await reconcile(deps, lapsed);
+  if (current.status === 'paid') {
+    throw new HttpError(409, 'order_already_paid', 'this order has already been paid');
+  }
+  if (current.status === 'pending' || current.status === 'pending_unknown') {
+    await deps.store.transition(current.id, { to: 'expired', at: now });
+  }
 }
 
 function newSession(deps: CheckoutDeps, order: Order, prefs: CheckoutPreferences, now: Date) {

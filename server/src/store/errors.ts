@@ -1,5 +1,6 @@
 /** Stable codes of {@link StoreError}, for callers that branch on the failure. */
-export type StoreErrorCode = 'session_not_found' | 'transaction_id_conflict' | 'invalid_config';
+export type StoreErrorCode =
+  'session_not_found' | 'transaction_id_conflict' | 'open_session_exists' | 'invalid_config';
 
 /**
  * A store operation refused without changing anything (its transaction was rolled back, so the caller
@@ -33,4 +34,11 @@ export function transactionIdConflict(
       `session ${sessionId} was left unchanged`,
     { cause },
   );
+}
+
+/** The order already has an open session (one per order: UNIQUE on open sessions' order_ref). */
+export function openSessionExists(orderRef: string, cause: unknown): StoreError {
+  return new StoreError('open_session_exists', `order ${orderRef} already has an open session`, {
+    cause,
+  });
 }

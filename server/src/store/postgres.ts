@@ -1,6 +1,6 @@
 import pg from 'pg';
 
-import { sessionNotFound, StoreError, transactionIdConflict } from './errors.js';
+import { openSessionExists, sessionNotFound, StoreError, transactionIdConflict } from './errors.js';
 import { listenToChannel } from './pg-listen.js';
 import {
   eventFromRow,
@@ -127,8 +127,16 @@ const MIGRATIONS: readonly { version: number; statements: readonly string[] }[] 
       'CREATE INDEX idempotency_keys_created_at_idx ON idempotency_keys (created_at)',
     ],
   },
+  {
+    // One open session per order, across every signer process: a second checkout for the same order
+    // would be a second gateway transaction, and a second payment.
+    version: 2,
+    statements: [
+      `CREATE UNIQUE INDEX sessions_one_open_per_order ON sessions (order_ref)
+        WHERE status IN ('pending', 'pending_unknown')`,
+    ],
+  },
 ];
-
 /**
  * One conditional UPDATE per target status: the WHERE clause is the state machine. Under READ
  * COMMITTED a concurrent loser waits for the winner's row lock, re-checks the WHERE clause against
@@ -313,29 +321,40 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     },
 
     async createSession(session) {
-      const inserted = await pool.query<Row>(
-        `INSERT INTO sessions (id, nonce, order_ref, gateway_order_id, request_id, amount, currency,
+      const inserted = await pool
+        .query<Row>(
+          `INSERT INTO sessions (id, nonce, order_ref, gateway_order_id, request_id, amount, currency,
             status, locale, payment_method, source_type, return_url, merchant_origin, created_at,
             updated_at, expires_at)
           VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11, $12, $13, $13, $14)
           RETURNING *`,
-        [
-          session.id,
-          session.nonce,
-          session.orderRef,
-          session.gatewayOrderId,
-          session.requestId,
-          session.amount,
-          session.currency,
-          session.locale,
-          session.paymentMethod,
-          session.sourceType,
-          session.returnUrl,
-          session.merchantOrigin,
-          session.createdAt,
-          session.expiresAt,
-        ],
-      );
+          [
+            session.id,
+            session.nonce,
+            session.orderRef,
+            session.gatewayOrderId,
+            session.requestId,
+            session.amount,
+            session.currency,
+            session.locale,
+            session.paymentMethod,
+            session.sourceType,
+            session.returnUrl,
+            session.merchantOrigin,
+            session.createdAt,
+            session.expiresAt,
+          ],
+        )
+        .catch((error: unknown) => {
+          if (
+            error instanceof pg.DatabaseError &&
+            error.code === '23505' &&
+            error.constraint === 'sessions_one_open_per_order'
+          ) {
+            throw openSessionExists(session.orderRef, error);
+          }
+          throw error;
+        });
       return sessionFromRow(inserted.rows[0] as Row);
     },
 

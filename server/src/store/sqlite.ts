@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 
 import Database from 'better-sqlite3';
 
-import { sessionNotFound, StoreError, transactionIdConflict } from './errors.js';
+import { openSessionExists, sessionNotFound, StoreError, transactionIdConflict } from './errors.js';
 import {
   eventFromRow,
   idempotencyStateFromRow,
@@ -115,8 +115,16 @@ const MIGRATIONS: readonly { version: number; statements: readonly string[] }[] 
       'CREATE INDEX idempotency_keys_created_at_idx ON idempotency_keys (created_at)',
     ],
   },
+  {
+    // One open session per order, across every signer process: a second checkout for the same order
+    // would be a second gateway transaction, and a second payment.
+    version: 2,
+    statements: [
+      `CREATE UNIQUE INDEX sessions_one_open_per_order ON sessions (order_ref)
+        WHERE status IN ('pending', 'pending_unknown')`,
+    ],
+  },
 ];
-
 /** One conditional UPDATE per target status: the WHERE clause is the state machine. */
 const TRANSITION_SQL = Object.fromEntries(
   Object.entries(ALLOWED_FROM).map(([to, from]) => [
@@ -232,6 +240,22 @@ function statementCache(
     }
     return statement;
   };
+}
+
+/** Runs `work`, turning a UNIQUE violation on open sessions' order_ref into a StoreError. */
+function refusingSecondOpenSession<T>(orderRef: string, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (
+      error instanceof Database.SqliteError &&
+      error.code.startsWith('SQLITE_CONSTRAINT') &&
+      error.message.includes('sessions.order_ref')
+    ) {
+      throw openSessionExists(orderRef, error);
+    }
+    throw error;
+  }
 }
 
 /** Runs `work`, turning a UNIQUE violation on sessions.transaction_id into a StoreError. */
@@ -421,28 +445,30 @@ export function createSqliteStore(url: string): Store {
 
     async createSession(session) {
       return write(() => {
-        const inserted = statement(
-          `INSERT INTO sessions (id, nonce, order_ref, gateway_order_id, request_id, amount,
+        const inserted = refusingSecondOpenSession(session.orderRef, () =>
+          statement(
+            `INSERT INTO sessions (id, nonce, order_ref, gateway_order_id, request_id, amount,
               currency, status, locale, payment_method, source_type, return_url, merchant_origin,
               created_at, updated_at, expires_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)
             RETURNING *`,
-        ).get(
-          session.id,
-          session.nonce,
-          session.orderRef,
-          session.gatewayOrderId,
-          session.requestId,
-          session.amount,
-          session.currency,
-          session.locale,
-          session.paymentMethod,
-          session.sourceType,
-          session.returnUrl,
-          session.merchantOrigin,
-          session.createdAt.toISOString(),
-          session.createdAt.toISOString(),
-          session.expiresAt.toISOString(),
+          ).get(
+            session.id,
+            session.nonce,
+            session.orderRef,
+            session.gatewayOrderId,
+            session.requestId,
+            session.amount,
+            session.currency,
+            session.locale,
+            session.paymentMethod,
+            session.sourceType,
+            session.returnUrl,
+            session.merchantOrigin,
+            session.createdAt.toISOString(),
+            session.createdAt.toISOString(),
+            session.expiresAt.toISOString(),
+          ),
         );
         return sessionFromRow(inserted as Row);
       });

@@ -236,13 +236,30 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         );
       });
 
-      it('finds the newest open session of an order that has not expired', async () => {
+      it('finds the open session of an order until it expires', async () => {
         const order = await store.putOrder(newOrder());
-        await store.createSession(newSession(order.orderRef, { createdAt: at(0) }));
-        const newer = await store.createSession(newSession(order.orderRef, { createdAt: at(60) }));
+        const open = await store.createSession(newSession(order.orderRef, { createdAt: at(60) }));
 
-        assert.equal((await store.findOpenSession(order.orderRef, at(120)))?.id, newer.id);
+        assert.equal((await store.findOpenSession(order.orderRef, at(120)))?.id, open.id);
         assert.equal(await store.findOpenSession(order.orderRef, at(15 * 60)), null);
+      });
+
+      it('refuses a second open session for one order, whichever process asks', async () => {
+        const order = await store.putOrder(newOrder());
+        const first = await store.createSession(newSession(order.orderRef, { createdAt: at(0) }));
+
+        await assert.rejects(
+          store.createSession(newSession(order.orderRef, { createdAt: at(1) })),
+          (error: unknown) => (error as { code?: string }).code === 'open_session_exists',
+        );
+        await store.markPendingUnknown(first.id, at(2));
+        await assert.rejects(
+          store.createSession(newSession(order.orderRef, { createdAt: at(3) })),
+          (error: unknown) => (error as { code?: string }).code === 'open_session_exists',
+        );
+        await store.transition(first.id, transitionTo('failed', at(4)));
+        const next = await store.createSession(newSession(order.orderRef, { createdAt: at(5) }));
+        assert.equal((await store.findOpenSession(order.orderRef, at(6)))?.id, next.id);
       });
 
       it('finds a pending_unknown session as open', async () => {
