@@ -242,26 +242,10 @@ function statementCache(
   };
 }
 
-/** Runs `work`, turning a UNIQUE violation on open sessions' order_ref into a StoreError. */
-function refusingSecondOpenSession<T>(orderRef: string, work: () => T): T {
-  try {
-    return work();
-  } catch (error) {
-    if (
-      error instanceof Database.SqliteError &&
-      error.code.startsWith('SQLITE_CONSTRAINT') &&
-      error.message.includes('sessions.order_ref')
-    ) {
-      throw openSessionExists(orderRef, error);
-    }
-    throw error;
-  }
-}
-
-/** Runs `work`, turning a UNIQUE violation on sessions.transaction_id into a StoreError. */
-function refusingTransactionIdConflict<T>(
-  sessionId: string,
-  transactionId: string | null,
+/** Runs `work`, turning a UNIQUE violation on `column` (e.g. `sessions.order_ref`) into `refusal`. */
+function refusingDuplicate<T>(
+  column: string,
+  refusal: (cause: unknown) => StoreError,
   work: () => T,
 ): T {
   try {
@@ -270,9 +254,9 @@ function refusingTransactionIdConflict<T>(
     if (
       error instanceof Database.SqliteError &&
       error.code.startsWith('SQLITE_CONSTRAINT') &&
-      error.message.includes('sessions.transaction_id')
+      error.message.includes(column)
     ) {
-      throw transactionIdConflict(sessionId, transactionId, error);
+      throw refusal(error);
     }
     throw error;
   }
@@ -445,30 +429,33 @@ export function createSqliteStore(url: string): Store {
 
     async createSession(session) {
       return write(() => {
-        const inserted = refusingSecondOpenSession(session.orderRef, () =>
-          statement(
-            `INSERT INTO sessions (id, nonce, order_ref, gateway_order_id, request_id, amount,
+        const inserted = refusingDuplicate(
+          'sessions.order_ref',
+          cause => openSessionExists(session.orderRef, cause),
+          () =>
+            statement(
+              `INSERT INTO sessions (id, nonce, order_ref, gateway_order_id, request_id, amount,
               currency, status, locale, payment_method, source_type, return_url, merchant_origin,
               created_at, updated_at, expires_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)
             RETURNING *`,
-          ).get(
-            session.id,
-            session.nonce,
-            session.orderRef,
-            session.gatewayOrderId,
-            session.requestId,
-            session.amount,
-            session.currency,
-            session.locale,
-            session.paymentMethod,
-            session.sourceType,
-            session.returnUrl,
-            session.merchantOrigin,
-            session.createdAt.toISOString(),
-            session.createdAt.toISOString(),
-            session.expiresAt.toISOString(),
-          ),
+            ).get(
+              session.id,
+              session.nonce,
+              session.orderRef,
+              session.gatewayOrderId,
+              session.requestId,
+              session.amount,
+              session.currency,
+              session.locale,
+              session.paymentMethod,
+              session.sourceType,
+              session.returnUrl,
+              session.merchantOrigin,
+              session.createdAt.toISOString(),
+              session.createdAt.toISOString(),
+              session.expiresAt.toISOString(),
+            ),
         );
         return sessionFromRow(inserted as Row);
       });
@@ -505,15 +492,18 @@ export function createSqliteStore(url: string): Store {
 
     async attachCheckout(id, checkout, at) {
       return write(() => {
-        const row = refusingTransactionIdConflict(id, checkout.transactionId, () =>
-          statement(
-            `UPDATE sessions SET
+        const row = refusingDuplicate(
+          'sessions.transaction_id',
+          cause => transactionIdConflict(id, checkout.transactionId, cause),
+          () =>
+            statement(
+              `UPDATE sessions SET
                 transaction_id = COALESCE(transaction_id, ?),
                 checkout_url = COALESCE(checkout_url, ?),
                 status = CASE WHEN status = 'pending_unknown' THEN 'pending' ELSE status END,
                 updated_at = ?
               WHERE id = ? RETURNING *`,
-          ).get(checkout.transactionId, checkout.checkoutUrl, at.toISOString(), id),
+            ).get(checkout.transactionId, checkout.checkoutUrl, at.toISOString(), id),
         );
         if (row === undefined) throw sessionNotFound(id);
         return sessionFromRow(row);
@@ -533,20 +523,23 @@ export function createSqliteStore(url: string): Store {
     async transition(id, transition, event) {
       const changes = transitionChanges(transition);
       const result = await write(() => {
-        const row = refusingTransactionIdConflict(id, changes.transactionId, () =>
-          statement(TRANSITION_SQL[transition.to]).get({
-            id,
-            status: changes.status,
-            flag_late_success: changes.flagLateSuccess ? 1 : 0,
-            transaction_id: changes.transactionId,
-            code: changes.code,
-            message: changes.message,
-            payment_method: changes.paymentMethod,
-            source_type: changes.sourceType,
-            cancel_reason: changes.cancelReason,
-            paid_at: isoOrNull(changes.paidAt),
-            at: changes.at.toISOString(),
-          }),
+        const row = refusingDuplicate(
+          'sessions.transaction_id',
+          cause => transactionIdConflict(id, changes.transactionId, cause),
+          () =>
+            statement(TRANSITION_SQL[transition.to]).get({
+              id,
+              status: changes.status,
+              flag_late_success: changes.flagLateSuccess ? 1 : 0,
+              transaction_id: changes.transactionId,
+              code: changes.code,
+              message: changes.message,
+              payment_method: changes.paymentMethod,
+              source_type: changes.sourceType,
+              cancel_reason: changes.cancelReason,
+              paid_at: isoOrNull(changes.paidAt),
+              at: changes.at.toISOString(),
+            }),
         );
         const changed = row !== undefined;
         const session = changed ? sessionFromRow(row) : currentSession(id);
