@@ -5,7 +5,6 @@
 
 import {
   ApiOperation,
-  NonFinalStatus,
   PaymentMethod,
   ResponseCode,
   signText,
@@ -296,5 +295,5 @@ function sendIpns(
 /** The `transactionStatus` that query reports for a transaction right now. */
 export function currentStatus(ctx: SandboxContext, txn: Transaction): string {
   expireIfStale(ctx, txn);
-  return txn.state === 'processing' ? NonFinalStatus.Processing : statusCodeOf(txn);
+  return statusCodeOf(txn);
 }

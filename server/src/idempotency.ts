@@ -4,9 +4,9 @@
  * in the store, so a restart forgets nothing (T06, T25).
  */
 
+import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { HttpError } from './errors.js';
-import { requestHash } from './routes/sessions.js';
 import type { Store } from './store/store.js';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -73,4 +73,16 @@ export function idempotency(deps: {
     };
     next();
   };
+}
+
+/** A stable hash of a request body for idempotency (key order does not matter). */
+function requestHash(body: unknown): string {
+  const canonical = JSON.stringify(body, (_key, value: unknown) =>
+    value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(
+          Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
+        )
+      : value,
+  );
+  return createHash('sha256').update(canonical).digest('hex');
 }

@@ -11,6 +11,7 @@ import express, { type Request, type Response } from 'express';
 import { CallbackError, verifyCallback } from '@galaxy-pay/protocol';
 import { SESSION_ID } from '../checkout.js';
 import type { Logger } from '../logger.js';
+import { QueryThrottle } from '../query-throttle.js';
 import { reconcile, type ReconcileDeps } from '../reconcile.js';
 import type { PaymentEvent, Session } from '../store/store.js';
 
@@ -32,19 +33,12 @@ const WORDS = {
   },
 };
 
+/** The return page asks the gateway at most this often per session. */
 const QUERY_INTERVAL_MS = 2000;
-const MAX_REMEMBERED = 10_000;
-
-/** Remembers when a session was last queried, forgetting the oldest entries past a bound. */
-function remember(map: Map<string, number>, id: string, at: number): void {
-  map.delete(id);
-  map.set(id, at);
-  if (map.size > MAX_REMEMBERED) map.delete(map.keys().next().value!);
-}
 
 export function returnRoutes(deps: ReturnDeps): express.Router {
   const router = express.Router();
-  const lastQuery = new Map<string, number>();
+  const throttle = new QueryThrottle(QUERY_INTERVAL_MS);
   const form = express.urlencoded({
     limit: '32kb',
     inflate: false,
@@ -70,9 +64,7 @@ export function returnRoutes(deps: ReturnDeps): express.Router {
       Record<string, unknown> | undefined;
     await recordBrowserEvidence(deps, session, kind as 'result' | 'cancel', fields ?? {});
     // One gateway query per session per interval, however often the page is (re)loaded.
-    const last = lastQuery.get(session.id) ?? 0;
-    const due = deps.now().getTime() - last >= QUERY_INTERVAL_MS;
-    if (due) remember(lastQuery, session.id, deps.now().getTime());
+    const due = throttle.take(session.id, deps.now().getTime());
     const current = due ? await reconcile(deps, session) : session;
     if (current.returnUrl) {
       const target = new URL(current.returnUrl);

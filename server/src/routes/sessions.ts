@@ -3,7 +3,6 @@
  * Thin: parse, call, respond.
  */
 
-import { createHash } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import { isKnownSourceType } from '@galaxy-pay/protocol';
@@ -13,6 +12,7 @@ import { orderRefSchema, resolveOrder, type OrderInput, type ResolveOrder } from
 import { reconcile } from '../reconcile.js';
 import { FINAL_STATUSES, type CancelReason, type Session } from '../store/store.js';
 import type { SessionNotifier } from '../notifier.js';
+import { QueryThrottle } from '../query-throttle.js';
 
 /** Fields a browser must never send: money, callback URLs, card data, gateway operations (T04). */
 const FORBIDDEN_FIELDS = new Set([
@@ -132,7 +132,7 @@ function checkReturnUrl(deps: SessionRoutesDeps, value: string | undefined): str
 
 export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
   const router = express.Router();
-  const lastQuery = new Map<string, number>();
+  const throttle = new QueryThrottle(deps.queryIntervalMs);
 
   router.post('/sessions', async (req, res) => {
     const body = parseBody(createBody, req.body);
@@ -175,11 +175,9 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
     let session = await loadSession(deps, String(req.params.id));
     // One clock (the injected one) for both checks, so "once per interval" means the same interval.
     const now = deps.now().getTime();
-    const last = lastQuery.get(session.id) ?? 0;
     const open = session.status === 'pending' || session.status === 'pending_unknown';
     const stale = now - session.updatedAt.getTime() > deps.queryIntervalMs;
-    if (open && session.transactionId !== null && stale && now - last > deps.queryIntervalMs) {
-      rememberQuery(lastQuery, session.id, now, deps.queryIntervalMs);
+    if (open && session.transactionId !== null && stale && throttle.take(session.id, now)) {
       session = await reconcile(deps, session);
     }
     res.json(sessionView(session));
@@ -211,19 +209,6 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
   });
 
   return router;
-}
-
-/** Notes a read-triggered query; entries older than one interval are dropped so the map stays bounded. */
-function rememberQuery(
-  lastQuery: Map<string, number>,
-  sessionId: string,
-  now: number,
-  intervalMs: number,
-): void {
-  if (lastQuery.size >= 10_000) {
-    for (const [id, at] of lastQuery) if (now - at > intervalMs) lastQuery.delete(id);
-  }
-  lastQuery.set(sessionId, now);
 }
 
 /** Server-Sent Events: the current status now, then each change, closing after a final status. */
@@ -260,16 +245,4 @@ function streamSession(deps: SessionRoutesDeps, req: Request, res: Response, fir
   send(first);
   // A change committed between loading `first` and subscribing was published to nobody: read once more.
   void onChange();
-}
-
-/** A stable hash of a request body for idempotency (key order does not matter). */
-export function requestHash(body: unknown): string {
-  const canonical = JSON.stringify(body, (_key, value: unknown) =>
-    value && typeof value === 'object' && !Array.isArray(value)
-      ? Object.fromEntries(
-          Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)),
-        )
-      : value,
-  );
-  return createHash('sha256').update(canonical).digest('hex');
 }
