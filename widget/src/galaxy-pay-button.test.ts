@@ -1,0 +1,627 @@
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { sendKeys, setViewport } from '@web/test-runner-commands';
+import sinon from 'sinon';
+import 'axe-core/axe.min.js';
+import type { GalaxyPayButton } from './galaxy-pay-button.js';
+import {
+  button,
+  clickAndOpen,
+  completePayment,
+  dialogOf,
+  frameOf,
+  newOrder,
+  payButton,
+  record,
+  shadow,
+  sleep,
+  stack,
+  until,
+} from './test-helpers.js';
+
+interface AxeResult {
+  violations: Array<{ id: string; help: string }>;
+}
+const axe = (window as unknown as { axe: { run(context: Element): Promise<AxeResult> } }).axe;
+
+/** The body of every POST {signer}/sessions this page made, through a spy on fetch. */
+const sessionPosts = (spy: sinon.SinonSpy) =>
+  spy
+    .getCalls()
+    .filter(call => String(call.args[0]).endsWith('/sessions'))
+    .map(call => JSON.parse(String((call.args[1] as RequestInit).body)) as Record<string, string>);
+
+/** GET {signer}/sessions/:id calls: what a message or a closed window makes the element do. */
+const statusChecks = (spy: sinon.SinonSpy) =>
+  spy.getCalls().filter(call => /\/sessions\/[^/]+$/.test(String(call.args[0]))).length;
+
+/** The popup window the element opened, through a spy on window.open. */
+const popupOf = (spy: sinon.SinonSpy) => spy.returnValues[0] as Window;
+
+async function loadFrame(src: string): Promise<HTMLIFrameElement> {
+  const frame = document.createElement('iframe');
+  frame.src = src;
+  const loaded = oneEvent(frame, 'load');
+  document.body.append(frame);
+  await loaded;
+  return frame;
+}
+
+afterEach(() => sinon.restore());
+
+describe('<galaxy-pay-button>', () => {
+  describe('attributes and words', () => {
+    it('shows the Vietnamese label by default and the English one with lang="en"', async () => {
+      const vi = await button();
+      const en = await button({ lang: 'en' });
+
+      expect(shadow(vi).querySelector('slot')!.textContent!.trim()).to.equal('Thanh toán');
+      expect(shadow(en).querySelector('slot')!.textContent!.trim()).to.equal('Pay');
+    });
+
+    it('uses the slotted label and the overridden strings, as text', async () => {
+      const el = await fixture<GalaxyPayButton>(
+        html`<galaxy-pay-button signer="/gp" order-ref="A1">Mua ngay</galaxy-pay-button>`,
+      );
+      el.strings = { close: '<img src=x onerror="window.pwned=1">' };
+      await el.updateComplete;
+
+      expect(el.textContent).to.equal('Mua ngay');
+      expect(shadow(el).querySelector('.x')!.getAttribute('aria-label')).to.contain('<img');
+      expect(shadow(el).querySelector('img')).to.equal(null);
+    });
+
+    it('sends lang, payment-method and source-type to the signer, never a price', async () => {
+      const fetch = sinon.spy(window, 'fetch');
+      const el = await button({ lang: 'en' });
+      el.setAttribute('payment-method', 'DOMESTIC');
+      el.setAttribute('source-type', '970400');
+
+      await clickAndOpen(el);
+      el.close();
+      await oneEvent(el, 'galaxy-pay-cancel');
+
+      expect(sessionPosts(fetch)).to.deep.equal([
+        { orderRef: el.orderRef, locale: 'en', paymentMethod: 'DOMESTIC', sourceType: '970400' },
+      ]);
+    });
+
+    it('does nothing while disabled, and reflects the attribute', async () => {
+      const fetch = sinon.spy(window, 'fetch');
+      const el = await button();
+      el.disabled = true;
+      await el.updateComplete;
+
+      payButton(el).click();
+      el.open();
+      await sleep(50);
+
+      expect(el.hasAttribute('disabled')).to.equal(true);
+      expect(payButton(el).disabled).to.equal(true);
+      expect(fetch.called).to.equal(false);
+    });
+
+    it('dispatches CONFIG without a signer or an order reference', async () => {
+      const el = await fixture<GalaxyPayButton>(html`<galaxy-pay-button></galaxy-pay-button>`);
+      const error = oneEvent(el, 'galaxy-pay-error');
+
+      el.open();
+
+      expect((await error).detail).to.deep.equal({
+        code: 'CONFIG',
+        message: 'signer and order-ref are required',
+        retryable: false,
+      });
+    });
+
+    it('renders an order reference full of HTML as nothing but text, and the signer refuses it', async () => {
+      const el = await button({ orderRef: '"><img src=x onerror="window.pwned=1">' });
+      const events = record(el);
+
+      payButton(el).click();
+      await oneEvent(el, 'galaxy-pay-error');
+
+      expect(events.at(-1)!.detail).to.include({ code: 'SIGNER_ERROR', retryable: false });
+      expect(shadow(el).querySelector('img')).to.equal(null);
+      expect((window as unknown as { pwned?: number }).pwned).to.equal(undefined);
+    });
+
+    it('reports an unreachable signer as retryable', async () => {
+      const el = await button();
+      el.signer = 'http://127.0.0.1:9';
+
+      payButton(el).click();
+      const { detail } = await oneEvent(el, 'galaxy-pay-error');
+
+      expect(detail).to.include({ code: 'SIGNER_UNREACHABLE', retryable: true });
+    });
+
+    it('reports an order that is already paid', async () => {
+      const orderRef = newOrder();
+      const first = await button({ orderRef });
+      const { sessionId } = await clickAndOpen(first);
+      const settled = oneEvent(first, 'galaxy-pay-result');
+      await completePayment(sessionId, 'success');
+      await settled;
+      const second = await button({ orderRef });
+
+      payButton(second).click();
+      const { detail } = await oneEvent(second, 'galaxy-pay-error');
+
+      expect(detail).to.include({ code: 'ORDER_PAID', retryable: false });
+    });
+  });
+
+  describe('modal mode', () => {
+    it('completes from the signer status alone, with no message at all (T34)', async () => {
+      const el = await button({ mode: 'modal' });
+      const events = record(el);
+
+      const { sessionId, mode } = await clickAndOpen(el);
+      expect(mode).to.equal('modal');
+      expect(dialogOf(el).open).to.equal(true);
+      await until(() => frameOf(el)?.src.includes('/checkout/'));
+      const result = oneEvent(el, 'galaxy-pay-result');
+      await completePayment(sessionId, 'success');
+
+      const { detail } = await result;
+      expect(detail).to.deep.include({
+        status: 'paid',
+        sessionId,
+        orderRef: el.orderRef,
+        amount: 150_000,
+        currency: 'VND',
+      });
+      expect(detail.transactionId).to.be.a('string');
+      expect(dialogOf(el).open).to.equal(false);
+      expect(events.map(e => e.type)).to.deep.equal(['open', 'close', 'result']);
+    });
+
+    it('shows a spinner until the gateway page has loaded', async () => {
+      const el = await button({ mode: 'modal' });
+
+      payButton(el).click();
+      await until(() => dialogOf(el).open);
+      expect(shadow(el).querySelector('.spin')).to.not.equal(null);
+
+      await until(() => !shadow(el).querySelector('.spin'));
+      expect(frameOf(el)!.classList.contains('loading')).to.equal(false);
+      el.close();
+    });
+
+    it('asks the signer when the return page posts its message, then reports once', async () => {
+      // No SSE and no polling: only the message can make the element look.
+      sinon.stub(window, 'EventSource').value(undefined);
+      const fetch = sinon.spy(window, 'fetch');
+      const el = await button({ mode: 'modal' });
+      el.pollInterval = 600_000;
+      const events = record(el);
+      const { sessionId } = await clickAndOpen(el);
+      const { callback } = await completePayment(sessionId, 'success');
+      expect(statusChecks(fetch)).to.equal(0);
+
+      frameOf(el)!.src = callback!;
+      await oneEvent(el, 'galaxy-pay-result');
+      await sleep(300);
+
+      expect(statusChecks(fetch)).to.equal(1);
+      expect(events.filter(e => e.type === 'result')).to.have.length(1);
+    });
+
+    it('reports a declined payment as a failed result', async () => {
+      const el = await button({ mode: 'modal' });
+      const { sessionId } = await clickAndOpen(el);
+
+      const settled = oneEvent(el, 'galaxy-pay-result');
+      await completePayment(sessionId, 'failure');
+      const { detail } = await settled;
+
+      expect(detail.status).to.equal('failed');
+    });
+
+    it('reports a cancellation on the gateway page as galaxy-pay-cancel', async () => {
+      const el = await button({ mode: 'modal' });
+      const { sessionId } = await clickAndOpen(el);
+
+      const settled = oneEvent(el, 'galaxy-pay-cancel');
+      await completePayment(sessionId, 'cancel');
+      const { detail } = await settled;
+
+      expect(detail).to.deep.equal({ reason: 'gateway', sessionId, orderRef: el.orderRef });
+    });
+
+    it('closes with the close button: the signer confirms the cancellation', async () => {
+      const el = await button({ mode: 'modal' });
+      const events = record(el);
+      const { sessionId } = await clickAndOpen(el);
+
+      shadow(el).querySelector<HTMLButtonElement>('.x')!.click();
+      const { detail } = await oneEvent(el, 'galaxy-pay-cancel');
+
+      expect(detail).to.deep.equal({ reason: 'user', sessionId, orderRef: el.orderRef });
+      expect(events.map(e => e.type)).to.deep.equal(['open', 'close', 'cancel']);
+    });
+
+    it('close() on a payment that went through reports it as paid (T34)', async () => {
+      // no-ipn: the signer learns of the payment only by asking the gateway, which cancel does first.
+      const el = await button({ mode: 'modal', orderRef: newOrder('no-ipn') });
+      const events = record(el);
+      const { sessionId } = await clickAndOpen(el);
+      const settled = oneEvent(el, 'galaxy-pay-result');
+      await completePayment(sessionId, 'success');
+
+      el.close();
+      const { detail } = await settled;
+
+      expect(detail.status).to.equal('paid');
+      expect(events.map(e => e.type)).to.deep.equal(['open', 'close', 'result']);
+    });
+
+    it('reports a verified message that disagrees with the order as NEEDS_REVIEW, never paid', async () => {
+      const el = await button({ mode: 'modal', orderRef: newOrder('currency_USD') });
+      const events = record(el);
+      const { sessionId } = await clickAndOpen(el);
+
+      const settled = oneEvent(el, 'galaxy-pay-error');
+      await completePayment(sessionId, 'success');
+      const { detail } = await settled;
+
+      expect(detail).to.include({ code: 'NEEDS_REVIEW', retryable: false });
+      expect(events.map(e => e.type)).to.not.include('result');
+    });
+
+    it('falls back to a new window when the frame does not load in time (T36)', async () => {
+      const open = sinon.spy(window, 'open');
+      const el = await button({ mode: 'modal' });
+      el.frameTimeout = 1;
+      const events = record(el);
+      const error = oneEvent(el, 'galaxy-pay-error');
+      const { sessionId } = await clickAndOpen(el);
+
+      expect((await error).detail).to.include({ code: 'FRAME_TIMEOUT', retryable: true });
+      await el.updateComplete;
+      expect(frameOf(el)).to.equal(null);
+      shadow(el).querySelector<HTMLButtonElement>('.alt')!.click();
+      const popup = popupOf(open);
+      await until(() => {
+        try {
+          return popup.location.href.includes('/checkout/');
+        } catch {
+          return true; // cross-origin now: navigated to the gateway
+        }
+      });
+      expect(dialogOf(el).open).to.equal(false);
+      const settled = oneEvent(el, 'galaxy-pay-result');
+      await completePayment(sessionId, 'success');
+
+      expect((await settled).detail.status).to.equal('paid');
+      expect(popup.closed).to.equal(true);
+      expect(events.map(e => e.type)).to.deep.equal(['open', 'error', 'close', 'result']);
+    });
+
+    it('falls back under a page CSP without the gateway in frame-src, with no inline-style violation (T36)', async () => {
+      const { signerUrl } = await stack();
+      const query = new URLSearchParams({ signer: signerUrl, order: newOrder(), mode: 'modal' });
+      const frame = await loadFrame(`/test-pages/csp.html?${query}`);
+      const page = frame.contentWindow!;
+      const el = await until(() => page.document.querySelector('galaxy-pay-button'));
+      await el.updateComplete;
+
+      payButton(el).click();
+      await until(() => page.events.some(e => e.type === 'error'), 15_000);
+
+      expect(page.events.find(e => e.type === 'error')!.detail).to.include({
+        code: 'FRAME_BLOCKED',
+      });
+      expect(page.violations.filter(v => v !== 'frame-src')).to.deep.equal([]);
+      expect(el.shadowRoot!.querySelectorAll('[style]')).to.have.length(0);
+      el.close();
+      frame.remove();
+    });
+  });
+
+  describe('popup mode', () => {
+    it('opens about:blank inside the click, navigates it to the gateway, and closes it with the result', async () => {
+      const open = sinon.spy(window, 'open');
+      const el = await button({ mode: 'popup' });
+      const events = record(el);
+
+      payButton(el).click();
+      // Synchronously, before any await: a popup opened later is blocked (T35).
+      expect(open.calledOnceWith('about:blank')).to.equal(true);
+      const { sessionId, mode } = (await oneEvent(el, 'galaxy-pay-open')).detail;
+      expect(mode).to.equal('popup');
+      const settled = oneEvent(el, 'galaxy-pay-result');
+      await completePayment(sessionId, 'success');
+
+      expect((await settled).detail.status).to.equal('paid');
+      expect(popupOf(open).closed).to.equal(true);
+      expect(events.map(e => e.type)).to.deep.equal(['open', 'close', 'result']);
+    });
+
+    it('a closed popup makes the element ask the signer, which then confirms the cancellation', async () => {
+      const open = sinon.spy(window, 'open');
+      const el = await button({ mode: 'popup' });
+      el.closeGrace = 300;
+      const events = record(el);
+      const { sessionId } = await clickAndOpen(el);
+
+      popupOf(open).close();
+      const { detail } = await oneEvent(el, 'galaxy-pay-cancel');
+
+      expect(detail).to.deep.equal({ reason: 'closed', sessionId, orderRef: el.orderRef });
+      expect(events.map(e => e.type)).to.deep.equal(['open', 'close', 'cancel']);
+    });
+
+    it('reports a payment that lands after the popup closed (late IPN, T34)', async () => {
+      const open = sinon.spy(window, 'open');
+      const el = await button({ mode: 'popup' });
+      el.closeGrace = 10_000;
+      const events = record(el);
+      const { sessionId } = await clickAndOpen(el);
+
+      popupOf(open).close();
+      await oneEvent(el, 'galaxy-pay-close');
+      const settled = oneEvent(el, 'galaxy-pay-result');
+      await completePayment(sessionId, 'success');
+
+      expect((await settled).detail.status).to.equal('paid');
+      expect(events.map(e => e.type)).to.deep.equal(['open', 'close', 'result']);
+    });
+
+    it('dispatches POPUP_BLOCKED and falls back to the modal when window.open returns null (T35)', async () => {
+      sinon.stub(window, 'open').returns(null);
+      const el = await button({ mode: 'popup' });
+      const events = record(el);
+
+      payButton(el).click();
+      const { detail } = await oneEvent(el, 'galaxy-pay-open');
+
+      expect(events[0]).to.deep.include({ type: 'error' });
+      expect(events[0]!.detail).to.include({ code: 'POPUP_BLOCKED', retryable: true });
+      expect(detail.mode).to.equal('modal');
+      expect(dialogOf(el).open).to.equal(true);
+      el.close();
+      await oneEvent(el, 'galaxy-pay-cancel');
+    });
+  });
+
+  describe('auto mode', () => {
+    after(() => setViewport({ width: 800, height: 600 }));
+
+    it('uses the modal on a wide screen', async () => {
+      await setViewport({ width: 1200, height: 800 });
+      const el = await button({ mode: 'auto' });
+
+      expect((await clickAndOpen(el)).mode).to.equal('modal');
+      el.close();
+      await oneEvent(el, 'galaxy-pay-cancel');
+    });
+
+    it('uses a popup on a small screen', async () => {
+      await setViewport({ width: 375, height: 700 });
+      const open = sinon.spy(window, 'open');
+      const el = await button({ mode: 'auto' });
+
+      expect((await clickAndOpen(el)).mode).to.equal('popup');
+      expect(open.calledOnce).to.equal(true);
+      el.close();
+      await oneEvent(el, 'galaxy-pay-cancel');
+      expect(popupOf(open).closed).to.equal(true);
+    });
+  });
+
+  describe('redirect mode', () => {
+    it('navigates to the gateway, and on return reports the verified result once', async () => {
+      const { signerUrl } = await stack();
+      const query = new URLSearchParams({ signer: signerUrl, order: newOrder() });
+      const returnUrl = new URL(`/test-pages/redirect.html?${query}&via=attribute`, location.href);
+      query.set('return', returnUrl.href);
+      const frame = await loadFrame(`/test-pages/redirect.html?${query}`);
+      const el = await until(() => frame.contentDocument!.querySelector('galaxy-pay-button'));
+      await el.updateComplete;
+      const opened = oneEvent(el, 'galaxy-pay-open');
+
+      const left = oneEvent(frame, 'load');
+      payButton(el).click();
+      const { sessionId, mode } = (await opened).detail;
+      await left;
+      expect(mode).to.equal('redirect');
+      const { callback } = await completePayment(sessionId, 'success');
+      const back = oneEvent(frame, 'load');
+      frame.src = callback!;
+      await back;
+
+      const page = frame.contentWindow!;
+      await until(() => page.events?.some(e => e.type === 'result'));
+      expect(page.events.map(e => e.type)).to.deep.equal(['result']);
+      expect(page.events[0]!.detail).to.include({ status: 'paid', sessionId });
+      // Came back to return-url, and the parameter is gone: a reload does not report it twice.
+      expect(page.location.search)
+        .to.contain('via=attribute')
+        .and.not.contain('galaxy_pay_session');
+      frame.remove();
+    });
+
+    it('stays quiet about a returned session of another order', async () => {
+      const { signerUrl } = await stack();
+      const other = await button({ mode: 'modal' });
+      const { sessionId } = await clickAndOpen(other);
+      const query = new URLSearchParams({ signer: signerUrl, order: newOrder() });
+      query.set('galaxy_pay_session', sessionId);
+
+      const frame = await loadFrame(`/test-pages/redirect.html?${query}`);
+      await sleep(500);
+
+      expect(frame.contentWindow!.events).to.deep.equal([]);
+      expect(frame.contentWindow!.location.search).to.contain('galaxy_pay_session');
+      frame.remove();
+      other.close();
+    });
+  });
+
+  describe('lifecycle (T38)', () => {
+    it('opens one session for a double click', async () => {
+      const fetch = sinon.spy(window, 'fetch');
+      const el = await button({ mode: 'modal' });
+      const events = record(el);
+
+      payButton(el).click();
+      payButton(el).click();
+      el.open();
+      await oneEvent(el, 'galaxy-pay-open');
+      payButton(el).click();
+      await sleep(100);
+
+      expect(sessionPosts(fetch)).to.have.length(1);
+      expect(events.map(e => e.type)).to.deep.equal(['open']);
+      expect(payButton(el).getAttribute('aria-disabled')).to.equal('true');
+      el.close();
+      await oneEvent(el, 'galaxy-pay-cancel');
+      expect(payButton(el).hasAttribute('aria-disabled')).to.equal(false);
+    });
+
+    it('removed while the session is being created: aborts it and dispatches nothing', async () => {
+      const el = await button({ mode: 'modal' });
+      const events = record(el);
+
+      payButton(el).click();
+      el.remove();
+      await sleep(500);
+
+      expect(events).to.deep.equal([]);
+    });
+
+    it('removed mid-payment: closes the popup and dispatches nothing, even when the payment lands', async () => {
+      const open = sinon.spy(window, 'open');
+      const el = await button({ mode: 'popup' });
+      const events = record(el);
+      const { sessionId } = await clickAndOpen(el);
+
+      el.remove();
+      await completePayment(sessionId, 'success');
+      await sleep(500);
+
+      expect(popupOf(open).closed).to.equal(true);
+      expect(events.map(e => e.type)).to.deep.equal(['open']);
+    });
+
+    it('two buttons on one page never cross-talk', async () => {
+      const open = sinon.spy(window, 'open');
+      const a = await button({ mode: 'popup' });
+      const b = await button({ mode: 'popup' });
+      const eventsA = record(a);
+      const eventsB = record(b);
+      const { sessionId: idA } = await clickAndOpen(a);
+      const { sessionId: idB } = await clickAndOpen(b);
+
+      const settled = oneEvent(a, 'galaxy-pay-result');
+      await completePayment(idA, 'success');
+      await settled;
+      await sleep(300);
+
+      expect(eventsB.map(e => e.type)).to.deep.equal(['open']);
+      expect((open.returnValues[1] as Window).closed).to.equal(false);
+      const settledB = oneEvent(b, 'galaxy-pay-result');
+      await completePayment(idB, 'failure');
+      expect((await settledB).detail).to.include({
+        status: 'failed',
+        sessionId: idB,
+      });
+      expect(eventsA.map(e => e.type)).to.deep.equal(['open', 'close', 'result']);
+    });
+  });
+
+  describe('messages (T33)', () => {
+    it('ignores forged messages and only asks the signer for the real one', async () => {
+      const { signerUrl } = await stack();
+      sinon.stub(window, 'EventSource').value(undefined);
+      const fetch = sinon.spy(window, 'fetch');
+      const el = await button({ mode: 'modal' });
+      el.pollInterval = 600_000;
+      const events = record(el);
+      const { sessionId } = await clickAndOpen(el);
+      const ours = frameOf(el)!.contentWindow!;
+      const nonce = (el as unknown as { flow: { nonce: string } }).flow.nonce;
+      const good = { type: 'galaxy-pay:return', sessionId, nonce };
+      const forge = (init: MessageEventInit) =>
+        dispatchEvent(
+          new MessageEvent('message', { origin: signerUrl, source: ours, data: good, ...init }),
+        );
+
+      forge({ origin: `${signerUrl}.evil.tld` });
+      forge({ origin: signerUrl.replace('127.0.0.1', 'localhost') });
+      forge({ origin: 'null' });
+      forge({ source: window });
+      forge({ data: { ...good, nonce: 'guess' } });
+      forge({ data: { ...good, status: 'paid', nonce: undefined } });
+      forge({ data: 'galaxy-pay:return' });
+      // A real window of another (opaque) origin posting the exact message.
+      const script = `<script>parent.postMessage(${JSON.stringify(good)}, '*')</script>`;
+      const foreign = await loadFrame(`data:text/html,${encodeURIComponent(script)}`);
+      await sleep(200);
+      expect(statusChecks(fetch)).to.equal(0);
+      expect(events.map(e => e.type)).to.deep.equal(['open']);
+
+      forge({});
+      await until(() => statusChecks(fetch) === 1);
+      expect(events.map(e => e.type)).to.deep.equal(['open']);
+      foreign.remove();
+      el.close();
+      await oneEvent(el, 'galaxy-pay-cancel');
+    });
+  });
+
+  describe('accessibility', () => {
+    it('has no axe violations, idle and with the dialog open', async () => {
+      const el = await button({ mode: 'modal' });
+      expect((await axe.run(el)).violations).to.deep.equal([]);
+
+      await clickAndOpen(el);
+      await until(() => !shadow(el).querySelector('.spin'));
+
+      const { violations } = await axe.run(el);
+      expect(violations.map(v => `${v.id}: ${v.help}`)).to.deep.equal([]);
+      el.close();
+      await oneEvent(el, 'galaxy-pay-cancel');
+    });
+
+    it('works with the keyboard alone: Enter opens, focus is trapped, Escape cancels, focus returns', async () => {
+      const el = await button({ mode: 'modal' });
+      const focused = () => shadow(el).activeElement;
+
+      await sendKeys({ press: 'Tab' });
+      expect(focused()).to.equal(payButton(el));
+      const opened = oneEvent(el, 'galaxy-pay-open');
+      await sendKeys({ press: 'Enter' });
+      await opened;
+      await until(() => !shadow(el).querySelector('.spin'));
+
+      expect(focused()).to.equal(shadow(el).querySelector('.x'));
+      await sendKeys({ down: 'Shift' });
+      await sendKeys({ press: 'Tab' });
+      await sendKeys({ up: 'Shift' });
+      expect(focused()).to.equal(shadow(el).querySelector('.alt'));
+      await sendKeys({ press: 'Tab' });
+      expect(focused()).to.equal(shadow(el).querySelector('.x'));
+
+      const cancelled = oneEvent(el, 'galaxy-pay-cancel');
+      await sendKeys({ press: 'Escape' });
+      expect((await cancelled).detail.reason).to.equal('user');
+      expect(focused()).to.equal(payButton(el));
+    });
+
+    it('announces progress in a live region and uses no inline style attributes', async () => {
+      const el = await button({ mode: 'modal', lang: 'en' });
+      const status = shadow(el).querySelector('[role=status]')!;
+
+      await clickAndOpen(el);
+      expect(status.textContent).to.equal('Waiting for your payment…');
+      expect(shadow(el).querySelectorAll('[style]')).to.have.length(0);
+      expect(shadow(el).adoptedStyleSheets.length).to.be.greaterThan(0);
+      el.close();
+      await oneEvent(el, 'galaxy-pay-cancel');
+
+      expect(status.textContent).to.equal('Payment cancelled.');
+    });
+  });
+});

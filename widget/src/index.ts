@@ -1,0 +1,12 @@
+/** `<galaxy-pay-button>`: importing this module defines the element. */
+export { GalaxyPayButton } from './galaxy-pay-button.js';
+export {
+  GalaxyPayCancelEvent,
+  GalaxyPayCloseEvent,
+  GalaxyPayErrorEvent,
+  GalaxyPayOpenEvent,
+  GalaxyPayResultEvent,
+} from './events.js';
+export { GalaxyPayRequestError } from './signer-client.js';
+export { STRINGS, type GalaxyPayStrings } from './strings.js';
+export * from './types.js';

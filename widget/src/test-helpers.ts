@@ -1,0 +1,81 @@
+/** Browser-side helpers for the widget tests: the real stack through WTR server commands. */
+
+import { executeServerCommand } from '@web/test-runner-commands';
+import { fixture, html, oneEvent } from '@open-wc/testing';
+import type { GalaxyPayButton } from './galaxy-pay-button.js';
+import './index.js';
+
+export interface StackInfo {
+  signerUrl: string;
+  sandboxUrl: string;
+}
+
+let info: Promise<StackInfo> | undefined;
+
+/** URLs of the real signer and sandbox started by `test-server/stack.ts`. */
+export const stack = (): Promise<StackInfo> =>
+  (info ??= executeServerCommand<StackInfo, undefined>('galaxy-pay:stack'));
+
+/** Finishes the session's payment in the sandbox; answers the gateway's browser callback URL. */
+export const completePayment = (sessionId: string, outcome: 'success' | 'failure' | 'cancel') =>
+  executeServerCommand<{ callback: string | null }, { sessionId: string; outcome: string }>(
+    'galaxy-pay:complete',
+    { sessionId, outcome },
+  );
+
+/** A fresh order reference (one open session per order at the signer); `faults` become sandbox faults. */
+export const newOrder = (...faults: string[]): string =>
+  [`W-${Math.random().toString(36).slice(2, 10)}`, ...faults].join('--');
+
+/** A button wired to the real signer. */
+export async function button(
+  attributes: { mode?: string; orderRef?: string; lang?: string } = {},
+): Promise<GalaxyPayButton> {
+  const { signerUrl } = await stack();
+  const el = await fixture<GalaxyPayButton>(
+    html`<galaxy-pay-button
+      signer=${signerUrl}
+      order-ref=${attributes.orderRef ?? newOrder()}
+      mode=${attributes.mode ?? 'modal'}
+      lang=${attributes.lang ?? 'vi'}
+    ></galaxy-pay-button>`,
+  );
+  return el;
+}
+
+export const shadow = (el: GalaxyPayButton) => el.shadowRoot!;
+export const payButton = (el: GalaxyPayButton) =>
+  shadow(el).querySelector<HTMLButtonElement>('[part=button]')!;
+export const dialogOf = (el: GalaxyPayButton) => shadow(el).querySelector('dialog')!;
+export const frameOf = (el: GalaxyPayButton) => shadow(el).querySelector('iframe');
+
+/** Clicks the button and waits for `galaxy-pay-open`. */
+export async function clickAndOpen(el: GalaxyPayButton) {
+  const opened = oneEvent(el, 'galaxy-pay-open');
+  payButton(el).click();
+  return (await opened).detail;
+}
+
+/** Every event of the five the element dispatches, in order. */
+export function record(el: HTMLElement): Array<{ type: string; detail: unknown }> {
+  const seen: Array<{ type: string; detail: unknown }> = [];
+  for (const type of ['open', 'result', 'cancel', 'error', 'close']) {
+    el.addEventListener(`galaxy-pay-${type}`, event =>
+      seen.push({ type, detail: (event as Event & { detail: unknown }).detail }),
+    );
+  }
+  return seen;
+}
+
+export const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
+
+/** Polls `check` until it returns something truthy. */
+export async function until<T>(check: () => T, timeoutMs = 8000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(25);
+  }
+}

@@ -1,0 +1,116 @@
+/** Public types of `<galaxy-pay-button>`: what the signer answers and what the events carry. */
+
+/** How the checkout is shown. `auto` picks one from the screen and the browser. */
+export type GalaxyPayMode = 'auto' | 'modal' | 'popup' | 'redirect';
+
+/** The presentation actually used for one payment. */
+export type GalaxyPayPresentation = Exclude<GalaxyPayMode, 'auto'>;
+
+/** Built-in languages. */
+export type GalaxyPayLang = 'vi' | 'en';
+
+/** Session statuses the signer reports (`server/src/store/store.ts`). */
+export type SessionStatus =
+  | 'pending'
+  | 'pending_unknown'
+  | 'paid'
+  | 'failed'
+  | 'cancelled'
+  | 'expired'
+  | 'needs_review'
+  | 'authorized'
+  | 'voided';
+
+/** `POST {signer}/sessions` answer. */
+export interface CreatedSession {
+  sessionId: string;
+  /** Per-session secret the return page echoes in its message: two buttons never cross-talk. */
+  nonce: string;
+  checkoutUrl: string | null;
+  gatewayOrigin: string | null;
+  status: SessionStatus;
+  expiresAt: string;
+}
+
+/** `GET {signer}/sessions/:id`: the signer's verified view of a session. */
+export interface SessionView {
+  sessionId: string;
+  status: SessionStatus;
+  orderRef: string;
+  amount: number;
+  currency: string;
+  transactionId: string | null;
+  code: string | null;
+  message: string | null;
+  cancelReason: CancelReason | null;
+  lateSuccess: boolean;
+  paidAt: string | null;
+  expiresAt: string;
+}
+
+/** What the browser may ask for; the signer prices the order itself. */
+export interface SessionRequest {
+  orderRef: string;
+  locale?: GalaxyPayLang;
+  paymentMethod?: string;
+  sourceType?: string;
+  returnUrl?: string;
+}
+
+export type CancelReason = 'user' | 'closed' | 'gateway' | 'timeout';
+
+export interface GalaxyPayOpenDetail {
+  sessionId: string;
+  mode: GalaxyPayPresentation;
+}
+
+export interface GalaxyPayResultDetail {
+  /** `authorized`: card authorized for a later capture by the merchant (manual capture only). */
+  status: 'paid' | 'failed' | 'authorized';
+  sessionId: string;
+  orderRef: string;
+  amount: number;
+  currency: string;
+  transactionId: string | null;
+  code: string | null;
+  message: string | null;
+}
+
+export interface GalaxyPayCancelDetail {
+  reason: CancelReason;
+  sessionId: string;
+  orderRef: string;
+}
+
+/** Stable error codes of `galaxy-pay-error`. */
+export const ErrorCode = {
+  /** `signer` or `order-ref` missing. */
+  Config: 'CONFIG',
+  /** The signer could not be reached (network, CORS). */
+  Network: 'SIGNER_UNREACHABLE',
+  /** The signer answered an error; `message` names its code. */
+  Signer: 'SIGNER_ERROR',
+  /** The order is already paid. */
+  OrderPaid: 'ORDER_PAID',
+  PopupBlocked: 'POPUP_BLOCKED',
+  /** The gateway frame did not load in time. */
+  FrameTimeout: 'FRAME_TIMEOUT',
+  /** The page's Content-Security-Policy does not allow the gateway in `frame-src`. */
+  FrameBlocked: 'FRAME_BLOCKED',
+  /** The signer's answer does not belong to this button's order. */
+  Mismatch: 'VERIFY_MISMATCH',
+  /** A verified message disagreed with the order: the merchant must look at it. */
+  NeedsReview: 'NEEDS_REVIEW',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface GalaxyPayErrorDetail {
+  code: ErrorCode;
+  message: string;
+  /** Whether pressing the button again may work. */
+  retryable: boolean;
+}
+
+export interface GalaxyPayCloseDetail {
+  sessionId: string | null;
+}
