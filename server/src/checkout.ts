@@ -12,13 +12,14 @@ import {
   type CheckoutRequestData,
   type PayRequestData,
   type PayWithOptionRequestData,
+  type PayWithQrRequestData,
 } from '@galaxy-pay/protocol';
 import type { GatewayFlow } from './config.js';
 import { HttpError } from './errors.js';
 import { GatewayError, type GatewayClient } from './gateway-client.js';
 import type { Logger } from './logger.js';
 import { StoreError } from './store/errors.js';
-import type { Order, Session, Store } from './store/store.js';
+import type { Order, Session, SessionPlan, Store } from './store/store.js';
 import { reconcile } from './reconcile.js';
 
 export interface CheckoutDeps {
@@ -30,6 +31,8 @@ export interface CheckoutDeps {
   /** Absolute base URL of the signer routes (callback URLs are built from it). */
   publicUrl: string;
   sessionTtlMs: number;
+  /** Decrypts the gateway token of a session paying with a saved card (`plan.op` token or fast_pay). */
+  resolveToken?: (session: Session) => Promise<string>;
 }
 
 /** The shopper's allow-listed preferences. */
@@ -39,6 +42,8 @@ export interface CheckoutPreferences {
   sourceType?: string;
   returnUrl?: string;
   merchantOrigin: string | null;
+  /** Saved card, QR or manual capture (see `SessionPlan`); absent for a plain hosted checkout. */
+  plan?: SessionPlan | null;
 }
 
 /** A random id with `bytes` bytes of entropy, base64url. */
@@ -58,9 +63,10 @@ export function buildGatewayRequest(
   session: Session,
   order: Order,
   at: Date,
+  token?: string,
 ): {
   endpoint: (typeof Endpoint)[keyof typeof Endpoint];
-  data: CheckoutRequestData | PayRequestData | PayWithOptionRequestData;
+  data: CheckoutRequestData | PayRequestData | PayWithOptionRequestData | PayWithQrRequestData;
 } {
   const base = deps.publicUrl;
   const common = {
@@ -79,6 +85,8 @@ export function buildGatewayRequest(
   };
   const method = (session.paymentMethod ?? 'DOMESTIC') as PayRequestData['paymentMethod'];
   const source = session.sourceType ? { sourceType: session.sourceType } : {};
+  const special = planRequest(session, common, method, source, token);
+  if (special) return special;
   switch (deps.flow) {
     case 'checkout':
       // checkout documents no apiVersion or callback URLs; they are sent anyway (§6.4) and not relied on.
@@ -103,6 +111,82 @@ export function buildGatewayRequest(
       return {
         endpoint: Endpoint.PayWithOption,
         data: { apiVersion: 2, apiOperation: 'PAY', ...common },
+      };
+  }
+}
+
+/**
+ * The request a session's plan asks for (saved card, QR, manual capture), or undefined for the configured
+ * flow. Built from stored data only, like every other request; the token is decrypted by the caller.
+ */
+function planRequest(
+  session: Session,
+  common: Omit<PayRequestData, 'apiOperation' | 'paymentMethod'>,
+  method: PayRequestData['paymentMethod'],
+  source: { sourceType?: string },
+  token: string | undefined,
+): ReturnType<typeof buildGatewayRequest> | undefined {
+  const plan = session.plan;
+  if (!plan) return undefined;
+  const capture = plan.capture === 'manual' ? { isAutoCapture: 'false' as const } : {};
+  switch (plan.op) {
+    case 'qr':
+      return {
+        endpoint: Endpoint.PayWithQr,
+        data: {
+          ...common,
+          apiOperation: 'PAY',
+          orderCurrency: 'VND',
+          paymentMethod: method === 'WALLET' ? 'WALLET' : 'QRPAY',
+          sourceType: session.sourceType ?? 'QRPAY',
+        },
+      };
+    case 'create_token':
+      // Without a chosen method the shopper picks one on the hosted page (payWithOption takes the operation).
+      return session.paymentMethod
+        ? {
+            endpoint: Endpoint.Pay,
+            data: {
+              apiVersion: 2,
+              ...common,
+              apiOperation: 'PAY_WITH_CREATE_TOKEN',
+              paymentMethod: method,
+              ...source,
+              ...capture,
+            },
+          }
+        : {
+            endpoint: Endpoint.PayWithOption,
+            data: { apiVersion: 2, ...common, apiOperation: 'PAY_WITH_CREATE_TOKEN' },
+          };
+    case 'token':
+    case 'fast_pay':
+      if (token === undefined) throw new Error('a saved-card session needs its token');
+      return {
+        endpoint: Endpoint.Pay,
+        data: {
+          apiVersion: 2,
+          ...common,
+          apiOperation: plan.op === 'fast_pay' ? 'FAST_PAY' : 'PAY',
+          paymentMethod: plan.op === 'fast_pay' ? 'INTERNATIONAL' : method,
+          sourceOfFund: 'TOKEN',
+          token,
+          ...capture,
+        },
+      };
+    default:
+      if (plan.capture !== 'manual') return undefined;
+      // Authorize only: isAutoCapture is a pay field; the other flows get it as an extra field [CONFIRM].
+      return {
+        endpoint: Endpoint.Pay,
+        data: {
+          apiVersion: 2,
+          apiOperation: 'PAY',
+          ...common,
+          paymentMethod: session.paymentMethod ? method : 'INTERNATIONAL',
+          ...source,
+          ...capture,
+        },
       };
   }
 }
@@ -219,20 +303,35 @@ function newSession(deps: CheckoutDeps, order: Order, prefs: CheckoutPreferences
     merchantOrigin: prefs.merchantOrigin,
     createdAt: now,
     expiresAt: new Date(now.getTime() + deps.sessionTtlMs),
+    plan: prefs.plan ?? null,
   };
 }
 
 async function callGateway(deps: CheckoutDeps, session: Session, order: Order): Promise<Session> {
-  const { endpoint, data } = buildGatewayRequest(deps, session, order, deps.now());
+  const op = session.plan?.op;
+  const token =
+    (op === 'token' || op === 'fast_pay') && deps.resolveToken
+      ? await deps.resolveToken(session)
+      : undefined;
+  const { endpoint, data } = buildGatewayRequest(deps, session, order, deps.now(), token);
   try {
     const reply = await deps.gateway.call(endpoint, data, { requestId: session.requestId });
-    const { transactionID, endpoint: checkoutUrl } = reply.responseData as {
-      transactionID: string;
-      endpoint: string;
-    };
+    const {
+      transactionID,
+      endpoint: checkoutUrl,
+      qrCode,
+    } = reply.responseData as { transactionID: string; endpoint?: string; qrCode?: string };
+    if (op === 'qr' && typeof qrCode === 'string') {
+      // The QR payload is what the shopper scans; kept with the session so the signer can render it.
+      await deps.store.setSessionPlan(session.id, {
+        ...session.plan,
+        qrCode: qrCode.slice(0, 1000),
+      });
+    }
     return await deps.store.attachCheckout(
       session.id,
-      { transactionId: transactionID, checkoutUrl },
+      // FAST_PAY has no page: the charge is already done (or refused).
+      { transactionId: transactionID, checkoutUrl: checkoutUrl ?? '' },
       deps.now(),
     );
   } catch (error) {

@@ -4,6 +4,7 @@
  */
 
 import { GatewayBaseUrl } from '@galaxy-pay/protocol';
+import { parseEncryptionKey } from './tokens/vault.js';
 
 /** Which gateway API opens the hosted page. */
 export type GatewayFlow = 'checkout' | 'pay' | 'payWithOption';
@@ -29,6 +30,10 @@ export interface Config {
   /** Number of proxy hops in front of the signer (`trust proxy`); 0 = none. */
   trustProxy: number;
   logLevel: string;
+  /** Saved cards: AES-256-GCM keys (current first, then previous ones) and the customer-handle secret. */
+  savedCards: { encryptionKeys: Buffer[]; customerHandleSecret: string } | undefined;
+  captureMode: 'auto' | 'manual';
+  refundWindowDays: number;
 }
 
 /** A configuration error: names the variable; safe to print (never contains a secret). */
@@ -76,6 +81,7 @@ export function loadConfig(env: Env): Config {
   const adminToken = optional(env, 'ADMIN_TOKEN');
   if (adminToken !== undefined) checkSecret('ADMIN_TOKEN', adminToken);
   if (webhookSecret !== undefined) checkSecret('MERCHANT_WEBHOOK_SECRET', webhookSecret);
+  const savedCards = savedCardsFrom(env);
 
   // Deep: a shared Config must not be edited by whoever holds it (lists and the webhook included).
   return Object.freeze({
@@ -105,7 +111,48 @@ export function loadConfig(env: Env): Config {
       ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const,
       'info',
     ),
+    savedCards,
+    captureMode: oneOf(env, 'CAPTURE_MODE', ['auto', 'manual'] as const, 'auto'),
+    refundWindowDays: integer(env, 'REFUND_WINDOW_DAYS', 365, 1, 365),
   });
+}
+
+/**
+ * TOKEN_ENCRYPTION_KEY (32 bytes, hex or base64), TOKEN_ENCRYPTION_PREVIOUS_KEYS (comma-separated, for
+ * rotation) and CUSTOMER_HANDLE_SECRET: all or none. Secrets: never echoed.
+ */
+function savedCardsFrom(env: Env): Config['savedCards'] {
+  const key = optional(env, 'TOKEN_ENCRYPTION_KEY');
+  const handleSecret = optional(env, 'CUSTOMER_HANDLE_SECRET');
+  const previous = optional(env, 'TOKEN_ENCRYPTION_PREVIOUS_KEYS');
+  if (key === undefined && handleSecret === undefined) {
+    if (previous !== undefined) {
+      throw new ConfigError('TOKEN_ENCRYPTION_PREVIOUS_KEYS needs TOKEN_ENCRYPTION_KEY');
+    }
+    return undefined;
+  }
+  if (key === undefined || handleSecret === undefined) {
+    throw new ConfigError('TOKEN_ENCRYPTION_KEY and CUSTOMER_HANDLE_SECRET must be set together');
+  }
+  refusePlaceholder('TOKEN_ENCRYPTION_KEY', key);
+  checkSecret('CUSTOMER_HANDLE_SECRET', handleSecret);
+  const parse = (name: string, text: string): Buffer => {
+    const parsed = parseEncryptionKey(text);
+    if (!parsed) {
+      throw new ConfigError(
+        `${name} must be 32 random bytes as 64 hex characters or base64 (e.g. openssl rand -base64 32)`,
+      );
+    }
+    return parsed;
+  };
+  const keys = [parse('TOKEN_ENCRYPTION_KEY', key)];
+  for (const item of (previous ?? '')
+    .split(',')
+    .map(part => part.trim())
+    .filter(Boolean)) {
+    keys.push(parse('TOKEN_ENCRYPTION_PREVIOUS_KEYS', item));
+  }
+  return Object.freeze({ encryptionKeys: keys, customerHandleSecret: handleSecret });
 }
 
 function optional(env: Env, name: string): string | undefined {

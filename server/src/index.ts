@@ -8,3 +8,10 @@ export type { Store, Session, SessionStatus, Order } from './store/store.js';
 export type { OrderInput, ResolveOrder } from './orders.js';
 export type { SignerHooks, PaymentNotice } from './outbox.js';
 export { verifyWebhook, webhookHeaders, WebhookVerificationError } from './merchant-webhook.js';
+export { mintCustomerHandle, verifyCustomerHandle } from './tokens/customer-handle.js';
+export { createTokenVault, parseEncryptionKey, type TokenVault } from './tokens/vault.js';
+export {
+  merchantHostedCheckout,
+  type HostedCard,
+  type MerchantHostedOptions,
+} from './merchant-hosted.js';

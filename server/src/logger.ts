@@ -27,6 +27,14 @@ export const REDACT_PATHS = [
   'salt',
   'signature',
   'data',
+  // Saved cards and Merchant Hosted Checkout: never a token, a customer handle or card data in a log line.
+  'token',
+  'body.token',
+  'body.customerHandle',
+  'query.handle',
+  'req.headers["x-customer-handle"]',
+  'cardNumber',
+  'cardVerificationValue',
 ];
 
 /** A logger writing JSON lines with UTC timestamps; `destination` lets tests capture the output. */

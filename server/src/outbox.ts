@@ -32,6 +32,10 @@ export interface SignerHooks {
   onCancelled?: (notice: PaymentNotice) => void | Promise<void>;
   onExpired?: (notice: PaymentNotice) => void | Promise<void>;
   onNeedsReview?: (notice: PaymentNotice) => void | Promise<void>;
+  /** Manual capture: the card is authorized; capture or void it from the admin API. */
+  onAuthorized?: (notice: PaymentNotice) => void | Promise<void>;
+  /** An authorization was voided. */
+  onVoided?: (notice: PaymentNotice) => void | Promise<void>;
 }
 
 const HOOK_FOR: Record<OutboxEvent, keyof SignerHooks> = {
@@ -40,6 +44,8 @@ const HOOK_FOR: Record<OutboxEvent, keyof SignerHooks> = {
   cancelled: 'onCancelled',
   expired: 'onExpired',
   needs_review: 'onNeedsReview',
+  authorized: 'onAuthorized',
+  voided: 'onVoided',
 };
 
 export interface OutboxOptions {

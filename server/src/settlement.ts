@@ -136,11 +136,17 @@ export function decide(session: Session, report: GatewayReport, at: Date): Decis
       return DOCUMENTED_FAILURES.has(evidence.code)
         ? { kind: 'transition', transition: { to: 'failed', evidence, at } }
         : review(evidence, `undocumented result code ${evidence.code}`, at);
-    case 'pending':
     case 'authorized':
+      // Expected only when the merchant asked for manual capture; anywhere else it is not a payment (T17).
+      return session.plan?.capture === 'manual'
+        ? { kind: 'transition', transition: { to: 'authorized', evidence, at } }
+        : { kind: 'none', why: `not final (${outcome})` };
+    case 'pending':
       return { kind: 'none', why: `not final (${outcome})` };
     case 'voided':
-      return { kind: 'transition', transition: { to: 'failed', evidence, at } };
+      return session.plan?.capture === 'manual'
+        ? { kind: 'transition', transition: { to: 'voided', evidence, at } }
+        : { kind: 'transition', transition: { to: 'failed', evidence, at } };
     case 'unknown':
       // 502–504: the provider had a problem; the reconciler asks again later.
       return { kind: 'none', why: `result unknown (${evidence.code}); will query again` };

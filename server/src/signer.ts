@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type RequestHandler, type Router } from 'express';
 import cors from 'cors';
 import helmet from 'helmet';
+import { fixedHeaders } from './fixed-headers.js';
 import { rateLimit } from 'express-rate-limit';
 import { defaultPageOrigins, type GatewayFlow } from './config.js';
 import { errorHandler, notFound, sendError } from './errors.js';
@@ -27,6 +28,11 @@ import { adminRoutes } from './routes/admin.js';
 import { ipnRoutes } from './routes/ipn.js';
 import { returnRoutes } from './routes/return.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { customerRoutes } from './routes/customer.js';
+import { opsRoutes } from './routes/ops.js';
+import { DEFAULT_REFUND_WINDOW_MS } from './operations/service.js';
+import { tokenResolver, type SavedCardsConfig } from './tokens/cards.js';
+import { createTokenVault } from './tokens/vault.js';
 import type { Store } from './store/store.js';
 
 export interface SignerOptions {
@@ -65,6 +71,15 @@ export interface SignerOptions {
   rateLimits?: { create?: number; read?: number; admin?: number };
   /** Concurrent IPNs processed at once; more get 503 + Retry-After. Default 64. */
   ipnMaxInFlight?: number;
+  /**
+   * Saved cards: 32-byte AES-256-GCM keys (the first encrypts, all decrypt: rotation) and the HMAC secret of
+   * customer handles. Absent: saved cards are off.
+   */
+  savedCards?: { encryptionKeys: Buffer[]; customerHandleSecret: string };
+  /** `manual`: new sessions only authorize (`isAutoCapture: "false"`); capture or void from `/admin`. */
+  captureMode?: 'auto' | 'manual';
+  /** How long after a payment refunds are accepted. Default 365 days (Galaxy Pay: one year). */
+  refundWindowDays?: number;
 }
 
 /** The mountable router, plus its lifecycle. */
@@ -112,6 +127,8 @@ export function createSigner(options: SignerOptions): Signer {
     webhook: options.webhook,
   });
   const deps = { store, gateway, logger, now };
+  const cards = savedCardsConfig(options.savedCards);
+  const manualCapture = options.captureMode === 'manual';
   const staleAfterMs = options.reconcile?.staleAfterMs ?? 60_000;
 
   const router = express.Router();
@@ -137,11 +154,43 @@ export function createSigner(options: SignerOptions): Signer {
       salt: options.salt,
       onChange: () => void outbox.drain(),
       maxInFlight: options.ipnMaxInFlight ?? 64,
+      cards,
     }),
   );
   router.use(returnRoutes({ ...deps, salt: options.salt, allowedOrigins }));
 
   const limits = options.rateLimits ?? {};
+  // Before the widget router: the back office never gets the widget's CORS headers (server to server only).
+  const admin = express.Router();
+  admin.use(
+    '/admin',
+    apiHeaders,
+    limiter(limits.admin ?? 120),
+    express.json({ limit: '16kb', strict: true }),
+    limitJsonDepth,
+  );
+  admin.use(adminRoutes({ store, now, adminToken: options.adminToken }));
+  if (options.adminToken) {
+    admin.use(
+      opsRoutes({
+        ...deps,
+        cards,
+        publicUrl,
+        manualCapture,
+        refundWindowMs:
+          (options.refundWindowDays ?? DEFAULT_REFUND_WINDOW_MS / 86_400_000) * 86_400_000,
+        checkout: {
+          ...deps,
+          flow: options.flow ?? 'checkout',
+          publicUrl,
+          sessionTtlMs: (options.sessionTtlSeconds ?? 1800) * 1000,
+          resolveToken: tokenResolver({ ...deps, cards }),
+        },
+      }),
+    );
+  }
+  admin.use('/admin', notFound);
+  router.use(admin);
   const widget = express.Router();
   widget.use(apiHeaders, originGuard(allowedOrigins), cors(corsOptions(allowedOrigins)));
   widget.post(
@@ -168,20 +217,21 @@ export function createSigner(options: SignerOptions): Signer {
       catalog: options.catalog,
       notifier,
       queryIntervalMs: 5000,
+      cards,
+      manualCapture,
+      resolveToken: tokenResolver({ ...deps, cards }),
+    }),
+  );
+  widget.use(
+    customerRoutes({
+      ...deps,
+      cards,
+      requireJson,
+      limitJsonDepth,
+      limiter: limiter(limits.read ?? 600),
     }),
   );
   router.use(widget);
-
-  const admin = express.Router();
-  admin.use(
-    '/admin',
-    apiHeaders,
-    limiter(limits.admin ?? 120),
-    express.json({ limit: '16kb', strict: true }),
-    limitJsonDepth,
-  );
-  admin.use(adminRoutes({ store, now, adminToken: options.adminToken }));
-  router.use(admin);
 
   router.use(apiHeaders, notFound);
   router.use(errorHandler(logger));
@@ -208,6 +258,19 @@ export function createSigner(options: SignerOptions): Signer {
   });
 }
 
+function savedCardsConfig(options: SignerOptions['savedCards']): SavedCardsConfig | undefined {
+  if (!options) return undefined;
+  if (options.customerHandleSecret.length < 32) {
+    throw new TypeError(
+      'createSigner: savedCards.customerHandleSecret must be at least 32 characters',
+    );
+  }
+  return {
+    vault: createTokenVault(options.encryptionKeys),
+    handleSecret: options.customerHandleSecret,
+  };
+}
+
 /** Every response carries a request id (also in the error body and the logs). */
 const requestId: RequestHandler = (_req, res, next) => {
   res.locals.requestId = randomUUID();
@@ -216,18 +279,15 @@ const requestId: RequestHandler = (_req, res, next) => {
 };
 
 /** JSON API headers: nothing to frame, sniff or cache. */
-const apiHeaders: RequestHandler[] = [
+const apiHeaders: RequestHandler = fixedHeaders(
   helmet({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
     },
   }),
-  (_req, res, next) => {
-    res.set('cache-control', 'no-store');
-    next();
-  },
-];
+  { 'cache-control': 'no-store' },
+);
 
 /** A browser `Origin` must be exactly one of the merchant origins; `null` never is (T05). */
 function originGuard(allowed: readonly string[]): RequestHandler {
@@ -247,7 +307,7 @@ function corsOptions(allowed: readonly string[]): cors.CorsOptions {
     origin: (origin, callback) =>
       callback(null, origin !== undefined && allowed.includes(origin) ? origin : false),
     methods: ['GET', 'POST'],
-    allowedHeaders: ['content-type', 'idempotency-key'],
+    allowedHeaders: ['content-type', 'idempotency-key', 'x-customer-handle'],
     exposedHeaders: ['x-request-id', 'retry-after', 'idempotent-replayed'],
     maxAge: 600,
   };

@@ -2,7 +2,8 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command, CommandResults, TargetMessage, TargetSpec } from './messages.js';
 
 /** How long a target may take to start or to close before the runner gives up on it. */
@@ -41,11 +42,27 @@ export function memoryOf(pid: number, field: 'VmHWM' | 'VmRSS'): number | null {
   }
 }
 
+/**
+ * The node flags the `galaxy-pay-signer` bin runs with, read from its shebang
+ * (`#!/usr/bin/env -S node --flag …`), so that the bench measures the signer as shipped.
+ */
+export function shippedSignerFlags(): string[] {
+  const main = join(dirname(fileURLToPath(import.meta.resolve('@galaxy-pay/server'))), 'main.ts');
+  const shebang = readFileSync(main, 'utf8').split('\n', 1)[0]!;
+  const match = /^#!\/usr\/bin\/env -S node((?: --[\w-]+(?:=\S+)?)*)$/.exec(shebang);
+  if (!match) throw new Error(`unexpected shebang in ${main}: ${shebang}`);
+  return match[1]!.split(' ').filter(Boolean);
+}
+
 /** Forks the compiled target for `spec.kind` (see `build.ts`) from `dir`, on plain `node`. */
 export function spawnTarget(name: string, spec: TargetSpec, dir: string): Promise<TargetProcess> {
   const child: ChildProcess = fork(join(dir, `${spec.kind}.mjs`), [JSON.stringify(spec)], {
     // Only the final `memory` report calls gc(), after every measurement.
-    execArgv: ['--expose-gc', ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)],
+    execArgv: [
+      '--expose-gc',
+      ...(spec.kind === 'signer' ? shippedSignerFlags() : []),
+      ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+    ],
     // The target's stdout goes to our stderr: the runner's stdout carries only the JSON result.
     stdio: ['ignore', 2, 2, 'ipc'],
   });

@@ -51,7 +51,13 @@ interface StoreReport {
   ipnAt500: PacedStats & { method: string; autocannonOverallRate: LoadStats };
   sessions: LoadStats;
   sessionsWithGatewayLatency300ms: LoadStats;
-  rssMb: { atStart: number | null; peak: number | null; atEndAfterGc: MemoryBreakdown };
+  rssMb: {
+    atStart: number | null;
+    peak: number | null;
+    /** Peak RSS so far, read after each phase: shows which load made the peak. */
+    peakAfter: Record<string, number | null>;
+    atEndAfterGc: MemoryBreakdown;
+  };
 }
 
 const problems: string[] = [];
@@ -159,6 +165,7 @@ async function measureSigner(
   const signer = await spawnTarget(`signer-${kind}`, spec, targetsDir);
   try {
     const atStart = signer.rssMb();
+    const peakAfter: Record<string, number | null> = {};
     const prefix = `bench-${kind}-${randomBytes(4).toString('hex')}`;
     const ipnRun = (supply: BodySupply, seconds: number, extra: { overallRate?: number } = {}) =>
       runAutocannon({
@@ -180,6 +187,7 @@ async function measureSigner(
       SECONDS,
     );
     check(`${kind} IPN`, ipn, { verified: true });
+    peakAfter.ipn = signer.peakRssMb();
     log(
       `  ${ipn.requestsPerSecond} IPN/s, p50 ${ipn.latencyMs.p50} ms, p99 ${ipn.latencyMs.p99} ms`,
     );
@@ -204,6 +212,7 @@ async function measureSigner(
       maxOutstanding: MAX_OUTSTANDING,
     });
     check(`${kind} IPN at ${FIXED_RATE}/s`, paced, { verified: true });
+    peakAfter.ipnAt500 = signer.peakRssMb();
     log(
       `  achieved ${paced.requestsPerSecond}/s (${paced.dropped} slots dropped), ` +
         `p50 ${paced.latencyMs.p50} ms, p99 ${paced.latencyMs.p99} ms`,
@@ -216,6 +225,7 @@ async function measureSigner(
       { overallRate: FIXED_RATE },
     );
     check(`${kind} IPN at overallRate ${FIXED_RATE}`, rated, { verified: true });
+    peakAfter.ipnAtOverallRate500 = signer.peakRssMb();
     log(
       `  ${rated.requestsPerSecond}/s, p50 ${rated.latencyMs.p50} ms, p99 ${rated.latencyMs.p99} ms`,
     );
@@ -240,6 +250,7 @@ async function measureSigner(
       SECONDS,
     );
     check(`${kind} sessions`, sessions, { verified: false });
+    peakAfter.sessions = signer.peakRssMb();
     log(`  ${sessions.requestsPerSecond} sessions/s, p99 ${sessions.latencyMs.p99} ms`);
 
     log(`  POST /sessions with the gateway answering in ${GATEWAY_LATENCY_MS} ms`);
@@ -253,6 +264,7 @@ async function measureSigner(
       SECONDS,
     ).finally(() => setSandboxFaults(sandbox, ''));
     check(`${kind} sessions with a slow gateway`, slowGateway, { verified: false });
+    peakAfter.sessionsWithSlowGateway = signer.peakRssMb();
     log(`  ${slowGateway.requestsPerSecond} sessions/s, p99 ${slowGateway.latencyMs.p99} ms`);
 
     return {
@@ -264,7 +276,12 @@ async function measureSigner(
       },
       sessions,
       sessionsWithGatewayLatency300ms: slowGateway,
-      rssMb: { atStart, peak: signer.peakRssMb(), atEndAfterGc: await signer.call('memory', {}) },
+      rssMb: {
+        atStart,
+        peak: signer.peakRssMb(),
+        peakAfter,
+        atEndAfterGc: await signer.call('memory', {}),
+      },
     };
   } finally {
     await signer.stop();

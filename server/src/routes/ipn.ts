@@ -12,7 +12,9 @@ import {
 } from '@galaxy-pay/protocol';
 import { sendError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { settleLinkIpn } from '../links.js';
 import { reportFromCallback, settle } from '../settlement.js';
+import { saveCardFromIpn, type SavedCardsConfig } from '../tokens/cards.js';
 import type { PaymentEvent, Store } from '../store/store.js';
 
 export interface IpnDeps {
@@ -24,6 +26,8 @@ export interface IpnDeps {
   onChange: () => void;
   /** Concurrency ceiling instead of a per-IP rate limit: the gateway's bursts are never throttled. */
   maxInFlight: number;
+  /** Saved cards: where a PAY_WITH_CREATE_TOKEN IPN's token goes (encrypted). */
+  cards?: SavedCardsConfig;
 }
 
 /** IPN bodies are a few hundred bytes; 32 KB is generous and refuses abuse before hashing (T27). */
@@ -92,19 +96,16 @@ async function handle(deps: IpnDeps, req: Request, res: Response): Promise<void>
     }
     const payload = verifyCallback({ data: input.data, signature: input.signature }, deps.salt);
     if (!('requestID' in payload)) {
-      // A payment-link IPN (`requestId`): stored, answered "not found" until links are handled.
-      await deps.store.recordEvent({
-        ...unverified('unknown_order', 'payment-link notification'),
-        verified: true,
-        raw: String(input.data),
-      });
-      reply(res, '404', 'payment links are not handled by this signer');
+      // A payment-link IPN (`requestId`, §8.4): its own format, settled against the stored link.
+      const link = await settleLinkIpn(deps, String(input.data), payload);
+      reply(res, link.ipnStatus, link.description);
       return;
     }
-    const result = await settle(
-      deps,
-      reportFromCallback('ipn', String(input.data), payload as TransactionCallback),
-    );
+    const callback = payload as TransactionCallback;
+    const result = await settle(deps, reportFromCallback('ipn', String(input.data), callback));
+    // PAY_WITH_CREATE_TOKEN: the token comes only in the IPN; saved (encrypted) before the answer.
+    if (result.session)
+      await saveCardFromIpn(deps, result.session, callback.responseData.tokenization);
     if (result.changed) deps.onChange();
     reply(res, result.ipnStatus, result.description);
   } catch (error) {
@@ -160,5 +161,8 @@ function unavailable(deps: IpnDeps, res: Response, error: unknown): void {
 }
 
 function reply(res: Response, ipnStatus: '200' | '404' | '409', description: string): void {
-  res.status(200).json({ ipnStatus, ipnDescription: description.slice(0, 250) });
+  // Written directly: `res.json` would also hash the body for an ETag no gateway ever sends back.
+  res.statusCode = 200;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify({ ipnStatus, ipnDescription: description.slice(0, 250) }));
 }

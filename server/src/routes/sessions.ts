@@ -13,6 +13,7 @@ import { reconcile } from '../reconcile.js';
 import { FINAL_STATUSES, type CancelReason, type Session } from '../store/store.js';
 import type { SessionNotifier } from '../notifier.js';
 import { QueryThrottle } from '../query-throttle.js';
+import { planForWidget, type SavedCardsConfig } from '../tokens/cards.js';
 
 /** Fields a browser must never send: money, callback URLs, card data, gateway operations (T04). */
 const FORBIDDEN_FIELDS = new Set([
@@ -46,6 +47,17 @@ const createBody = z.strictObject({
     .regex(/^[A-Z0-9]{1,20}$/)
     .optional(),
   returnUrl: z.string().max(500).optional(),
+  /** A customer handle minted by the merchant's back end (saved cards). */
+  customerHandle: z.string().max(600).optional(),
+  /** Save the card for the customer (PAY_WITH_CREATE_TOKEN). */
+  saveCard: z.boolean().optional(),
+  /** Pay with one of the customer's saved cards (its `tokenId` from GET /customer/tokens). */
+  tokenId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{22}$/)
+    .optional(),
+  /** WALLET: show a wallet QR code instead of the hosted page. QRPAY always is a QR code. */
+  qr: z.boolean().optional(),
 });
 
 const cancelBody = z.strictObject({ reason: z.enum(['user', 'closed']).optional() }).optional();
@@ -57,6 +69,10 @@ export interface SessionRoutesDeps extends CheckoutDeps {
   notifier: SessionNotifier;
   /** Minimum time between two gateway queries for one session on reads. */
   queryIntervalMs: number;
+  /** Saved cards (key and customer-handle secret); absent = off. */
+  cards?: SavedCardsConfig;
+  /** New sessions are authorize-only (`isAutoCapture: "false"`). */
+  manualCapture?: boolean;
 }
 
 /** What the widget may know about a session: verified status, no secrets, no nonce. */
@@ -147,6 +163,8 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
       );
     }
     const returnUrl = checkReturnUrl(deps, body.returnUrl);
+    // Checked before anything is stored: a bad handle or another customer's card changes nothing.
+    const { plan, paymentMethod } = await planForWidget(deps, body, deps.manualCapture === true);
     const order = await resolveOrder(
       { ...deps, resolve: deps.resolve, catalog: deps.catalog },
       body.orderRef,
@@ -156,10 +174,11 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
     const origin = req.get('origin');
     const { kind, session } = await openSession(deps, order, {
       locale: body.locale ?? 'vi',
-      paymentMethod: body.paymentMethod,
-      sourceType: body.sourceType,
+      paymentMethod: paymentMethod ?? body.paymentMethod,
+      sourceType: body.sourceType ?? (body.paymentMethod === 'QRPAY' ? 'QRPAY' : undefined),
       returnUrl,
       merchantOrigin: origin && deps.allowedOrigins.includes(origin) ? origin : null,
+      plan,
     });
     res.status(kind === 'created' ? 201 : 200).json({
       sessionId: session.id,
@@ -168,6 +187,18 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
       gatewayOrigin: session.checkoutUrl ? new URL(session.checkoutUrl).origin : null,
       status: session.status,
       expiresAt: session.expiresAt.toISOString(),
+      ...(session.plan?.op === 'qr'
+        ? {
+            qr: {
+              // The EMV payload itself is public (it is what the shopper scans); the image is rendered here.
+              data: session.plan.qrCode ?? null,
+              imageUrl: `${deps.publicUrl}/sessions/${session.id}/qr.svg`,
+              expiresAt: session.expiresAt.toISOString(),
+            },
+          }
+        : {}),
+      ...(session.plan?.op === 'create_token' ? { saveCard: true } : {}),
+      ...(session.plan?.op === 'token' ? { tokenId: session.plan.cardId } : {}),
     });
   });
 

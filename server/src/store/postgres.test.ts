@@ -54,7 +54,7 @@ describe('PostgreSQL migrations', () => {
       );
       assert.deepEqual(
         versions.map(row => row.version),
-        [1, 2],
+        [1, 2, 3],
       );
       assert.equal(await stores[1]?.getOrder('none'), null);
     } finally {

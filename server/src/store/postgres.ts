@@ -1,6 +1,8 @@
 import pg from 'pg';
 
 import { openSessionExists, sessionNotFound, StoreError, transactionIdConflict } from './errors.js';
+import { POSTGRES_OPERATIONS_MIGRATION, postgresOperations } from './ops-postgres.js';
+import { PAID_OR_AUTHORIZED } from './ops-sqlite.js';
 import { listenToChannel } from './pg-listen.js';
 import {
   eventFromRow,
@@ -136,6 +138,7 @@ const MIGRATIONS: readonly { version: number; statements: readonly string[] }[] 
         WHERE status IN ('pending', 'pending_unknown')`,
     ],
   },
+  POSTGRES_OPERATIONS_MIGRATION,
 ];
 /**
  * One conditional UPDATE per target status: the WHERE clause is the state machine. Under READ
@@ -257,6 +260,8 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
   }
 
   return {
+    ...postgresOperations(pool, inTransaction),
+
     async migrate() {
       await inTransaction(async client => {
         // Serializes concurrent starts, including CREATE SCHEMA IF NOT EXISTS, which races otherwise.
@@ -325,8 +330,8 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
         .query<Row>(
           `INSERT INTO sessions (id, nonce, order_ref, gateway_order_id, request_id, amount, currency,
             status, locale, payment_method, source_type, return_url, merchant_origin, created_at,
-            updated_at, expires_at)
-          VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11, $12, $13, $13, $14)
+            updated_at, expires_at, plan)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11, $12, $13, $13, $14, $15)
           RETURNING *`,
           [
             session.id,
@@ -343,6 +348,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
             session.merchantOrigin,
             session.createdAt,
             session.expiresAt,
+            session.plan ? JSON.stringify(session.plan) : null,
           ],
         )
         .catch((error: unknown) => {
@@ -382,7 +388,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
 
     findPaidSession(orderRef) {
       return selectOne(
-        `SELECT * FROM sessions WHERE order_ref = $1 AND status = 'paid'
+        `SELECT * FROM sessions WHERE order_ref = $1 AND status IN (${PAID_OR_AUTHORIZED})
           ORDER BY paid_at LIMIT 1`,
         [orderRef],
         sessionFromRow,

@@ -8,6 +8,7 @@ import type {
   OutboxItem,
   PaymentEvent,
   Session,
+  SessionPlan,
   SessionStatus,
 } from './store.js';
 
@@ -25,6 +26,8 @@ const SESSION_STATUSES: readonly string[] = [
   'cancelled',
   'expired',
   'needs_review',
+  'authorized',
+  'voided',
 ] satisfies SessionStatus[];
 const CANCEL_REASONS: readonly string[] = [
   'user',
@@ -38,6 +41,7 @@ const EVIDENCE_KINDS: readonly string[] = [
   'cancel',
   'query',
   'checkout',
+  'operation',
 ] satisfies EvidenceKind[];
 const VERDICTS: readonly string[] = [
   'applied',
@@ -55,6 +59,8 @@ const OUTBOX_EVENTS: readonly string[] = [
   'cancelled',
   'expired',
   'needs_review',
+  'authorized',
+  'voided',
 ] satisfies OutboxEvent[];
 
 function unexpected(column: string, value: unknown, wanted: string): TypeError {
@@ -63,23 +69,23 @@ function unexpected(column: string, value: unknown, wanted: string): TypeError {
   );
 }
 
-function text(row: Row, column: string): string {
+export function text(row: Row, column: string): string {
   const value = row[column];
   if (typeof value !== 'string') throw unexpected(column, value, 'text');
   return value;
 }
 
-function textOrNull(row: Row, column: string): string | null {
+export function textOrNull(row: Row, column: string): string | null {
   return row[column] === null ? null : text(row, column);
 }
 
-function oneOf<T extends string>(row: Row, column: string, allowed: readonly string[]): T {
+export function oneOf<T extends string>(row: Row, column: string, allowed: readonly string[]): T {
   const value = text(row, column);
   if (!allowed.includes(value)) throw unexpected(column, value, allowed.join(' | '));
   return value as T;
 }
 
-function int(row: Row, column: string): number {
+export function int(row: Row, column: string): number {
   const value = row[column];
   if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
   if (
@@ -92,21 +98,21 @@ function int(row: Row, column: string): number {
   throw unexpected(column, value, 'a safe integer');
 }
 
-function bool(row: Row, column: string): boolean {
+export function bool(row: Row, column: string): boolean {
   const value = row[column];
   if (typeof value === 'boolean') return value;
   if (value === 0 || value === 1) return value === 1;
   throw unexpected(column, value, 'a boolean');
 }
 
-function date(row: Row, column: string): Date {
+export function date(row: Row, column: string): Date {
   const value = row[column];
   const parsed = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : null;
   if (parsed === null || Number.isNaN(parsed.getTime())) throw unexpected(column, value, 'a date');
   return parsed;
 }
 
-function dateOrNull(row: Row, column: string): Date | null {
+export function dateOrNull(row: Row, column: string): Date | null {
   return row[column] === null ? null : date(row, column);
 }
 
@@ -151,7 +157,18 @@ export function sessionFromRow(row: Row): Session {
     updatedAt: date(row, 'updated_at'),
     expiresAt: date(row, 'expires_at'),
     paidAt: dateOrNull(row, 'paid_at'),
+    plan: planFromText(row.plan === undefined ? null : textOrNull(row, 'plan')),
   };
+}
+
+/** The session plan column: JSON text, or null for a plain hosted checkout. */
+export function planFromText(text: string | null): SessionPlan | null {
+  if (text === null) return null;
+  const parsed = JSON.parse(text) as unknown;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw unexpected('plan', text, 'a JSON object');
+  }
+  return parsed as SessionPlan;
 }
 
 /** Maps a `payment_events` row. */

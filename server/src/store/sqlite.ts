@@ -11,6 +11,8 @@ import {
   sessionFromRow,
 } from './rows.js';
 import type { Row } from './rows.js';
+import { walSync } from './wal-sync.js';
+import { PAID_OR_AUTHORIZED, SQLITE_OPERATIONS_MIGRATION, sqliteOperations } from './ops-sqlite.js';
 import {
   IDEMPOTENCY_LEASE_MS,
   type PaymentEvent,
@@ -124,6 +126,7 @@ const MIGRATIONS: readonly { version: number; statements: readonly string[] }[] 
         WHERE status IN ('pending', 'pending_unknown')`,
     ],
   },
+  SQLITE_OPERATIONS_MIGRATION,
 ];
 /** One conditional UPDATE per target status: the WHERE clause is the state machine. */
 const TRANSITION_SQL = Object.fromEntries(
@@ -213,9 +216,9 @@ function openDatabase(path: string): Database.Database {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // WAL lets readers run beside the writer; the mode is stored in the file.
     db.pragma('journal_mode = WAL');
-    // FULL syncs the WAL at every commit: an acknowledged IPN must survive a power loss, which
-    // NORMAL does not promise (it may lose the last commits).
-    db.pragma('synchronous = FULL');
+    // NORMAL: COMMIT writes the WAL without syncing it on the main thread; `walSync` then fsyncs the WAL
+    // off the event loop before any caller is answered, which is as durable as FULL (see wal-sync.ts).
+    db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     return db;
   } catch (error) {
@@ -280,7 +283,7 @@ function eventArgs(event: PaymentEvent): Record<string, unknown> {
 }
 
 /**
- * Opens the SQLite store on a `file:` URL (WAL journal, `synchronous = FULL`, foreign keys on).
+ * Opens the SQLite store on a `file:` URL (WAL journal synced off the event loop, foreign keys on).
  *
  * better-sqlite3 runs each call synchronously, so a write transaction (`BEGIN IMMEDIATE`) runs from
  * start to commit within one turn of the event loop: writers in this process never interleave. Writes
@@ -293,6 +296,7 @@ export function createSqliteStore(url: string): Store {
   const db = openDatabase(path);
   const prepared = statementCache(db);
   const transaction = db.transaction((work: () => unknown) => work());
+  const wal = walSync(path);
   const ownListeners = new Set<Listener>();
   let closed = false;
 
@@ -315,9 +319,9 @@ export function createSqliteStore(url: string): Store {
 
   /**
    * Runs `work` atomically in the next group commit. Writes queued in the same turn of the event loop share
-   * one `BEGIN IMMEDIATE … COMMIT`, so one fsync (synchronous=FULL still) serves a burst of IPNs; each runs
-   * in its own SAVEPOINT (better-sqlite3 nests transactions that way), so a failing write rolls back alone.
-   * Nothing resolves before the commit: no caller can answer for uncommitted work.
+   * one `BEGIN IMMEDIATE … COMMIT`, and one WAL fsync serves a burst of IPNs; each runs in its own
+   * SAVEPOINT (better-sqlite3 nests transactions that way), so a failing write rolls back alone.
+   * Nothing resolves before the commit is on disk: no caller can answer for work a power loss could undo.
    */
   function write<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -346,10 +350,16 @@ export function createSqliteStore(url: string): Store {
       for (const item of batch) item.reject(error);
       return;
     }
-    batch.forEach((item, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) item.resolve(outcome.value);
-      else item.reject(outcome.error);
+    const settle = () =>
+      batch.forEach((item, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.ok) item.resolve(outcome.value);
+        else item.reject(outcome.error);
+      });
+    // Committed, but not yet known to be on disk: a failed fsync fails every write of the batch, so that
+    // nothing is acknowledged (a retried IPN then finds the committed row and is answered 409).
+    wal.durable().then(settle, (error: unknown) => {
+      for (const item of batch) item.reject(error);
     });
   }
 
@@ -370,6 +380,8 @@ export function createSqliteStore(url: string): Store {
   }
 
   return {
+    ...sqliteOperations(write, statement),
+
     async migrate() {
       await write(() => {
         db.exec(
@@ -398,6 +410,9 @@ export function createSqliteStore(url: string): Store {
       closed = true;
       for (const listener of ownListeners) removeSubscriber(path, listener);
       ownListeners.clear();
+      // Writes still waiting for their fsync were committed: let them be answered before the handle goes.
+      await wal.durable().catch(() => undefined);
+      wal.close();
       db.close();
     },
 
@@ -436,8 +451,8 @@ export function createSqliteStore(url: string): Store {
             statement(
               `INSERT INTO sessions (id, nonce, order_ref, gateway_order_id, request_id, amount,
               currency, status, locale, payment_method, source_type, return_url, merchant_origin,
-              created_at, updated_at, expires_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)
+              created_at, updated_at, expires_at, plan)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)
             RETURNING *`,
             ).get(
               session.id,
@@ -455,6 +470,7 @@ export function createSqliteStore(url: string): Store {
               session.createdAt.toISOString(),
               session.createdAt.toISOString(),
               session.expiresAt.toISOString(),
+              session.plan ? JSON.stringify(session.plan) : null,
             ),
         );
         return sessionFromRow(inserted as Row);
@@ -479,7 +495,7 @@ export function createSqliteStore(url: string): Store {
 
     async findPaidSession(orderRef) {
       return selectOne(
-        `SELECT * FROM sessions WHERE order_ref = ? AND status = 'paid'
+        `SELECT * FROM sessions WHERE order_ref = ? AND status IN (${PAID_OR_AUTHORIZED})
           ORDER BY paid_at LIMIT 1`,
         [orderRef],
         sessionFromRow,

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { IDEMPOTENCY_LEASE_MS } from './store.js';
 import type {
   Evidence,
+  NewOperation,
   NewSession,
   Order,
   PaymentEvent,
@@ -19,7 +20,15 @@ import type {
 type Target = Transition['to'];
 
 const T0 = new Date('2030-01-01T00:00:00.000Z');
-const TARGETS: readonly Target[] = ['paid', 'failed', 'cancelled', 'expired', 'needs_review'];
+const TARGETS: readonly Target[] = [
+  'paid',
+  'failed',
+  'cancelled',
+  'expired',
+  'needs_review',
+  'authorized',
+  'voided',
+];
 const STATUSES: readonly SessionStatus[] = [
   'pending',
   'pending_unknown',
@@ -28,6 +37,8 @@ const STATUSES: readonly SessionStatus[] = [
   'cancelled',
   'expired',
   'needs_review',
+  'authorized',
+  'voided',
 ];
 
 /** RELIABILITY.md §2, written out again here so the suite checks the adapters, not itself. */
@@ -39,6 +50,9 @@ const EXPECTED_MOVES: Readonly<Record<SessionStatus, readonly Target[]>> = {
   expired: ['paid', 'needs_review'],
   paid: [],
   needs_review: [],
+  // Manual capture: a capture makes it paid (not a late success), a void voided.
+  authorized: ['paid', 'failed', 'needs_review', 'voided'],
+  voided: [],
 };
 const LATE_FROM: readonly SessionStatus[] = ['failed', 'cancelled', 'expired'];
 
@@ -106,6 +120,10 @@ function transitionTo(to: Target, when: Date, proof: Evidence = evidence()): Tra
       return { to, at: when };
     case 'needs_review':
       return { to, evidence: proof, detail: 'amount disagrees with the order', at: when };
+    case 'authorized':
+      return { to, evidence: { ...proof, code: '202', message: 'Authorized' }, at: when };
+    case 'voided':
+      return { to, evidence: { ...proof, code: '210', message: 'Voided' }, at: when };
   }
 }
 
@@ -211,6 +229,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           checkoutUrl: null,
           updatedAt: input.createdAt,
           paidAt: null,
+          plan: null,
         });
         assert.deepEqual(await store.getSession(session.id), session);
       });
@@ -939,6 +958,205 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         } finally {
           await other.close();
         }
+      });
+    });
+
+    describe('operations (audit trail)', () => {
+      function operation(
+        sessionId: string | null,
+        overrides: Partial<NewOperation> = {},
+      ): NewOperation {
+        return {
+          id: uniqueId('op'),
+          sessionId,
+          kind: 'refund',
+          amount: 1000,
+          idempotencyKey: uniqueId('key'),
+          requestHash: 'h1',
+          operator: 'alice',
+          gatewayRequestId: uniqueId('req'),
+          gatewayRef: null,
+          detail: null,
+          createdAt: at(70),
+          ...overrides,
+        };
+      }
+
+      it('starts an operation once per idempotency key and reports the first one to a repeat', async () => {
+        const session = await givenSessionIn('paid');
+        const first = operation(session.id);
+
+        const started = await store.beginOperation(first, { maxTotal: 150_000 });
+        const repeat = await store.beginOperation(
+          { ...first, id: uniqueId('op') },
+          { maxTotal: 150_000 },
+        );
+
+        assert.equal(started.state, 'started');
+        assert.equal(repeat.state, 'exists');
+        assert.equal(repeat.state === 'exists' && repeat.operation.id, first.id);
+        assert.equal((await store.listOperations({ sessionId: session.id, limit: 10 })).length, 1);
+      });
+
+      it('refuses an operation that would take the total above maxTotal, inserting nothing', async () => {
+        const session = await givenSessionIn('paid');
+        await store.beginOperation(operation(session.id, { amount: 100_000 }), {
+          maxTotal: 150_000,
+        });
+
+        const refused = await store.beginOperation(operation(session.id, { amount: 50_001 }), {
+          maxTotal: 150_000,
+        });
+
+        assert.deepEqual(refused, { state: 'exceeds', total: 100_000 });
+        assert.equal((await store.listOperations({ sessionId: session.id, limit: 10 })).length, 1);
+      });
+
+      it('releases the amount of a failed operation but keeps an unknown one reserved', async () => {
+        const session = await givenSessionIn('paid');
+        const failed = await store.beginOperation(operation(session.id, { amount: 100_000 }));
+        const unknown = await store.beginOperation(operation(session.id, { amount: 100_000 }), {
+          maxTotal: 150_000,
+        });
+        assert.equal(unknown.state, 'exceeds');
+        assert.equal(failed.state, 'started');
+        await store.finishOperation(
+          failed.state === 'started' ? failed.operation.id : '',
+          { state: 'failed', responseCode: '400', responseMessage: 'no', raw: null },
+          at(71),
+        );
+
+        const again = await store.beginOperation(operation(session.id, { amount: 100_000 }), {
+          maxTotal: 150_000,
+        });
+
+        assert.equal(again.state, 'started');
+      });
+
+      it('lets only one of many concurrent exclusive operations (capture or void) start', async () => {
+        const session = await givenSessionIn('authorized');
+
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            store.beginOperation(
+              operation(session.id, { kind: i % 2 ? 'capture' : 'void', idempotencyKey: null }),
+              { exclusive: true },
+            ),
+          ),
+        );
+
+        assert.equal(results.filter(r => r.state === 'started').length, 1);
+        assert.ok(results.every(r => r.state === 'started' || r.state === 'conflict'));
+      });
+
+      it('records the answer once: a finished operation is not rewritten', async () => {
+        const session = await givenSessionIn('paid');
+        const begun = await store.beginOperation(operation(session.id));
+        const id = begun.state === 'started' ? begun.operation.id : '';
+
+        const done = await store.finishOperation(
+          id,
+          { state: 'succeeded', responseCode: '200', responseMessage: 'Success', raw: '{}' },
+          at(72),
+        );
+        const later = await store.finishOperation(
+          id,
+          { state: 'failed', responseCode: '500', responseMessage: 'x', raw: null },
+          at(73),
+        );
+
+        assert.deepEqual([done.state, done.operator, done.raw], ['succeeded', 'alice', '{}']);
+        assert.deepEqual(later, done);
+        assert.deepEqual(await store.getOperation(id), done);
+      });
+    });
+
+    describe('saved cards', () => {
+      function card(customerRef: string, digest = uniqueId('digest')) {
+        return {
+          id: uniqueId('card'),
+          customerRef,
+          tokenDigest: digest,
+          tokenCiphertext: 'v1.sealed',
+          keyId: 'k1',
+          paymentMethod: 'INTERNATIONAL',
+          brand: 'VISA',
+          source: 'MPGS',
+          maskedNumber: '401200******0026',
+          holderName: 'A',
+          sessionId: null,
+          createdAt: at(80),
+        };
+      }
+
+      it('saves a token once (by digest) and shows it only to its customer', async () => {
+        const mine = card(uniqueId('cust'));
+
+        const first = await store.saveCard(mine);
+        const again = await store.saveCard({ ...mine, id: uniqueId('card') });
+
+        assert.deepEqual([first.created, again.created], [true, false]);
+        assert.equal(again.card.id, mine.id);
+        assert.deepEqual(await store.listCards(mine.customerRef), [first.card]);
+        assert.equal(await store.getCard(uniqueId('other'), mine.id), null);
+      });
+
+      it("deletes a card for its customer only; another customer's delete changes nothing", async () => {
+        const mine = (await store.saveCard(card(uniqueId('cust')))).card;
+
+        const theirs = await store.deleteCard(uniqueId('other'), mine.id, at(81));
+        const still = await store.getCard(mine.customerRef, mine.id);
+        const deleted = await store.deleteCard(mine.customerRef, mine.id, at(82));
+        const twice = await store.deleteCard(mine.customerRef, mine.id, at(83));
+
+        assert.deepEqual([theirs, deleted, twice], [false, true, false]);
+        assert.deepEqual(still, mine);
+        assert.deepEqual(await store.listCards(mine.customerRef), []);
+      });
+    });
+
+    describe('payment links', () => {
+      it('settles an open link once; a second settlement changes nothing', async () => {
+        const link = await store.createLink({
+          orderNo: uniqueId('no'),
+          linkRef: uniqueId('ref'),
+          name: 'Áo',
+          description: 'Áo thun',
+          amount: 150_000,
+          currency: 'VND',
+          methods: ['QRPAY'],
+          fields: ['email'],
+          shortLink: 'https://s.example/x',
+          operator: 'alice',
+          createdAt: at(90),
+          expiresAt: at(3600),
+        });
+        const settlement = {
+          status: 'paid' as const,
+          late: false,
+          payer: { email: 'a@example.com' },
+          paidAmount: 150_000,
+          raw: 'e30=',
+          detail: null,
+          at: at(95),
+        };
+
+        const first = await store.settleLink(link.orderNo, settlement);
+        const second = await store.settleLink(link.orderNo, {
+          ...settlement,
+          status: 'needs_review',
+        });
+
+        assert.equal(first.changed, true);
+        assert.deepEqual(
+          [first.link?.status, first.link?.payer, first.link?.paidAt],
+          ['paid', { email: 'a@example.com' }, at(95)],
+        );
+        assert.deepEqual(second, { changed: false, link: first.link });
+        assert.deepEqual(
+          (await store.listLinks(1000)).find(l => l.orderNo === link.orderNo),
+          first.link,
+        );
       });
     });
 

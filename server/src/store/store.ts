@@ -4,9 +4,23 @@
  * and learns the current row, so duplicates and races resolve to exactly one effect (RELIABILITY.md §2).
  */
 
+import type { OperationsStore } from './operations.js';
+
+export type * from './operations.js';
+
 /** Where a checkout session is. `pending_unknown`: the gateway call's outcome is unknown (timeout). */
 export type SessionStatus =
-  'pending' | 'pending_unknown' | 'paid' | 'failed' | 'cancelled' | 'expired' | 'needs_review';
+  | 'pending'
+  | 'pending_unknown'
+  | 'paid'
+  | 'failed'
+  | 'cancelled'
+  | 'expired'
+  | 'needs_review'
+  /** Manual capture only: the card is authorized; the merchant captures or voids it. */
+  | 'authorized'
+  /** An authorization the merchant voided: no money moved. */
+  | 'voided';
 
 /** Statuses from which nothing moves on its own any more (only a late verified success may still arrive). */
 export const FINAL_STATUSES: readonly SessionStatus[] = [
@@ -15,6 +29,8 @@ export const FINAL_STATUSES: readonly SessionStatus[] = [
   'cancelled',
   'expired',
   'needs_review',
+  'authorized',
+  'voided',
 ];
 
 /** Why a session was cancelled. */
@@ -68,6 +84,24 @@ export interface Session {
   updatedAt: Date;
   expiresAt: Date;
   paidAt: Date | null;
+  /** How the gateway is asked to take this payment, when it is not a plain hosted checkout. */
+  plan: SessionPlan | null;
+}
+
+/**
+ * A session's payment plan: saving the card (PAY_WITH_CREATE_TOKEN) for a vouched customer, paying with a
+ * saved card, a QR code, or authorize-only (`capture: 'manual'`). Never holds a gateway token.
+ */
+export interface SessionPlan {
+  op?: 'create_token' | 'token' | 'qr' | 'fast_pay';
+  /** The merchant's customer reference, from a verified customer handle (never from the browser as is). */
+  customerRef?: string;
+  /** The saved card's id (`op: 'token' | 'fast_pay'`). */
+  cardId?: string;
+  /** `manual`: authorize only (`isAutoCapture: "false"`), capture or void from the admin API. */
+  capture?: 'manual';
+  /** QR: the payload to render, and until when the code may be paid. */
+  qrCode?: string;
 }
 
 /** A new session, before anything is known from the gateway. */
@@ -82,10 +116,11 @@ export type NewSession = Omit<
   | 'checkoutUrl'
   | 'updatedAt'
   | 'paidAt'
->;
+  | 'plan'
+> & { plan?: SessionPlan | null };
 
 /** Where a callback or query answer came from. */
-export type EvidenceKind = 'ipn' | 'result' | 'cancel' | 'query' | 'checkout';
+export type EvidenceKind = 'ipn' | 'result' | 'cancel' | 'query' | 'checkout' | 'operation';
 
 /** The verdict stored with every callback attempt. */
 export type EventVerdict =
@@ -124,7 +159,8 @@ export interface Evidence {
 }
 
 /** Merchant-facing events delivered at least once through the outbox. */
-export type OutboxEvent = 'paid' | 'failed' | 'cancelled' | 'expired' | 'needs_review';
+export type OutboxEvent =
+  'paid' | 'failed' | 'cancelled' | 'expired' | 'needs_review' | 'authorized' | 'voided';
 
 export interface OutboxItem {
   id: number;
@@ -144,7 +180,9 @@ export type Transition =
   | { to: 'failed'; evidence: Evidence; at: Date }
   | { to: 'cancelled'; reason: CancelReason; evidence: Evidence | null; at: Date }
   | { to: 'expired'; at: Date }
-  | { to: 'needs_review'; evidence: Evidence; detail: string; at: Date };
+  | { to: 'needs_review'; evidence: Evidence; detail: string; at: Date }
+  | { to: 'authorized'; evidence: Evidence; at: Date }
+  | { to: 'voided'; evidence: Evidence; at: Date };
 
 /** The result of a transition attempt: `changed` false means a concurrent or earlier writer won. */
 export interface TransitionResult {
@@ -162,7 +200,7 @@ export type IdempotencyBegin =
   | { state: 'mismatch' }
   | { state: 'done'; status: number; body: string };
 
-export interface Store {
+export interface Store extends OperationsStore {
   /** Creates or upgrades the schema; safe to run at every start and from several processes. */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -177,7 +215,7 @@ export interface Store {
   getSessionByGatewayOrderId(gatewayOrderId: string): Promise<Session | null>;
   /** The open (pending or pending_unknown, not expired at `now`) session of an order, if any. */
   findOpenSession(orderRef: string, now: Date): Promise<Session | null>;
-  /** The paid session of an order, if any. */
+  /** The paid session of an order (or its authorized one, awaiting capture), if any. */
   findPaidSession(orderRef: string): Promise<Session | null>;
   /** Sessions still pending (or pending_unknown) that were last updated before `before`. */
   listStalePending(before: Date, limit: number): Promise<Session[]>;

@@ -15,11 +15,14 @@ export const LATE_SUCCESS_FROM: readonly SessionStatus[] = ['failed', 'cancelled
 
 /** The statuses each transition may start from (RELIABILITY.md §2); `paid` is in none of them. */
 export const ALLOWED_FROM: Readonly<Record<Transition['to'], readonly SessionStatus[]>> = {
-  paid: [...OPEN_STATUSES, ...LATE_SUCCESS_FROM],
-  failed: OPEN_STATUSES,
+  // authorized → paid is a capture, not a late success (authorized is not in LATE_SUCCESS_FROM).
+  paid: [...OPEN_STATUSES, ...LATE_SUCCESS_FROM, 'authorized'],
+  failed: [...OPEN_STATUSES, 'authorized'],
   cancelled: OPEN_STATUSES,
   expired: OPEN_STATUSES,
-  needs_review: [...OPEN_STATUSES, ...LATE_SUCCESS_FROM],
+  needs_review: [...OPEN_STATUSES, ...LATE_SUCCESS_FROM, 'authorized'],
+  authorized: OPEN_STATUSES,
+  voided: [...OPEN_STATUSES, 'authorized'],
 };
 
 /** The column values one transition writes; `null` keeps what is stored. */
@@ -38,6 +41,10 @@ export interface TransitionChanges {
   at: Date;
 }
 
+function carriesMethod(transition: Transition): boolean {
+  return transition.to === 'paid' || transition.to === 'authorized';
+}
+
 /** What a transition writes to the session row. */
 export function transitionChanges(transition: Transition): TransitionChanges {
   const evidence = 'evidence' in transition ? transition.evidence : null;
@@ -47,8 +54,8 @@ export function transitionChanges(transition: Transition): TransitionChanges {
     transactionId: evidence?.transactionId ?? null,
     code: evidence?.code ?? null,
     message: evidence?.message ?? null,
-    paymentMethod: transition.to === 'paid' ? (evidence?.paymentMethod ?? null) : null,
-    sourceType: transition.to === 'paid' ? (evidence?.sourceType ?? null) : null,
+    paymentMethod: carriesMethod(transition) ? (evidence?.paymentMethod ?? null) : null,
+    sourceType: carriesMethod(transition) ? (evidence?.sourceType ?? null) : null,
     cancelReason: transition.to === 'cancelled' ? transition.reason : null,
     paidAt: transition.to === 'paid' ? transition.at : null,
     at: transition.at,

@@ -1,0 +1,103 @@
+import { date, dateOrNull, int, oneOf, text, textOrNull, bool, type Row } from './rows.js';
+import type {
+  LinkStatus,
+  Operation,
+  OperationKind,
+  OperationState,
+  PaymentLink,
+  SavedCard,
+} from './operations.js';
+
+const KINDS: readonly string[] = [
+  'query',
+  'refund',
+  'void',
+  'capture',
+  'fast_pay',
+  'token_delete',
+  'link_create',
+  'reconcile',
+] satisfies OperationKind[];
+const STATES: readonly string[] = [
+  'pending',
+  'succeeded',
+  'failed',
+  'unknown',
+] satisfies OperationState[];
+const LINK_STATUSES: readonly string[] = ['open', 'paid', 'needs_review'] satisfies LinkStatus[];
+
+/** Operations that still hold what they claimed (a refund's amount, a capture-or-void's session). */
+export const LIVE_OPERATION_STATES: readonly OperationState[] = ['pending', 'succeeded', 'unknown'];
+
+function intOrNull(row: Row, column: string): number | null {
+  return row[column] === null ? null : int(row, column);
+}
+
+function jsonOf<T>(row: Row, column: string): T | null {
+  const value = textOrNull(row, column);
+  return value === null ? null : (JSON.parse(value) as T);
+}
+
+export function operationFromRow(row: Row): Operation {
+  return {
+    id: text(row, 'id'),
+    sessionId: textOrNull(row, 'session_id'),
+    kind: oneOf<OperationKind>(row, 'kind', KINDS),
+    amount: intOrNull(row, 'amount'),
+    state: oneOf<OperationState>(row, 'state', STATES),
+    idempotencyKey: textOrNull(row, 'idempotency_key'),
+    requestHash: textOrNull(row, 'request_hash'),
+    operator: text(row, 'operator'),
+    gatewayRequestId: textOrNull(row, 'gateway_request_id'),
+    gatewayRef: textOrNull(row, 'gateway_ref'),
+    responseCode: textOrNull(row, 'response_code'),
+    responseMessage: textOrNull(row, 'response_message'),
+    raw: textOrNull(row, 'raw'),
+    detail: textOrNull(row, 'detail'),
+    createdAt: date(row, 'created_at'),
+    updatedAt: date(row, 'updated_at'),
+  };
+}
+
+export function cardFromRow(row: Row): SavedCard {
+  return {
+    id: text(row, 'id'),
+    customerRef: text(row, 'customer_ref'),
+    tokenDigest: text(row, 'token_digest'),
+    tokenCiphertext: text(row, 'token_ciphertext'),
+    keyId: text(row, 'key_id'),
+    paymentMethod: text(row, 'payment_method'),
+    brand: textOrNull(row, 'brand'),
+    source: textOrNull(row, 'source'),
+    maskedNumber: text(row, 'masked_number'),
+    holderName: textOrNull(row, 'holder_name'),
+    sessionId: textOrNull(row, 'session_id'),
+    createdAt: date(row, 'created_at'),
+    deletedAt: dateOrNull(row, 'deleted_at'),
+  };
+}
+
+export function linkFromRow(row: Row): PaymentLink {
+  return {
+    orderNo: text(row, 'order_no'),
+    linkRef: text(row, 'link_ref'),
+    name: text(row, 'name'),
+    description: text(row, 'description'),
+    amount: int(row, 'amount'),
+    currency: text(row, 'currency'),
+    methods: jsonOf<string[]>(row, 'methods') ?? [],
+    fields: jsonOf<string[]>(row, 'fields') ?? [],
+    shortLink: text(row, 'short_link'),
+    status: oneOf<LinkStatus>(row, 'status', LINK_STATUSES),
+    late: bool(row, 'late'),
+    payer: jsonOf<Record<string, string>>(row, 'payer'),
+    paidAmount: intOrNull(row, 'paid_amount'),
+    raw: textOrNull(row, 'raw'),
+    detail: textOrNull(row, 'detail'),
+    operator: text(row, 'operator'),
+    createdAt: date(row, 'created_at'),
+    expiresAt: date(row, 'expires_at'),
+    paidAt: dateOrNull(row, 'paid_at'),
+    updatedAt: date(row, 'updated_at'),
+  };
+}
