@@ -1,146 +1,87 @@
 /**
- * `pnpm demo`, until the shop exists: starts the offline Galaxy Pay sandbox on a fixed port, opens one
- * sample checkout, and prints every verified callback it receives, so a newcomer can pay with a test card
- * and watch the redirect and the IPN arrive.
+ * `pnpm demo`: builds the widget if needed, then starts the sandbox (:8100), the signer (:8200) and the shop
+ * (:8300) on 127.0.0.1 with no configuration, prints the URL to open, and stops cleanly on Ctrl-C.
+ * `DEMO_PORTS=sandbox,signer,shop` overrides the ports (the test of this command uses free ones).
  */
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import {
-  CallbackError,
-  formatGatewayDateTime,
-  newRequestId,
-  serializeAndSign,
-  testCards,
-  verifyCallback,
-  verifyResponseSignature,
-} from '@galaxy-pay/protocol';
-import { createSandbox } from '@galaxy-pay/sandbox';
+import { testCards } from '@galaxy-pay/protocol';
+import { ensureWidgetBuilt } from './assets.js';
+import { DEMO_ADMIN_TOKEN, startDemo, type DemoStack } from './stack.js';
 
-const SANDBOX_PORT = 8100;
-const RECEIVER_PORT = 8101;
-/** Demo credentials of the local sandbox only; the salt is the one in Galaxy Pay's documentation. */
-const API_KEY = 'demo-api-key';
-const SALT = 'GO@2021';
+const DEFAULT_PORTS = [8100, 8200, 8300] as const;
 
-const receiverUrl = `http://127.0.0.1:${RECEIVER_PORT}`;
-
-/** Stands in for the signer until it exists: verifies and prints what the gateway sends. */
-function receive(req: IncomingMessage, res: ServerResponse): void {
-  let body = '';
-  req.setEncoding('utf8');
-  req.on('data', chunk => (body += chunk));
-  req.on('end', () => {
-    const url = new URL(req.url ?? '/', receiverUrl);
-    const fields = url.pathname === '/ipn' ? parseJson(body) : Object.fromEntries(url.searchParams);
-    try {
-      const payload = verifyCallback({ data: fields.data, signature: fields.signature }, SALT);
-      console.log(`\n✔ verified ${url.pathname} callback:`, JSON.stringify(payload, null, 2));
-    } catch (error) {
-      const reason = error instanceof CallbackError ? error.code : 'error';
-      console.log(`\n✘ rejected ${url.pathname} callback (${reason})`);
-    }
-    if (url.pathname === '/ipn') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ipnStatus: '200', ipnDescription: 'received by the demo' }));
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><meta charset="utf-8"><p>Callback received: see the terminal.</p>');
-  });
+function ports(): readonly number[] {
+  const text = process.env.DEMO_PORTS;
+  if (!text) return DEFAULT_PORTS;
+  const values = text.split(',').map(Number);
+  if (values.length !== 3 || !values.every(port => Number.isInteger(port) && port > 0)) {
+    throw new Error(`DEMO_PORTS must be three ports such as 8100,8200,8300, not "${text}"`);
+  }
+  return values;
 }
 
-function parseJson(text: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
-
-async function openSampleCheckout(sandboxUrl: string): Promise<string> {
-  const now = formatGatewayDateTime(new Date());
-  const { body, signature } = serializeAndSign(
-    {
-      requestID: newRequestId(),
-      requestDateTime: now,
-      requestData: {
-        apiVersion: 2,
-        orderID: `DEMO-${Date.now()}`,
-        orderAmount: 250000,
-        orderNetAmount: 250000,
-        orderFeeAmount: 0,
-        orderDiscountAmount: 0,
-        orderCurrency: 'VND',
-        orderDateTime: now,
-        orderDescription: 'Cà phê sữa đá ×10',
-        paymentMethod: 'DOMESTIC',
-        language: 'vi',
-        successURL: `${receiverUrl}/return/result`,
-        failureURL: `${receiverUrl}/return/result`,
-        cancelURL: `${receiverUrl}/return/cancel`,
-        ipnURL: `${receiverUrl}/ipn`,
-      },
-    },
-    SALT,
-  );
-  const res = await fetch(`${sandboxUrl}/api/v1/transaction/checkout`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', apikey: API_KEY, signature },
-    body,
-  });
-  const text = await res.text();
-  if (!verifyResponseSignature(text, res.headers.get('signature'), SALT)) {
-    throw new Error('the sandbox reply is not signed as expected');
-  }
-  const reply = JSON.parse(text) as { responseData?: { endpoint?: string } };
-  if (!reply.responseData?.endpoint) throw new Error(`checkout failed: ${text}`);
-  return reply.responseData.endpoint;
+function cardLines(): string {
+  return testCards
+    .filter(card => card.source !== 'UPC 3.1')
+    .map(card => {
+      const cvv = card.cvv ? `  CVV ${card.cvv}` : '';
+      const otp = card.otp ? '  OTP: otp' : '';
+      const outcome = card.outcome === 'decline' ? '  → declined' : '';
+      return `    ${card.method.padEnd(13)} ${card.number}  ${card.date}${cvv}${otp}${outcome}`;
+    })
+    .join('\n');
 }
 
 async function main(): Promise<void> {
-  const sandbox = createSandbox({ apiKey: API_KEY, salt: SALT });
-  const receiver = createServer(receive);
+  let stack: DemoStack;
   try {
-    await new Promise<void>((resolve, reject) => {
-      receiver.once('error', reject);
-      receiver.listen(RECEIVER_PORT, '127.0.0.1', resolve);
-    });
-    const sandboxUrl = await sandbox.listen(SANDBOX_PORT, '127.0.0.1');
-    const endpoint = await openSampleCheckout(sandboxUrl);
-    const cards = testCards
-      .filter(card => card.source !== 'UPC 3.1')
-      .map(
-        card =>
-          `    ${card.number}  ${card.date}${card.cvv ? `  CVV ${card.cvv}` : ''}${card.otp ? '  (OTP: otp)' : ''}${card.outcome === 'decline' ? '  → declined' : ''}`,
-      )
-      .join('\n');
-    console.log(`galaxy-pay demo (sandbox only: the shop, signer and widget come in later issues)
-
-  Offline Galaxy Pay sandbox:  ${sandboxUrl}   (API key "${API_KEY}", salt "${SALT}")
-  Callback receiver:           ${receiverUrl}   (verifies and prints every result, cancel and IPN)
-
-  Open this sample checkout in a browser and pay with a test card:
-    ${endpoint}
-
-  Test cards:
-${cards}
-
-  Inspect everything the sandbox saw: ${sandboxUrl}/__sandbox/requests and ${sandboxUrl}/__sandbox/ipn
-  Press Ctrl-C to stop.`);
+    const [sandbox, signer, shop] = ports();
+    ensureWidgetBuilt();
+    stack = await startDemo({ ports: { sandbox, signer, shop } });
   } catch (error) {
-    console.error(`demo: could not start: ${(error as Error).message}`);
-    await sandbox.close();
-    receiver.close();
+    const message =
+      (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        ? `a port is already in use (${(error as Error).message}); stop the other program or set DEMO_PORTS`
+        : (error as Error).message;
+    console.error(`demo: could not start: ${message}`);
     process.exit(1);
   }
-  const stop = () => {
-    receiver.closeAllConnections();
-    receiver.close();
-    void sandbox.close().then(() => process.exit(0));
+  console.log(`
+  Galaxy Pay demo shop: ${stack.shopUrl}/   (SPA version: ${stack.shopUrl}/spa)
+
+  Signer (standalone):  ${stack.signerUrl}   SQLite in a temporary folder
+  Sandbox gateway:      ${stack.sandboxUrl}   inspect: ${stack.sandboxUrl}/__sandbox/transactions
+
+  Test cards (domestic cards: holder NGUYEN VAN A, issue date; OTP is "otp"):
+${cardLines()}
+
+  Back office: SIGNER_URL=${stack.signerUrl} ADMIN_TOKEN=${DEMO_ADMIN_TOKEN} pnpm --filter @galaxy-pay/server cli -- orders list
+
+  Press Ctrl-C to stop.
+`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the shop, the signer and the sandbox…`);
+    const deadline = setTimeout(() => {
+      console.error('demo: did not stop within 10 s; exiting');
+      process.exit(1);
+    }, 10_000);
+    deadline.unref();
+    stack.close().then(
+      () => {
+        console.log('Stopped.');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        console.error(`demo: error while stopping: ${(error as Error).message}`);
+        process.exit(1);
+      },
+    );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
 void main();

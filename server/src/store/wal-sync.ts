@@ -22,7 +22,10 @@ export interface WalSync {
   close(): void;
 }
 
-export function walSync(databasePath: string): WalSync {
+/** `fs.fsync`'s shape: tests pass their own to watch the order of syncs. */
+export type Fsync = (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => void;
+
+export function walSync(databasePath: string, syncFile: Fsync = fsync): WalSync {
   const walPath = `${databasePath}-wal`;
   let fd: number | null = null;
   let running: Promise<void> | null = null;
@@ -51,7 +54,7 @@ export function walSync(databasePath: string): WalSync {
         reject(error);
         return;
       }
-      fsync(target, error => (error ? reject(error) : resolve()));
+      syncFile(target, error => (error ? reject(error) : resolve()));
     });
     running = started;
     const clear = () => {
