@@ -22,6 +22,8 @@ interface GalaxyPayButtonJsxProps {
   'payment-method'?: 'DOMESTIC' | 'INTERNATIONAL' | 'WALLET' | 'QRPAY';
   'source-type'?: string;
   'return-url'?: string;
+  /** A signed, expiring customer handle minted by your back end (saved cards). */
+  'customer-handle'?: string;
   disabled?: boolean;
   children?: unknown;
   class?: string;

@@ -26,7 +26,8 @@ import {
   isFinal,
   watchSession,
 } from './signer-client.js';
-import { STRINGS, type GalaxyPayStrings } from './strings.js';
+import { STRINGS, type GalaxyPayExtraStrings, type GalaxyPayStrings } from './strings.js';
+import type * as Extras from './extras.js';
 import {
   ErrorCode,
   type GalaxyPayErrorDetail,
@@ -40,7 +41,7 @@ import {
 type Phase = 'idle' | 'opening' | 'paying' | 'verifying';
 
 /** One payment. Aborting `controller` releases everything it holds: fetches, SSE, timers, listeners. */
-interface Flow {
+export interface Flow {
   controller: AbortController;
   presentation: GalaxyPayPresentation;
   /** Captured at the start, so later attribute changes cannot redirect a payment under way. */
@@ -54,6 +55,11 @@ interface Flow {
   /** The modal or popup has closed and `galaxy-pay-close` went out. */
   closed?: boolean;
   cancelling?: boolean;
+  /** The shopper's choice in the saved-cards chooser. */
+  tokenId?: string;
+  saveCard?: boolean;
+  /** When the popup was sent to the gateway: a popup "closed" right after may be a COOP cut-off (T35). */
+  sentAt?: number;
 }
 
 /**
@@ -88,12 +94,14 @@ export class GalaxyPayButton extends LitElement {
   @query('dialog') private dialog?: HTMLDialogElement;
   @query('.x') private closeButton?: HTMLButtonElement;
   @query('iframe') private frame?: HTMLIFrameElement;
-  @query('.alt') private lastFocusable?: HTMLElement;
+  @query('.go,.alt') private lastFocusable?: HTMLElement;
 
   @state() private phase: Phase = 'idle';
   @state() private announcement = '';
   @state() private checkoutUrl = '';
   @state() private frameState: 'loading' | 'loaded' | 'failed' = 'loading';
+  /** Set by the extras module: renders the dialog's body instead (saved-cards chooser, QR code). */
+  @state() private panel?: () => unknown;
 
   /** Base URL of the merchant's signer, absolute or relative to the page (e.g. `/galaxy-pay`). */
   @property() signer = '';
@@ -107,12 +115,17 @@ export class GalaxyPayButton extends LitElement {
   @property({ attribute: 'payment-method' }) paymentMethod = '';
   /** Source (bank or wallet code) within the payment method. */
   @property({ attribute: 'source-type' }) sourceType = '';
+  /**
+   * Signed, expiring customer handle minted by the merchant's back end (never a raw customer id): offers the
+   * customer's saved cards and saving a new one.
+   */
+  @property({ attribute: 'customer-handle' }) customerHandle = '';
   /** Redirect mode: where the shopper comes back to (an allowed merchant origin). Default: this page. */
   @property({ attribute: 'return-url' }) returnUrl = '';
   /** Disables the button. */
   @property({ type: Boolean, reflect: true }) disabled = false;
   /** Overrides for any of the built-in words. */
-  @property({ attribute: false }) strings: Partial<GalaxyPayStrings> = {};
+  @property({ attribute: false }) strings: Partial<GalaxyPayStrings & GalaxyPayExtraStrings> = {};
   /** Milliseconds the gateway frame may take to load before a new window is offered instead. */
   @property({ attribute: false }) frameTimeout = 15_000;
   /** Milliseconds to keep asking the signer after the popup closed (a late payment may still land). */
@@ -223,7 +236,13 @@ export class GalaxyPayButton extends LitElement {
     this.showPopup(flow, popup);
   }
 
-  private handlePopupClosed(flow: Flow): void {
+  private async handlePopupClosed(flow: Flow): Promise<void> {
+    // Closed at once: maybe cut off by the page's COOP, the shopper still paying; then the signer alone tells.
+    if (
+      Date.now() - flow.sentAt! < 3000 &&
+      (await this.extra(x => x.coopSevered()).catch(() => false))
+    )
+      return;
     if (this.flow !== flow) return;
     this.markClosed(flow);
     this.setPhase('verifying');
@@ -240,13 +259,32 @@ export class GalaxyPayButton extends LitElement {
       this.dispatchEvent(this.error(ErrorCode.Config, 'signer and order-ref are required', false));
       return;
     }
+    const qr = this.paymentMethod === 'QRPAY';
     const flow: Flow = {
       controller: new AbortController(),
-      presentation: choosePresentation(this.mode),
+      // A QR code is shown in the dialog, whatever the screen.
+      presentation: qr ? 'modal' : choosePresentation(this.mode),
       base: new URL(this.signer, document.baseURI).href.replace(/\/+$/, ''),
       orderRef: this.orderRef,
     };
     this.flow = flow;
+    if (this.customerHandle && !qr) {
+      void this.extra((x, host) => x.chooseCard(host, flow)).catch(
+        error => flow.controller.signal.aborted || this.fail(flow, error),
+      );
+    } else this.go(flow);
+  }
+
+  /**
+   * Runs part of a flow in the lazily loaded extras module (saved cards, QR, COOP check): `host` is this
+   * element, its private members included (one unit, split only for the script-tag size budget).
+   */
+  private async extra<T>(run: (extras: typeof Extras, host: never) => T): Promise<Awaited<T>> {
+    return await run(await import('./extras.js'), this as never);
+  }
+
+  /** Opens the checkout in the chosen presentation; the popup synchronously, inside the shopper's click. */
+  private go(flow: Flow): void {
     if (flow.presentation === 'popup') {
       // Synchronously inside the click, before any await (T35).
       flow.popup = openPopup();
@@ -259,7 +297,11 @@ export class GalaxyPayButton extends LitElement {
     this.setPhase('opening');
     if (flow.presentation === 'modal') {
       this.frameState = 'loading';
-      void this.updateComplete.then(() => this.flow === flow && this.dialog?.showModal());
+      void this.updateComplete.then(
+        () => this.flow === flow && !this.dialog?.open && this.dialog?.showModal(),
+      );
+    } else {
+      this.dialog?.close();
     }
     void this.start(flow);
   }
@@ -274,10 +316,14 @@ export class GalaxyPayButton extends LitElement {
     try {
       const session = await createSession(flow.base, this.request(flow), { signal });
       if (signal.aborted) return;
-      const url = session.checkoutUrl ?? '';
-      if (!/^https?:\/\//.test(url)) throw new GalaxyPayRequestError(flow.base, 502, 'no_checkout');
       flow.sessionId = session.sessionId;
       flow.nonce = session.nonce;
+      if (session.qr) {
+        await this.extra((x, host) => x.showQr(host, flow, session.qr!));
+        return;
+      }
+      const url = session.checkoutUrl ?? '';
+      if (!/^https?:\/\//.test(url)) throw new GalaxyPayRequestError(flow.base, 502, 'no_checkout');
       flow.checkoutUrl = url;
       const open = () =>
         new GalaxyPayOpenEvent({ sessionId: session.sessionId, mode: flow.presentation });
@@ -287,10 +333,7 @@ export class GalaxyPayButton extends LitElement {
         return;
       }
       addEventListener('message', this.handleMessage, { signal });
-      flow.watcher = watchSession(flow.base, session.sessionId, v => this.handleView(flow, v), {
-        signal,
-        pollMs: this.pollInterval,
-      });
+      flow.watcher = this.watch(flow, session.sessionId);
       if (flow.popup) {
         this.showPopup(flow, flow.popup);
       } else {
@@ -317,6 +360,13 @@ export class GalaxyPayButton extends LitElement {
     }
   }
 
+  private watch(flow: Flow, sessionId: string) {
+    return watchSession(flow.base, sessionId, v => this.handleView(flow, v), {
+      signal: flow.controller.signal,
+      pollMs: this.pollInterval,
+    });
+  }
+
   /** Redirect mode came back with `?galaxy_pay_session=`: report that session if it is this button's order. */
   private async resume(): Promise<void> {
     const sessionId = returnedSessionId();
@@ -341,11 +391,7 @@ export class GalaxyPayButton extends LitElement {
       }
       forgetReturnedSession();
       if (isFinal(view)) this.handleView(flow, view);
-      else
-        flow.watcher = watchSession(flow.base, sessionId, v => this.handleView(flow, v), {
-          signal,
-          pollMs: this.pollInterval,
-        });
+      else flow.watcher = this.watch(flow, sessionId);
     } catch (error) {
       if (!signal.aborted) this.fail(flow, error);
     }
@@ -356,7 +402,8 @@ export class GalaxyPayButton extends LitElement {
     this.checkoutUrl = '';
     // Still about:blank and ours, so it may be navigated; the return page will be the signer's.
     popup.location.href = flow.checkoutUrl!;
-    watchClosed(popup, () => this.handlePopupClosed(flow), flow.controller.signal);
+    flow.sentAt = Date.now();
+    watchClosed(popup, () => void this.handlePopupClosed(flow), flow.controller.signal);
   }
 
   private async cancel(flow: Flow, reason: 'user' | 'closed'): Promise<void> {
@@ -402,11 +449,17 @@ export class GalaxyPayButton extends LitElement {
     const detail: GalaxyPayErrorDetail =
       code === 'order_already_paid'
         ? { code: ErrorCode.OrderPaid, message: 'the order is already paid', retryable: false }
-        : {
-            code: status ? ErrorCode.Signer : ErrorCode.Network,
-            message: String((error as Error)?.message ?? error),
-            retryable: !status || status >= 500 || status === 429 || status === 409,
-          };
+        : /customer_handle|saved_cards_disabled/.test(code!)
+          ? {
+              code: ErrorCode.CustomerHandle,
+              message: `customer-handle refused (${code})`,
+              retryable: false,
+            }
+          : {
+              code: status ? ErrorCode.Signer : ErrorCode.Network,
+              message: String((error as Error)?.message ?? error),
+              retryable: !status || status >= 500 || status === 429 || status === 409,
+            };
     this.settle(flow, new GalaxyPayErrorEvent(detail));
   }
 
@@ -419,6 +472,7 @@ export class GalaxyPayButton extends LitElement {
     flow.popup?.close();
     if (this.dialog?.open) this.dialog.close();
     this.checkoutUrl = '';
+    this.panel = undefined;
     this.phase = 'idle';
   }
 
@@ -437,6 +491,9 @@ export class GalaxyPayButton extends LitElement {
       locale: this.lang === 'en' ? 'en' : 'vi',
       ...(this.paymentMethod ? { paymentMethod: this.paymentMethod } : {}),
       ...(this.sourceType ? { sourceType: this.sourceType } : {}),
+      ...(flow.tokenId || flow.saveCard
+        ? { customerHandle: this.customerHandle, tokenId: flow.tokenId, saveCard: flow.saveCard }
+        : {}),
       ...(flow.presentation === 'redirect'
         ? { returnUrl: this.returnUrl || currentPageUrl() }
         : {}),
@@ -458,7 +515,7 @@ export class GalaxyPayButton extends LitElement {
       </button>
       <span class="sr" role="status">${this.announcement}</span>
       <dialog part="dialog" aria-label=${w.title} @cancel=${this.handleEscape}>
-        <span tabindex="0" @focus=${() => this.lastFocusable?.focus()}></span>
+        <span tabindex="0" @focus=${() => (this.lastFocusable ?? this.closeButton)?.focus()}></span>
         <header>
           <button type="button" class="x" autofocus aria-label=${w.close} @click=${this.close}>
             ×
@@ -466,32 +523,38 @@ export class GalaxyPayButton extends LitElement {
         </header>
         <div class="body">
           ${
-            failed
-              ? html`<p>${w.frameTimeout}</p>`
-              : html`${loading ? html`<div class="spin"></div>` : nothing}
-                ${
-                  this.checkoutUrl
-                    ? html`<iframe
-                        class=${loading ? 'loading' : ''}
-                        title=${w.title}
-                        src=${this.checkoutUrl}
-                        allow="payment"
-                        @load=${this.handleFrameLoad}
-                      ></iframe>`
-                    : nothing
-                }`
+            this.panel
+              ? this.panel()
+              : failed
+                ? html`<p>${w.frameTimeout}</p>`
+                : html`${loading ? html`<div class="spin"></div>` : nothing}
+                  ${
+                    this.checkoutUrl
+                      ? html`<iframe
+                          class=${loading ? 'loading' : ''}
+                          title=${w.title}
+                          src=${this.checkoutUrl}
+                          allow="payment"
+                          @load=${this.handleFrameLoad}
+                        ></iframe>`
+                      : nothing
+                  }`
           }
         </div>
-        <footer>
-          <button
-            type="button"
-            class="alt"
-            ?disabled=${!this.checkoutUrl && !failed}
-            @click=${this.handleOpenWindow}
-          >
-            ${w.openWindow}
-          </button>
-        </footer>
+        ${
+          this.panel
+            ? nothing
+            : html`<footer>
+                <button
+                  type="button"
+                  class="alt"
+                  ?disabled=${!this.checkoutUrl && !failed}
+                  @click=${this.handleOpenWindow}
+                >
+                  ${w.openWindow}
+                </button>
+              </footer>`
+        }
         <span tabindex="0" @focus=${() => this.closeButton?.focus()}></span>
       </dialog>`;
   }

@@ -8,5 +8,5 @@ export {
   GalaxyPayResultEvent,
 } from './events.js';
 export { GalaxyPayRequestError } from './signer-client.js';
-export { STRINGS, type GalaxyPayStrings } from './strings.js';
+export { STRINGS, type GalaxyPayExtraStrings, type GalaxyPayStrings } from './strings.js';
 export * from './types.js';

@@ -24,13 +24,18 @@ export interface CallOptions {
   fetch?: typeof fetch;
 }
 
-async function call<T>(url: string, options: CallOptions, body?: unknown): Promise<T> {
+export async function call<T>(
+  url: string,
+  options: CallOptions,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<T> {
   let res: Response;
   try {
     res = await (options.fetch ?? fetch)(url, {
       method: body === undefined ? 'GET' : 'POST',
       // JSON makes every cross-origin POST preflighted; no cookies: the session id is the capability.
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? headers : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: 'omit',
       cache: 'no-store',

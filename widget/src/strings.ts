@@ -21,6 +21,25 @@ export interface GalaxyPayStrings {
   popupBlocked: string;
 }
 
+/**
+ * Words of the saved-cards chooser and the QR panel. Their values live in the lazily loaded extras module;
+ * the `strings` property overrides them too.
+ */
+export interface GalaxyPayExtraStrings {
+  /** Legend of the saved-cards chooser. */
+  savedCards: string;
+  newCard: string;
+  /** The "save this card" checkbox (a new card only). */
+  saveCard: string;
+  continue: string;
+  /** Alternative text of the QR image. */
+  qrAlt: string;
+  qrHint: string;
+  /** `{time}` is replaced with `m:ss`. */
+  expiresIn: string;
+  qrExpired: string;
+}
+
 export const STRINGS: Record<GalaxyPayLang, GalaxyPayStrings> = {
   vi: {
     pay: 'Thanh toán',

@@ -8,6 +8,8 @@ import './index.js';
 export interface StackInfo {
   signerUrl: string;
   sandboxUrl: string;
+  /** A signer whose sessions expire after a few seconds. */
+  shortSignerUrl: string;
 }
 
 let info: Promise<StackInfo> | undefined;
@@ -22,6 +24,20 @@ export const completePayment = (sessionId: string, outcome: 'success' | 'failure
     'galaxy-pay:complete',
     { sessionId, outcome },
   );
+
+/** A customer handle for `customerRef`, minted by the signer's admin API (or an already expired one). */
+export const customerHandle = (customerRef: string, expired = false) =>
+  executeServerCommand<string, { customerRef: string; expired: boolean }>(
+    'galaxy-pay:customer-handle',
+    { customerRef, expired },
+  );
+
+/** Gives `customerRef` a saved card (a paid `saveCard` session); answers the customer's cards. */
+export const saveCard = (customerRef: string) =>
+  executeServerCommand<
+    { cards: Array<{ tokenId: string; maskedNumber: string }> },
+    { customerRef: string }
+  >('galaxy-pay:save-card', { customerRef });
 
 /** A fresh order reference (one open session per order at the signer); `faults` become sandbox faults. */
 export const newOrder = (...faults: string[]): string =>

@@ -30,6 +30,19 @@ export interface CreatedSession {
   gatewayOrigin: string | null;
   status: SessionStatus;
   expiresAt: string;
+  /** `paymentMethod: 'QRPAY'`: the QR code to show (an SVG the signer renders) and when it stops being payable. */
+  qr?: { data: string | null; imageUrl: string; expiresAt: string };
+}
+
+/** `GET {signer}/customer/tokens`: one of the customer's saved cards, masked (never the token). */
+export interface SavedCard {
+  tokenId: string;
+  paymentMethod: string;
+  brand: string | null;
+  source: string | null;
+  maskedNumber: string;
+  holderName: string | null;
+  createdAt: string;
 }
 
 /** `GET {signer}/sessions/:id`: the signer's verified view of a session. */
@@ -55,6 +68,12 @@ export interface SessionRequest {
   paymentMethod?: string;
   sourceType?: string;
   returnUrl?: string;
+  /** The signed, expiring customer handle minted by the merchant's back end (saved cards). */
+  customerHandle?: string;
+  /** Save the card the shopper pays with (PAY_WITH_CREATE_TOKEN). */
+  saveCard?: boolean;
+  /** Pay with one of the customer's saved cards. */
+  tokenId?: string;
 }
 
 export type CancelReason = 'user' | 'closed' | 'gateway' | 'timeout';
@@ -101,6 +120,8 @@ export const ErrorCode = {
   Mismatch: 'VERIFY_MISMATCH',
   /** A verified message disagreed with the order: the merchant must look at it. */
   NeedsReview: 'NEEDS_REVIEW',
+  /** The signer refused the `customer-handle` (forged, malformed or expired): no saved cards are shown. */
+  CustomerHandle: 'CUSTOMER_HANDLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

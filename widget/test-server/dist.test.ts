@@ -11,14 +11,24 @@ import { gzipSync } from 'node:zlib';
 const dist = new URL('../dist/', import.meta.url);
 const BUDGET = 12 * 1024;
 
+const gzipped = (file: string) => gzipSync(readFileSync(new URL(file, dist)), { level: 9 }).length;
+
 describe('dist/galaxy-pay-button.js (script tag)', () => {
   it(`stays within ${BUDGET} bytes gzipped`, () => {
-    const gzipped = gzipSync(readFileSync(new URL('galaxy-pay-button.js', dist)), { level: 9 });
-    console.log(`galaxy-pay-button.js: ${gzipped.length} B gzipped (budget ${BUDGET} B)`);
-    assert.ok(
-      gzipped.length <= BUDGET,
-      `${gzipped.length} B gzipped is over the ${BUDGET} B budget`,
-    );
+    const size = gzipped('galaxy-pay-button.js');
+    console.log(`galaxy-pay-button.js: ${size} B gzipped (budget ${BUDGET} B)`);
+    // Loaded only for `customer-handle` or QRPAY; reported, not budgeted.
+    console.log(`galaxy-pay-extras.js: ${gzipped('galaxy-pay-extras.js')} B gzipped (lazy)`);
+    assert.ok(size <= BUDGET, `${size} B gzipped is over the ${BUDGET} B budget`);
+  });
+
+  it('loads its extras lazily from the file next to it, which imports only the main file', () => {
+    const main = readFileSync(new URL('galaxy-pay-button.js', dist), 'utf8');
+    const extras = readFileSync(new URL('galaxy-pay-extras.js', dist), 'utf8');
+    assert.match(main, /import\(`\.\/galaxy-pay-extras\.js`\)/);
+    assert.doesNotMatch(main, /preloadError|modulepreload/);
+    const imports = [...extras.matchAll(/from\s*["'`]([^"'`]+)["'`]/g)].map(match => match[1]);
+    assert.deepEqual([...new Set(imports)], ['./galaxy-pay-button.js']);
   });
 
   it('inlines lit and has a sourcemap', () => {
@@ -59,6 +69,7 @@ describe('dist/custom-elements.json', () => {
     const names = (key: string) =>
       (element[key] ?? []).map(item => (item as { name: string }).name);
     assert.deepEqual(names('attributes').sort(), [
+      'customer-handle',
       'disabled',
       'lang',
       'mode',

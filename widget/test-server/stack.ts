@@ -4,23 +4,35 @@
  * - `galaxy-pay:stack` → `{ signerUrl, sandboxUrl }`
  * - `galaxy-pay:complete` `{ sessionId, outcome }` → finishes the payment in the sandbox (IPN delivered)
  *   and answers the URL the gateway would send the browser to (`callback`).
+ * - `galaxy-pay:customer-handle` `{ customerRef, expired? }` → a customer handle, minted through the admin API
+ *   (`POST /admin/customer-handles`, as a merchant's back end would), or an already expired one
+ * - `galaxy-pay:save-card` `{ customerRef }` → pays an order with `saveCard` and a test card, so the customer
+ *   has a saved card (the token arrives in the verified IPN, as in production)
+ * Saved cards are on (an encryption key and a customer-handle secret). `shortSignerUrl` is a second signer on
+ * the same sandbox whose sessions expire after `SHORT_TTL_SECONDS` (QR expiry).
  * Order references name sandbox faults: `W-abc--no-ipn--late_2` → `sandbox:no-ipn,late:2`.
  */
 
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSandbox } from '@galaxy-pay/sandbox';
-import { createApp, openStore } from '@galaxy-pay/server';
+import { createApp, mintCustomerHandle, openStore, type AppOptions } from '@galaxy-pay/server';
 
 const API_KEY = 'widget-test-key';
 const SALT = 'GO@2021';
+const ADMIN_TOKEN = 'widget-test-admin-token-0123456789abcdef';
+const HANDLE_SECRET = randomBytes(32).toString('base64url');
+const SHORT_TTL_SECONDS = 4;
 
 export interface StackInfo {
   signerUrl: string;
   sandboxUrl: string;
+  /** A signer whose sessions expire after a few seconds. */
+  shortSignerUrl: string;
 }
 
 /** Starts sandbox + signer on 127.0.0.1 for the given page origins; `close()` stops everything. */
@@ -28,30 +40,51 @@ export async function startStack(pageOrigins: string[]) {
   const sandbox = createSandbox({ apiKey: API_KEY, salt: SALT, ipnRetryDelaysMs: [50, 100, 200] });
   const sandboxUrl = await sandbox.listen(0, '127.0.0.1');
   const dir = mkdtempSync(join(tmpdir(), 'galaxy-pay-widget-'));
-  const store = await openStore(`file:${join(dir, 'signer.db')}`);
-  await store.migrate();
-  const server = createServer();
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-  const signerUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const { app, signer } = createApp({
-    apiKey: API_KEY,
-    salt: SALT,
-    gatewayBaseUrl: sandboxUrl,
-    publicUrl: signerUrl,
-    allowedOrigins: pageOrigins,
-    store,
-    resolveOrder: orderRef => {
-      const faults = orderRef
-        .split('--')
-        .slice(1)
-        .map(token => token.replace('_', ':'));
-      const tail = faults.length ? ` sandbox:${faults.join(',')}` : '';
-      return { amount: 150_000, description: `Widget test ${orderRef.split('--')[0]}${tail}` };
-    },
-    rateLimits: { create: 10_000, read: 10_000, admin: 10_000 },
+  const started: Array<() => Promise<void>> = [];
+
+  async function startSigner(name: string, options: Partial<AppOptions> = {}) {
+    const store = await openStore(`file:${join(dir, `${name}.db`)}`);
+    await store.migrate();
+    const server = createServer();
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    const signerUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { app, signer } = createApp({
+      apiKey: API_KEY,
+      salt: SALT,
+      gatewayBaseUrl: sandboxUrl,
+      publicUrl: signerUrl,
+      allowedOrigins: pageOrigins,
+      store,
+      adminToken: ADMIN_TOKEN,
+      savedCards: { encryptionKeys: [randomBytes(32)], customerHandleSecret: HANDLE_SECRET },
+      resolveOrder: orderRef => {
+        const faults = orderRef
+          .split('--')
+          .slice(1)
+          .map(token => token.replace('_', ':'));
+        const tail = faults.length ? ` sandbox:${faults.join(',')}` : '';
+        return { amount: 150_000, description: `Widget test ${orderRef.split('--')[0]}${tail}` };
+      },
+      rateLimits: { create: 10_000, read: 10_000, admin: 10_000 },
+      ...options,
+    });
+    server.on('request', app);
+    await signer.ready;
+    started.push(async () => {
+      server.closeAllConnections();
+      await new Promise<void>(resolve => server.close(() => resolve()));
+      await signer.close();
+      await store.close();
+    });
+    return { signerUrl, store };
+  }
+
+  const { signerUrl, store } = await startSigner('signer');
+  const { signerUrl: shortSignerUrl } = await startSigner('short', {
+    sessionTtlSeconds: SHORT_TTL_SECONDS,
+    // The background sweep expires lapsed sessions quickly.
+    reconcile: { staleAfterMs: 500, intervalMs: 500 },
   });
-  server.on('request', app);
-  await signer.ready;
 
   async function complete(sessionId: string, outcome: 'success' | 'failure' | 'cancel') {
     const session = await store.getSession(sessionId);
@@ -61,7 +94,11 @@ export async function startStack(pageOrigins: string[]) {
       {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ outcome, card: '9704000000000018' }),
+        // A QR payment is made in a banking app: no card.
+        body: JSON.stringify({
+          outcome,
+          ...(session.paymentMethod === 'QRPAY' ? {} : { card: '9704000000000018' }),
+        }),
       },
     );
     if (!res.ok) throw new Error(`sandbox complete: ${res.status} ${await res.text()}`);
@@ -69,15 +106,46 @@ export async function startStack(pageOrigins: string[]) {
     return { callback: answer.callback?.location ?? null };
   }
 
+  async function customerHandle(customerRef: string, expired = false): Promise<string> {
+    if (expired) {
+      return mintCustomerHandle(HANDLE_SECRET, customerRef, 60, new Date(Date.now() - 3_600_000))
+        .handle;
+    }
+    const res = await fetch(`${signerUrl}/admin/customer-handles`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({ customerRef, ttlSeconds: 600 }),
+    });
+    if (!res.ok) throw new Error(`customer handle: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { handle: string }).handle;
+  }
+
+  async function saveCard(customerRef: string) {
+    const res = await fetch(`${signerUrl}/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        orderRef: `W-save-${randomBytes(4).toString('hex')}`,
+        customerHandle: await customerHandle(customerRef),
+        saveCard: true,
+      }),
+    });
+    if (!res.ok) throw new Error(`save card session: ${res.status} ${await res.text()}`);
+    await complete(((await res.json()) as { sessionId: string }).sessionId, 'success');
+    const cards = await fetch(`${signerUrl}/admin/customers/${customerRef}/cards`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    return (await cards.json()) as { cards: Array<{ tokenId: string; maskedNumber: string }> };
+  }
+
   return {
-    info: { signerUrl, sandboxUrl } satisfies StackInfo,
+    info: { signerUrl, sandboxUrl, shortSignerUrl } satisfies StackInfo,
     complete,
+    customerHandle,
+    saveCard,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>(resolve => server.close(() => resolve()));
-      await signer.close();
+      for (const stop of started) await stop();
       await sandbox.close();
-      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -103,6 +171,13 @@ export function stackPlugin() {
           outcome: 'success' | 'failure' | 'cancel';
         };
         return stack.complete(sessionId, outcome);
+      }
+      if (command === 'galaxy-pay:customer-handle') {
+        const { customerRef, expired } = payload as { customerRef: string; expired?: boolean };
+        return stack.customerHandle(customerRef, expired);
+      }
+      if (command === 'galaxy-pay:save-card') {
+        return stack.saveCard((payload as { customerRef: string }).customerRef);
       }
       return undefined;
     },

@@ -1,0 +1,291 @@
+/**
+ * Saved cards (`customer-handle`), QR payments (`payment-method="QRPAY"`) and the COOP warning (T35), against
+ * the real signer and sandbox. These features live in the lazily loaded extras module.
+ */
+
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { sendKeys } from '@web/test-runner-commands';
+import sinon from 'sinon';
+import 'axe-core/axe.min.js';
+import type { GalaxyPayButton } from './galaxy-pay-button.js';
+import {
+  completePayment,
+  customerHandle,
+  dialogOf,
+  newOrder,
+  payButton,
+  record,
+  saveCard,
+  shadow,
+  stack,
+  until,
+} from './test-helpers.js';
+
+interface AxeResult {
+  violations: Array<{ id: string; help: string }>;
+}
+const axe = (window as unknown as { axe: { run(context: Element): Promise<AxeResult> } }).axe;
+
+const customerRef = () => `cust-${Math.random().toString(36).slice(2, 10)}`;
+
+async function extrasButton(
+  attributes: { handle?: string; method?: string; signer?: string; mode?: string } = {},
+): Promise<GalaxyPayButton> {
+  const { signerUrl } = await stack();
+  return fixture<GalaxyPayButton>(
+    html`<galaxy-pay-button
+      signer=${attributes.signer ?? signerUrl}
+      order-ref=${newOrder()}
+      mode=${attributes.mode ?? 'modal'}
+      lang="en"
+      customer-handle=${attributes.handle ?? ''}
+      payment-method=${attributes.method ?? ''}
+    ></galaxy-pay-button>`,
+  );
+}
+
+/** The body of every POST {signer}/sessions, through a spy on fetch. */
+const sessionPosts = (spy: sinon.SinonSpy) =>
+  spy
+    .getCalls()
+    .filter(call => String(call.args[0]).endsWith('/sessions'))
+    .map(call => JSON.parse(String((call.args[1] as RequestInit).body)) as Record<string, unknown>);
+
+const chooser = (el: GalaxyPayButton) => shadow(el).querySelector<HTMLFormElement>('form.pick');
+const radios = (form: HTMLFormElement) => [
+  ...form.querySelectorAll<HTMLInputElement>('input[type=radio]'),
+];
+const saveBox = (form: HTMLFormElement) =>
+  form.querySelector<HTMLInputElement>('input[type=checkbox]')!;
+
+afterEach(() => sinon.restore());
+
+describe('saved cards (customer-handle)', () => {
+  it('lists the saved cards (masked number and brand only) and pays with the chosen one', async () => {
+    const ref = customerRef();
+    const { cards } = await saveCard(ref);
+    expect(cards).to.have.length(1);
+    const handle = await customerHandle(ref);
+    const spy = sinon.spy(window, 'fetch');
+    const el = await extrasButton({ handle });
+    const events = record(el);
+
+    payButton(el).click();
+    const form = await until(() => chooser(el));
+    expect(dialogOf(el).open).to.equal(true);
+    const [saved, fresh] = radios(form);
+    expect(radios(form)).to.have.length(2);
+    expect(saved!.value).to.equal(cards[0]!.tokenId);
+    expect(saved!.checked).to.equal(true);
+    expect(saved!.closest('label')!.textContent).to.contain(cards[0]!.maskedNumber);
+    expect(form.textContent).not.to.contain('SANDBOX TESTER');
+    expect(fresh!.closest('label')!.textContent).to.contain('Use a new card');
+    expect(saveBox(form).disabled).to.equal(true);
+    expect(form.querySelector('legend')!.textContent).to.contain('Choose how to pay');
+    // The handle travels in a header, never in the URL.
+    const list = spy.getCalls().find(call => String(call.args[0]).endsWith('/customer/tokens'))!;
+    expect((list.args[1] as RequestInit).headers).to.deep.equal({ 'x-customer-handle': handle });
+    const { violations } = await axe.run(dialogOf(el));
+    expect(violations.map(v => `${v.id}: ${v.help}`)).to.deep.equal([]);
+
+    const opened = oneEvent(el, 'galaxy-pay-open');
+    form.querySelector<HTMLButtonElement>('.go')!.click();
+    const { sessionId, mode } = (await opened).detail;
+    expect(mode).to.equal('modal');
+    expect(chooser(el)).to.equal(null);
+    const [body] = sessionPosts(spy);
+    expect(body).to.deep.include({ customerHandle: handle, tokenId: cards[0]!.tokenId });
+    expect(body).not.to.have.property('saveCard', true);
+
+    const settled = oneEvent(el, 'galaxy-pay-result');
+    await completePayment(sessionId, 'success');
+    expect((await settled).detail.status).to.equal('paid');
+    expect(events.map(e => e.type)).to.deep.equal(['open', 'close', 'result']);
+  });
+
+  it('sends saveCard when the shopper pays with a new card and ticks "save", with the keyboard alone', async () => {
+    const ref = customerRef();
+    await saveCard(ref);
+    const handle = await customerHandle(ref);
+    const spy = sinon.spy(window, 'fetch');
+    const el = await extrasButton({ handle });
+
+    payButton(el).click();
+    const form = await until(() => chooser(el));
+    const fresh = radios(form)[1]!;
+    fresh.focus();
+    await sendKeys({ press: 'Space' });
+    expect(fresh.checked).to.equal(true);
+    await until(() => !saveBox(form).disabled);
+    saveBox(form).focus();
+    await sendKeys({ press: 'Space' });
+    expect(saveBox(form).checked).to.equal(true);
+    const opened = oneEvent(el, 'galaxy-pay-open');
+    await sendKeys({ press: 'Tab' });
+    expect(shadow(el).activeElement).to.equal(form.querySelector('.go'));
+    await sendKeys({ press: 'Enter' });
+    await opened;
+
+    const [body] = sessionPosts(spy);
+    expect(body).to.deep.include({ customerHandle: handle, saveCard: true });
+    expect(body).not.to.have.property('tokenId');
+    el.close();
+    await oneEvent(el, 'galaxy-pay-cancel');
+  });
+
+  it('with no saved card: offers only a new card, and continues with the plain flow', async () => {
+    const handle = await customerHandle(customerRef());
+    const spy = sinon.spy(window, 'fetch');
+    const el = await extrasButton({ handle });
+
+    payButton(el).click();
+    const form = await until(() => chooser(el));
+    expect(radios(form)).to.have.length(1);
+    expect(radios(form)[0]!.checked).to.equal(true);
+    expect(saveBox(form).disabled).to.equal(false);
+    const opened = oneEvent(el, 'galaxy-pay-open');
+    form.querySelector<HTMLButtonElement>('.go')!.click();
+    await opened;
+
+    const [body] = sessionPosts(spy);
+    expect(body).not.to.have.any.keys('tokenId', 'saveCard', 'customerHandle');
+    el.close();
+    await oneEvent(el, 'galaxy-pay-cancel');
+  });
+
+  for (const kind of ['forged', 'expired'] as const) {
+    it(`refuses a ${kind} handle with CUSTOMER_HANDLE, lists nothing and opens no session`, async () => {
+      const real = await customerHandle(customerRef(), kind === 'expired');
+      // Forged: the same payload for another customer, under the real signature.
+      const handle =
+        kind === 'forged'
+          ? real.replace(/^gpch1\.([^.]+)\./, (_m, payload: string) => {
+              const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as {
+                c: string;
+              };
+              claims.c = 'someone-else';
+              const forged = btoa(JSON.stringify(claims))
+                .replace(/\+/g, '-')
+                .replace(/\//g, '_')
+                .replace(/=+$/, '');
+              return `gpch1.${forged}.`;
+            })
+          : real;
+      const spy = sinon.spy(window, 'fetch');
+      const el = await extrasButton({ handle });
+      const events = record(el);
+
+      payButton(el).click();
+      const { detail } = await oneEvent(el, 'galaxy-pay-error');
+
+      expect(detail).to.include({ code: 'CUSTOMER_HANDLE', retryable: false });
+      expect(detail.message).to.contain(
+        kind === 'expired' ? 'customer_handle_expired' : 'invalid_customer_handle',
+      );
+      expect(chooser(el)).to.equal(null);
+      expect(dialogOf(el).open).to.equal(false);
+      expect(sessionPosts(spy)).to.deep.equal([]);
+      expect(events.map(e => e.type)).to.deep.equal(['close', 'error']);
+    });
+  }
+});
+
+describe('QR payments (payment-method="QRPAY")', () => {
+  it('shows the signer QR image with a countdown, and reports the payment once', async () => {
+    const el = await extrasButton({ method: 'QRPAY', mode: 'popup' });
+    const open = sinon.spy(window, 'open');
+    const events = record(el);
+
+    payButton(el).click();
+    const { sessionId, mode } = (await oneEvent(el, 'galaxy-pay-open')).detail;
+    // A QR code is shown in the dialog, never in a popup.
+    expect(mode).to.equal('modal');
+    expect(open.called).to.equal(false);
+    const img = await until(() => shadow(el).querySelector<HTMLImageElement>('.qr img'));
+    const { signerUrl } = await stack();
+    expect(img.src).to.equal(`${signerUrl}/sessions/${sessionId}/qr.svg`);
+    expect(img.alt).to.contain('QR');
+    await until(() => img.complete && img.naturalWidth > 0);
+    const left = shadow(el).querySelector('.qr .left')!;
+    expect(left.textContent).to.match(/QR code expires in \d+:\d\d/);
+    expect(left.closest('[role=status],[aria-live]')).to.equal(null);
+    expect(shadow(el).querySelector('iframe')).to.equal(null);
+    const { violations } = await axe.run(dialogOf(el));
+    expect(violations.map(v => `${v.id}: ${v.help}`)).to.deep.equal([]);
+
+    const settled = oneEvent(el, 'galaxy-pay-result');
+    await completePayment(sessionId, 'success');
+    expect((await settled).detail).to.include({ status: 'paid', sessionId });
+    await new Promise(resolve => setTimeout(resolve, 300));
+    expect(events.map(e => e.type)).to.deep.equal(['open', 'close', 'result']);
+    expect(dialogOf(el).open).to.equal(false);
+  });
+
+  it('counts down, announces sparingly, and reports the expiry as galaxy-pay-cancel "timeout"', async () => {
+    const { shortSignerUrl } = await stack();
+    const el = await extrasButton({ method: 'QRPAY', signer: shortSignerUrl });
+    const events = record(el);
+    const announced = new Set<string>();
+    const live = shadow(el).querySelector('[role=status]')!;
+    new MutationObserver(() => announced.add(live.textContent ?? '')).observe(live, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+    });
+
+    payButton(el).click();
+    const { sessionId } = (await oneEvent(el, 'galaxy-pay-open')).detail;
+    const seen = new Set<string>();
+    const left = await until(() => shadow(el).querySelector('.qr .left'));
+    const timer = setInterval(() => seen.add(left.textContent ?? ''), 200);
+    const { detail } = await oneEvent(el, 'galaxy-pay-cancel');
+    clearInterval(timer);
+
+    expect(detail).to.deep.equal({ reason: 'timeout', sessionId, orderRef: el.orderRef });
+    expect(events.map(e => e.type)).to.deep.equal(['open', 'close', 'cancel']);
+    // The visible countdown ticked every second; the live region did not.
+    expect([...seen].filter(text => /\d:\d\d/.test(text)).length).to.be.greaterThan(1);
+    const countdowns = [...announced].filter(text => /\d:\d\d/.test(text));
+    expect(countdowns.length).to.be.lessThan(2);
+    expect([...announced]).to.include('The QR code has expired. Checking…');
+  });
+});
+
+describe('COOP same-origin (T35)', () => {
+  it('warns once when the popup is cut off at once, and still completes through the signer', async () => {
+    const realFetch = window.fetch.bind(window);
+    // The page's own headers, as a merchant server with COOP same-origin would send them.
+    sinon
+      .stub(window, 'fetch')
+      .callsFake((input, init) =>
+        init?.method === 'HEAD'
+          ? Promise.resolve(
+              new Response(null, { headers: { 'cross-origin-opener-policy': 'same-origin' } }),
+            )
+          : realFetch(input, init),
+      );
+    const warn = sinon.stub(console, 'warn');
+    const open = sinon.spy(window, 'open');
+
+    for (let round = 0; round < 2; round++) {
+      const el = await extrasButton({ mode: 'popup' });
+      el.closeGrace = 300;
+      const events = record(el);
+      payButton(el).click();
+      const { sessionId } = (await oneEvent(el, 'galaxy-pay-open')).detail;
+      // What COOP does to the opener's handle: `closed` right after the navigation.
+      (open.returnValues[round] as Window).close();
+      await new Promise(resolve => setTimeout(resolve, 1200));
+      expect(events.map(e => e.type)).to.deep.equal(['open']);
+
+      const settled = oneEvent(el, 'galaxy-pay-result');
+      await completePayment(sessionId, 'success');
+      expect((await settled).detail.status).to.equal('paid');
+      expect(events.map(e => e.type)).to.deep.equal(['open', 'close', 'result']);
+    }
+    const coop = warn
+      .getCalls()
+      .filter(call => String(call.args[0]).includes('Cross-Origin-Opener'));
+    expect(coop).to.have.length(1);
+  });
+});

@@ -1,0 +1,290 @@
+/**
+ * Saved cards and QR payments for `<galaxy-pay-button>`, imported only when a button needs them
+ * (`customer-handle` set, or `payment-method="QRPAY"`): the script-tag build ships this module as
+ * `galaxy-pay-extras.js` next to `galaxy-pay-button.js`, so the main file stays within its size budget.
+ * It also holds the rarely needed COOP check (T35).
+ */
+
+import { css, html } from 'lit';
+import { GalaxyPayOpenEvent } from './events.js';
+import type { Flow } from './galaxy-pay-button.js';
+import {
+  GalaxyPayRequestError,
+  call,
+  type CallOptions,
+  type watchSession,
+} from './signer-client.js';
+import type { GalaxyPayExtraStrings, GalaxyPayStrings } from './strings.js';
+import type { GalaxyPayLang, SavedCard } from './types.js';
+
+/** What this module uses of `<galaxy-pay-button>` (its private members: the two modules are one unit). */
+interface Host extends HTMLElement {
+  flow?: Flow;
+  panel?: () => unknown;
+  announcement: string;
+  frameState: string;
+  customerHandle: string;
+  strings: Partial<GalaxyPayStrings & GalaxyPayExtraStrings>;
+  dialog?: HTMLDialogElement;
+  updateComplete: Promise<boolean>;
+  requestUpdate(): void;
+  setPhase(phase: 'opening' | 'paying'): void;
+  go(flow: Flow): void;
+  watch(flow: Flow, sessionId: string): ReturnType<typeof watchSession>;
+}
+
+export const EXTRA_STRINGS: Record<GalaxyPayLang, GalaxyPayExtraStrings> = {
+  vi: {
+    savedCards: 'Chọn thẻ thanh toán',
+    newCard: 'Dùng thẻ mới',
+    saveCard: 'Lưu thẻ này cho lần sau',
+    continue: 'Tiếp tục',
+    qrAlt: 'Mã QR thanh toán: quét bằng ứng dụng ngân hàng hoặc ví',
+    qrHint: 'Quét mã bằng ứng dụng ngân hàng hoặc ví để thanh toán.',
+    expiresIn: 'Mã QR hết hạn sau {time}',
+    qrExpired: 'Mã QR đã hết hạn. Đang kiểm tra…',
+  },
+  en: {
+    savedCards: 'Choose how to pay',
+    newCard: 'Use a new card',
+    saveCard: 'Save this card for next time',
+    continue: 'Continue',
+    qrAlt: 'Payment QR code: scan it with your banking or wallet app',
+    qrHint: 'Scan the code with your banking or wallet app to pay.',
+    expiresIn: 'QR code expires in {time}',
+    qrExpired: 'The QR code has expired. Checking…',
+  },
+};
+
+/** Added to the element's adopted stylesheets when this module loads. */
+export const extraStyles = css`
+  .pick {
+    display: grid;
+    gap: 12px;
+    width: min(100%, 340px);
+    padding: 16px;
+    text-align: start;
+  }
+  fieldset {
+    display: grid;
+    gap: 4px;
+    margin: 0;
+    padding: 0;
+    border: 0;
+  }
+  legend {
+    margin-bottom: 8px;
+    font-weight: 600;
+  }
+  .pick label {
+    display: flex;
+    align-items: center;
+    gap: 10px;
+    min-height: 44px;
+    padding: 0 12px;
+    border: 1px solid color-mix(in srgb, currentColor 25%, transparent);
+    border-radius: var(--galaxy-pay-radius);
+  }
+  .pick input {
+    accent-color: var(--galaxy-pay-accent);
+  }
+  .go {
+    min-height: 44px;
+    border: 0;
+    border-radius: var(--galaxy-pay-radius);
+    background: var(--galaxy-pay-accent);
+    color: var(--galaxy-pay-accent-text);
+    font-weight: 600;
+  }
+  .qr {
+    display: grid;
+    justify-items: center;
+    gap: 8px;
+    padding: 16px;
+  }
+  .qr img {
+    width: min(280px, 70vw);
+    height: auto;
+    aspect-ratio: 1;
+    background: #fff;
+  }
+  .qr p {
+    margin: 0;
+  }
+`;
+
+const styled = new WeakSet<Host>();
+
+/** This module's words (overridable through `strings`), and its styles adopted by `host` once. */
+function setUp(host: Host): GalaxyPayExtraStrings {
+  const root = host.shadowRoot!;
+  if (!styled.has(host)) {
+    styled.add(host);
+    root.adoptedStyleSheets = [...root.adoptedStyleSheets, extraStyles.styleSheet!];
+  }
+  return { ...EXTRA_STRINGS[host.lang === 'en' ? 'en' : 'vi'], ...host.strings };
+}
+
+/**
+ * `customer-handle`: lists the customer's saved cards in the dialog; the shopper's pick (a submit: a user
+ * activation, so a popup may still open) continues the checkout with `tokenId` or `saveCard`. A refused
+ * handle throws (→ `CUSTOMER_HANDLE`) and shows nothing.
+ */
+export async function chooseCard(host: Host, flow: Flow): Promise<void> {
+  const w = setUp(host);
+  host.setPhase('opening');
+  host.frameState = 'loading';
+  await host.updateComplete;
+  if (host.flow !== flow) return;
+  host.dialog?.showModal();
+  const cards = await listCards(flow.base, host.customerHandle, { signal: flow.controller.signal });
+  if (host.flow !== flow) return;
+  host.panel = () =>
+    cardsForm(cards, w, (tokenId, save) => {
+      if (host.flow !== flow) return;
+      host.panel = undefined;
+      flow.tokenId = tokenId;
+      flow.saveCard = save;
+      host.go(flow);
+    });
+}
+
+/**
+ * QRPAY: the signer's QR image with an expiry countdown; the status comes through SSE or polling as usual,
+ * and past the expiry the signer is asked until it says `expired` (→ `galaxy-pay-cancel` 'timeout').
+ */
+export function showQr(host: Host, flow: Flow, qr: { imageUrl: string; expiresAt: string }): void {
+  if (!/^https?:\/\//.test(qr.imageUrl)) throw new GalaxyPayRequestError(flow.base, 502, 'no_qr');
+  const w = setUp(host);
+  const watcher = (flow.watcher = host.watch(flow, flow.sessionId!));
+  let left = 0;
+  host.frameState = 'loaded';
+  host.panel = () => qrPanel(qr.imageUrl, left, w, () => void watcher.check());
+  host.setPhase('paying');
+  countdown(qr.expiresAt, flow.controller.signal, (seconds, announce) => {
+    left = seconds;
+    host.requestUpdate();
+    if (announce) host.announcement = expiryText(w, seconds);
+    if (!seconds) void watcher.check();
+  });
+  host.dispatchEvent(new GalaxyPayOpenEvent({ sessionId: flow.sessionId!, mode: 'modal' }));
+}
+
+/** `GET {signer}/customer/tokens`, the handle in a header (not in URLs and their logs). */
+export const listCards = (
+  signer: string,
+  handle: string,
+  options: CallOptions,
+): Promise<SavedCard[]> =>
+  call<{ cards: SavedCard[] }>(`${signer}/customer/tokens`, options, undefined, {
+    'x-customer-handle': handle,
+  }).then(answer => answer.cards);
+
+/**
+ * The shopper's choice: a saved card (masked number and brand only) or a new card, which may be saved. Native
+ * radios and a checkbox in a fieldset: labelled, and usable with the keyboard alone.
+ */
+export function cardsForm(
+  cards: SavedCard[],
+  w: GalaxyPayExtraStrings,
+  onPick: (tokenId: string | undefined, save: boolean) => void,
+) {
+  const sync = (event: Event) => {
+    const form = event.currentTarget as HTMLFormElement;
+    const save = form.elements.namedItem('save') as HTMLInputElement;
+    save.disabled = (form.elements.namedItem('card') as RadioNodeList).value !== '';
+  };
+  const submit = (event: SubmitEvent) => {
+    event.preventDefault();
+    const data = new FormData(event.currentTarget as HTMLFormElement);
+    onPick(String(data.get('card') ?? '') || undefined, data.get('save') === 'on');
+  };
+  return html`<form class="pick" @change=${sync} @submit=${submit}>
+    <fieldset>
+      <legend>${w.savedCards}</legend>
+      ${cards.map(
+        (card, i) =>
+          html`<label
+            ><input type="radio" name="card" value=${card.tokenId} ?checked=${i === 0} />
+            ${card.brand ?? card.paymentMethod} ${card.maskedNumber}</label
+          >`,
+      )}
+      <label
+        ><input type="radio" name="card" value="" ?checked=${!cards.length} /> ${w.newCard}</label
+      >
+    </fieldset>
+    <label><input type="checkbox" name="save" ?disabled=${cards.length > 0} /> ${w.saveCard}</label>
+    <button class="go">${w.continue}</button>
+  </form>`;
+}
+
+/** `m:ss` */
+const clock = (seconds: number) =>
+  `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+
+export const expiryText = (w: GalaxyPayExtraStrings, seconds: number) =>
+  seconds ? w.expiresIn.replace('{time}', clock(seconds)) : w.qrExpired;
+
+/** The QR image and the visible countdown (not a live region: the element announces it sparingly). */
+export const qrPanel = (
+  imageUrl: string,
+  seconds: number,
+  w: GalaxyPayExtraStrings,
+  onImageError: () => void,
+) =>
+  html`<div class="qr">
+    <img src=${imageUrl} alt=${w.qrAlt} width="280" height="280" @error=${onImageError} />
+    <p>${w.qrHint}</p>
+    <p class="left">${expiryText(w, seconds)}</p>
+  </div>`;
+
+/**
+ * Calls `onTick(secondsLeft, announce)` every second until `signal` aborts. `announce` is true at a cadence a
+ * screen reader can bear: each full minute, at 30 and 10 seconds, and at expiry; after expiry it ticks every
+ * 3 seconds, so the caller can ask the signer until it says `expired`.
+ */
+export function countdown(
+  expiresAt: string,
+  signal: AbortSignal,
+  onTick: (seconds: number, announce: boolean) => void,
+): void {
+  const end = Date.parse(expiresAt);
+  let after = 0;
+  const tick = () => {
+    const seconds = Math.max(0, Math.ceil((end - Date.now()) / 1000));
+    if (seconds || after++ % 3 === 0) {
+      onTick(seconds, seconds % 60 === 0 || seconds === 30 || seconds === 10);
+    }
+  };
+  const timer = setInterval(tick, 1000);
+  signal.addEventListener('abort', () => clearInterval(timer));
+  tick();
+}
+
+let coopWarned = false;
+
+/**
+ * The popup closed right after we navigated it: either the shopper was very quick, or the page is served with
+ * `Cross-Origin-Opener-Policy: same-origin`, which severs a cross-origin popup from its opener (its handle
+ * reads `closed` at once while the shopper is still paying). Ask our own page's headers to tell them apart;
+ * warn once. Answers true when the popup was cut off, not closed.
+ */
+export async function coopSevered(): Promise<boolean> {
+  let policy: string;
+  try {
+    const res = await fetch(location.href, { method: 'HEAD', cache: 'no-store' });
+    policy = res.headers.get('cross-origin-opener-policy') ?? '';
+  } catch {
+    return false;
+  }
+  const severed = /^\s*same-origin\s*(;|$)/.test(policy);
+  if (severed && !coopWarned) {
+    coopWarned = true;
+    console.warn(
+      '<galaxy-pay-button>: this page is served with Cross-Origin-Opener-Policy: same-origin, which cuts ' +
+        'the payment popup off from the page; the payment is followed through the signer only. Serve the ' +
+        'page with Cross-Origin-Opener-Policy: same-origin-allow-popups.',
+    );
+  }
+  return severed;
+}
