@@ -37,7 +37,11 @@ export interface MerchantHostedOptions {
 
 export interface MerchantHostedResult {
   session: Session;
-  /** The 3-D Secure / OTP page to send the shopper to, when the card needs one; else null. */
+  /**
+   * The gateway's page for this payment (`endpoint`): where the shopper completes 3-D Secure / OTP when the
+   * card needs it. The gateway returns one for every card, so send the shopper there unless the session is
+   * already final (the IPN may settle a card without OTP first). Null only if the gateway gave none.
+   */
   authenticationUrl: string | null;
 }
 
@@ -59,8 +63,16 @@ export function merchantHostedCheckout(options: MerchantHostedOptions) {
       card: HostedCard,
       method: 'DOMESTIC' | 'INTERNATIONAL' = 'INTERNATIONAL',
     ): Promise<MerchantHostedResult> {
-      if (!/^\d{12,19}$/.test(card.number) || !/^\d{2}\/\d{2}$/.test(card.expiry)) {
-        throw new TypeError('merchantHostedCheckout: the card number or expiry is malformed');
+      const monthYear = /^(0[1-9]|1[0-2])\/\d{2}$/;
+      if (
+        !/^\d{12,19}$/.test(card.number) ||
+        !monthYear.test(card.expiry) ||
+        (card.cvv !== undefined && !/^\d{3}$/.test(card.cvv)) ||
+        (card.issueDate !== undefined && !monthYear.test(card.issueDate))
+      ) {
+        throw new TypeError(
+          'merchantHostedCheckout: the card number, expiry, CVV or issue date is malformed',
+        );
       }
       const order = await options.store.getOrder(orderRef);
       if (!order) throw new TypeError(`merchantHostedCheckout: no order ${orderRef}`);
@@ -116,8 +128,27 @@ export function merchantHostedCheckout(options: MerchantHostedOptions) {
         );
         return { session, authenticationUrl: reply.responseData.endpoint ?? null };
       } catch (error) {
-        if (error instanceof GatewayError && error.mayHaveReachedGateway) {
+        if (!(error instanceof GatewayError)) throw error;
+        // As checkout.ts: only a timeout, a transport error or a duplicate leaves the outcome in doubt. A
+        // definitive refusal (a 400 naming a card field, bad credentials…) created no transaction: failed.
+        const inDoubt =
+          error.mayHaveReachedGateway &&
+          (error.code === 'upstream_timeout' ||
+            error.code === 'upstream_error' ||
+            error.code === 'gateway_duplicate');
+        if (inDoubt) {
           await options.store.markPendingUnknown(session.id, now());
+        } else {
+          await options.store.transition(session.id, {
+            to: 'failed',
+            at: now(),
+            evidence: {
+              kind: 'checkout',
+              transactionId: null,
+              code: error.responseCode ?? '502',
+              message: error.code,
+            },
+          });
         }
         throw error;
       }
