@@ -50,6 +50,7 @@ for (const kind of ['sqlite', 'postgres'] as StoreKind[]) {
         [first.json.operation.state, first.json.operation.operator, first.json.operation.amount],
         ['succeeded', 'alice', 200_000],
       );
+      assert.equal('raw' in first.json.operation, false, 'the gateway reply stays in the store');
       assert.deepEqual(
         [first.json.payment.refunded, first.json.payment.refundable],
         [200_000, 300_000],

@@ -52,8 +52,8 @@ export function balanceOf(session: Session, operations: readonly Operation[]): P
   return { captured, refunded, refundPending, refundable: captured - refunded - refundPending };
 }
 
-/** The JSON an operation is shown as (no raw gateway text unless asked). */
-export function operationView(op: Operation, withRaw = false) {
+/** The JSON an operation is shown as: never the raw gateway text, which stays in the store for audit. */
+export function operationView(op: Operation) {
   return {
     id: op.id,
     kind: op.kind,
@@ -69,7 +69,6 @@ export function operationView(op: Operation, withRaw = false) {
     detail: op.detail,
     createdAt: op.createdAt.toISOString(),
     updatedAt: op.updatedAt.toISOString(),
-    ...(withRaw ? { raw: op.raw } : {}),
   };
 }
 
