@@ -96,7 +96,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoStack> {
     const signerUrl = signerServer.url;
     const webhookSecret = randomBytes(32).toString('base64url');
 
-    const { app: signerApp, signer } = createApp({
+    const { listener: signerListener, signer } = createApp({
       apiKey: DEMO_API_KEY,
       salt: DEMO_SALT,
       gatewayBaseUrl: sandboxUrl,
@@ -111,7 +111,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoStack> {
     await signer.ready;
     // Runs before the server closes (cleanups run in reverse): readiness fails first.
     cleanups.splice(cleanups.length - 1, 0, () => signer.close());
-    signerServer.server.on('request', signerApp);
+    signerServer.server.on('request', signerListener);
 
     const shop = createShop({
       signerUrl,

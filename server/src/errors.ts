@@ -3,6 +3,7 @@
  * nothing about internals; nothing a handler throws can put a secret into a response.
  */
 
+import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from './logger.js';
 
@@ -59,9 +60,32 @@ export function requestIdOf(res: Response): string {
   return String(res.locals.requestId ?? 'unknown');
 }
 
-/** Sends the generic error body. */
+/** Sends the generic error body from an Express route. */
 export function sendError(res: Response, status: number, code: string, message: string): void {
-  res.status(status).json({ error: { code, message, requestId: requestIdOf(res) } });
+  writeError(res, status, code, message, requestIdOf(res));
+}
+
+/** Writes the generic error body on any Node response (the IPN intake runs outside Express). */
+export function writeError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  requestId: string,
+): void {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify({ error: { code, message, requestId } }));
+}
+
+/** The stable code of a body-parser failure, or undefined for anything else. */
+export function parserError(
+  error: unknown,
+): { status: number; code: string; message: string } | undefined {
+  const type = (error as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && Object.hasOwn(PARSER_ERRORS, type)
+    ? PARSER_ERRORS[type]
+    : undefined;
 }
 
 /** The last handler: known errors keep their status and code; anything else is a bare 500. */
@@ -76,8 +100,7 @@ export function errorHandler(logger: Logger) {
       sendError(res, error.status, error.code, error.message);
       return;
     }
-    const type = (error as { type?: unknown }).type;
-    const parser = typeof type === 'string' ? PARSER_ERRORS[type] : undefined;
+    const parser = parserError(error);
     if (parser) {
       sendError(res, parser.status, parser.code, parser.message);
       return;

@@ -4,12 +4,16 @@
  * and sets them in a single step; `fixed-headers.test.ts` checks the result against helmet itself.
  */
 
+import type { ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
+
+/** The middleware, plus the same headers for a plain Node response (the IPN intake runs outside Express). */
+export type FixedHeaders = RequestHandler & { applyTo(res: ServerResponse): void };
 
 export function fixedHeaders(
   middleware: RequestHandler,
   extra: Readonly<Record<string, string>> = {},
-): RequestHandler {
+): FixedHeaders {
   const set = new Map<string, string>();
   const removed: string[] = [];
   const recorder = {
@@ -28,9 +32,13 @@ export function fixedHeaders(
   if (!called) throw new Error('fixedHeaders: the middleware did not finish synchronously');
   for (const [name, value] of Object.entries(extra)) set.set(name.toLowerCase(), value);
   const headers = [...set];
-  return (_req, res, next) => {
+  const applyTo = (res: ServerResponse) => {
     for (const name of removed) res.removeHeader(name);
     for (const [name, value] of headers) res.setHeader(name, value);
+  };
+  const setFixed: RequestHandler = (_req, res, next) => {
+    applyTo(res);
     next();
   };
+  return Object.assign(setFixed, { applyTo });
 }

@@ -1,6 +1,6 @@
 /** @galaxy-pay/server: the signer. */
 export { createSigner, type Signer, type SignerOptions } from './signer.js';
-export { createApp, type AppOptions } from './app.js';
+export { createApp, type App, type AppOptions } from './app.js';
 export { loadConfig, ConfigError, type Config, type GatewayFlow } from './config.js';
 export { createLogger, type Logger } from './logger.js';
 export { openStore } from './store/index.js';

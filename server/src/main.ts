@@ -10,7 +10,7 @@
  * before a hard deadline — a response is only ever sent for committed work.
  */
 
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
   const store = await openStore(config.databaseUrl);
   await store.migrate();
-  const { app, signer } = createApp({
+  const { listener, signer } = createApp({
     apiKey: config.apiKey,
     salt: config.salt,
     gatewayBaseUrl: config.gatewayBaseUrl,
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     refundWindowDays: config.refundWindowDays,
   });
   await signer.ready;
-  const server: Server = app.listen(config.port, config.host, () => {
+  const server = createServer(listener).listen(config.port, config.host, () => {
     logger.info(
       { url: config.publicUrl, port: config.port, flow: config.flow },
       'galaxy-pay signer listening',

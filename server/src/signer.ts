@@ -25,7 +25,7 @@ import type { OrderInput, ResolveOrder } from './orders.js';
 import { OutboxWorker, type SignerHooks } from './outbox.js';
 import { sweep } from './reconcile.js';
 import { adminRoutes } from './routes/admin.js';
-import { ipnRoutes } from './routes/ipn.js';
+import { ipnIntake, type IpnIntake } from './routes/ipn.js';
 import { returnRoutes } from './routes/return.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { customerRoutes } from './routes/customer.js';
@@ -84,6 +84,11 @@ export interface SignerOptions {
 
 /** The mountable router, plus its lifecycle. */
 export type Signer = Router & {
+  /**
+   * `POST /ipn` as a plain Node handler. The router serves it too; calling it straight from the server's
+   * request listener skips Express's dispatch, which costs more than the IPN itself (see `createApp`).
+   */
+  ipn: IpnIntake;
   /** Resolves once background work is running. */
   ready: Promise<void>;
   /** Fails readiness from now on (first step of a graceful shutdown). */
@@ -131,10 +136,21 @@ export function createSigner(options: SignerOptions): Signer {
   const manualCapture = options.captureMode === 'manual';
   const staleAfterMs = options.reconcile?.staleAfterMs ?? 60_000;
 
+  const ipn = ipnIntake({
+    ...deps,
+    salt: options.salt,
+    onChange: () => void outbox.drain(),
+    maxInFlight: options.ipnMaxInFlight ?? 64,
+    setHeaders: apiHeaders.applyTo,
+    cards,
+  });
+
   const router = express.Router();
+  // First: the gateway's notifications need nothing the later layers do (it sets its own id and headers).
+  router.post('/ipn', (req, res) => ipn(req, res));
   router.use(requestId);
   // Server-to-server JSON answers get the API headers too (T30); the return pages set their own.
-  router.use(['/healthz', '/readyz', '/ipn'], apiHeaders);
+  router.use(['/healthz', '/readyz'], apiHeaders);
   let draining = false;
   router.get('/healthz', (_req, res) => res.json({ status: 'ok' }));
   router.get('/readyz', async (_req, res) => {
@@ -148,15 +164,6 @@ export function createSigner(options: SignerOptions): Signer {
       .json({ status: ok ? 'ready' : draining ? 'draining' : 'store_unavailable' });
   });
 
-  router.use(
-    ipnRoutes({
-      ...deps,
-      salt: options.salt,
-      onChange: () => void outbox.drain(),
-      maxInFlight: options.ipnMaxInFlight ?? 64,
-      cards,
-    }),
-  );
   router.use(returnRoutes({ ...deps, salt: options.salt, allowedOrigins }));
 
   const limits = options.rateLimits ?? {};
@@ -245,6 +252,7 @@ export function createSigner(options: SignerOptions): Signer {
   const ready = notifier.start(store);
 
   return Object.assign(router, {
+    ipn,
     ready,
     drain() {
       draining = true;
@@ -279,7 +287,7 @@ const requestId: RequestHandler = (_req, res, next) => {
 };
 
 /** JSON API headers: nothing to frame, sniff or cache. */
-const apiHeaders: RequestHandler = fixedHeaders(
+const apiHeaders = fixedHeaders(
   helmet({
     contentSecurityPolicy: {
       useDefaults: false,

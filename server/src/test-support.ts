@@ -101,7 +101,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const fresh = options.sharedStore ? undefined : await freshStore(options.store ?? 'sqlite');
   const store = options.sharedStore ?? fresh!.store;
   const { server, url } = await listenLater(options.port);
-  const { app, signer } = createApp({
+  const { listener, signer } = createApp({
     apiKey: API_KEY,
     salt: SALT,
     gatewayBaseUrl: sandboxUrl,
@@ -117,7 +117,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     reconcile: { staleAfterMs: 60_000, intervalMs: 3_600_000 },
     ...options.signer,
   });
-  server.on('request', app);
+  server.on('request', listener);
   await signer.ready;
   return {
     sandbox,

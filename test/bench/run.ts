@@ -105,13 +105,39 @@ function seedCount(rate: number, seconds: number): number {
   return Math.min(MAX_SEED, Math.max(MIN_SEED, Math.ceil(rate * (seconds + 1) * 2)));
 }
 
+/**
+ * Seeds in chunks: one reply carrying 40,000 sessions is a multi-MB IPC message built inside the signer,
+ * and its buffers stayed in the signer's peak RSS, which then measured the harness rather than the signer.
+ */
+const SEED_CHUNK = 1000;
+
+async function seedInChunks<T>(
+  count: number,
+  seed: (chunk: { prefix: string; count: number }) => Promise<T[]>,
+  prefix: string,
+): Promise<T[]> {
+  const seeded: T[] = [];
+  for (let start = 0; start < count; start += SEED_CHUNK) {
+    const chunk = {
+      prefix: `${prefix}-${start / SEED_CHUNK}`,
+      count: Math.min(SEED_CHUNK, count - start),
+    };
+    seeded.push(...(await seed(chunk)));
+  }
+  return seeded;
+}
+
 async function ipnSupply(
   signer: TargetProcess,
   prefix: string,
   count: number,
 ): Promise<BodySupply> {
   const started = performance.now();
-  const sessions: SeededSession[] = await signer.call('seedIpnSessions', { prefix, count });
+  const sessions: SeededSession[] = await seedInChunks(
+    count,
+    chunk => signer.call('seedIpnSessions', chunk),
+    prefix,
+  );
   const now = new Date();
   log(`  seeded ${count} sessions in ${Math.round(performance.now() - started)} ms`);
   return new BodySupply(sessions.map(session => signedIpnBody(session, BENCH_SALT, now)));
@@ -123,7 +149,7 @@ async function orderSupply(
   count: number,
 ): Promise<BodySupply> {
   const started = performance.now();
-  const refs = await signer.call('seedOrders', { prefix, count });
+  const refs = await seedInChunks(count, chunk => signer.call('seedOrders', chunk), prefix);
   log(`  registered ${count} orders in ${Math.round(performance.now() - started)} ms`);
   return new BodySupply(refs.map(orderRef => JSON.stringify({ orderRef })));
 }

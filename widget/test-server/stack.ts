@@ -48,7 +48,7 @@ export async function startStack(pageOrigins: string[]) {
     const server = createServer();
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
     const signerUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const { app, signer } = createApp({
+    const { listener, signer } = createApp({
       apiKey: API_KEY,
       salt: SALT,
       gatewayBaseUrl: sandboxUrl,
@@ -68,7 +68,7 @@ export async function startStack(pageOrigins: string[]) {
       rateLimits: { create: 10_000, read: 10_000, admin: 10_000 },
       ...options,
     });
-    server.on('request', app);
+    server.on('request', listener);
     await signer.ready;
     started.push(async () => {
       server.closeAllConnections();

@@ -1,16 +1,24 @@
 /**
  * `POST /ipn`: Galaxy Pay's server-to-server notification. Verify the raw `data` first, then one atomic
  * transition, then answer `{ ipnStatus, ipnDescription }` only after commit (RELIABILITY.md §3).
+ *
+ * A plain Node handler, not an Express route: Express's dispatch (prototype swaps, router layers) cost more
+ * CPU than an IPN's own verification and commit, and IPNs come in bursts. The standalone app hands
+ * `POST /ipn` to it before Express; a mounted signer reaches it as its router's first route. Both answer
+ * alike: the API headers, a request id, the same body limits and error codes as every other route.
  */
 
-import express, { type Request, type Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
+import typeIs from 'type-is';
 import {
   CallbackError,
   CallbackErrorCode,
   verifyCallback,
   type TransactionCallback,
 } from '@galaxy-pay/protocol';
-import { sendError } from '../errors.js';
+import { parserError, writeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { settleLinkIpn } from '../links.js';
 import { reportFromCallback, settle } from '../settlement.js';
@@ -26,54 +34,79 @@ export interface IpnDeps {
   onChange: () => void;
   /** Concurrency ceiling instead of a per-IP rate limit: the gateway's bursts are never throttled. */
   maxInFlight: number;
+  /** The API headers every answer carries (helmet's, worked out once). */
+  setHeaders: (res: ServerResponse) => void;
   /** Saved cards: where a PAY_WITH_CREATE_TOKEN IPN's token goes (encrypted). */
   cards?: SavedCardsConfig;
 }
+
+/** A Node request handler for `POST /ipn` (it never calls a `next`). */
+export type IpnIntake = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** IPN bodies are a few hundred bytes; 32 KB is generous and refuses abuse before hashing (T27). */
 const LIMIT = '32kb';
 /** Unverified input is kept for forensics, but short: a forged flood must not fill the database. */
 const UNVERIFIED_KEEP = 2048;
+const MEDIA_TYPES = ['application/json', 'application/x-www-form-urlencoded'];
 
-export function ipnRoutes(deps: IpnDeps): express.Router {
-  const router = express.Router();
+/** body-parser, run without Express: each parser reads only its own media type. */
+type Parser = (req: IncomingMessage, res: ServerResponse, done: (error?: unknown) => void) => void;
+// inflate: false — a gzip bomb is refused, never expanded.
+const parseJson = express.json({ limit: LIMIT, inflate: false, strict: true }) as unknown as Parser;
+const parseForm = express.urlencoded({
+  limit: LIMIT,
+  inflate: false,
+  extended: false,
+  parameterLimit: 10,
+}) as unknown as Parser;
+
+export function ipnIntake(deps: IpnDeps): IpnIntake {
   let inFlight = 0;
-  router.post(
-    '/ipn',
-    (req, res, next) => {
-      if (!req.is(['application/json', 'application/x-www-form-urlencoded'])) {
-        sendError(res, 415, 'unsupported_media_type', 'send the IPN as application/json or a form');
+  return (req, res) => {
+    const requestId = randomUUID();
+    res.setHeader('x-request-id', requestId);
+    deps.setHeaders(res);
+    const fail = (status: number, code: string, message: string) =>
+      writeError(res, status, code, message, requestId);
+    const mediaType = typeIs(req, MEDIA_TYPES);
+    if (!mediaType) {
+      fail(415, 'unsupported_media_type', 'send the IPN as application/json or a form');
+      return;
+    }
+    if (inFlight >= deps.maxInFlight) {
+      res.setHeader('retry-after', '1');
+      fail(503, 'temporarily_unavailable', 'too many notifications at once; retry shortly');
+      return;
+    }
+    const parsed = (error?: unknown) => {
+      if (error !== undefined) {
+        const known = parserError(error);
+        const status = (error as { status?: unknown } | null)?.status;
+        if (known) fail(known.status, known.code, known.message);
+        // Aborted or cut-short uploads: the sender's fault, answered as such (never a 500).
+        else if (typeof status === 'number' && status >= 400 && status < 500)
+          fail(400, 'malformed_body', 'the request body could not be read');
+        else unavailable(deps, res, requestId, error);
         return;
       }
-      if (inFlight >= deps.maxInFlight) {
-        res.set('retry-after', '1');
-        sendError(
-          res,
-          503,
-          'temporarily_unavailable',
-          'too many notifications at once; retry shortly',
-        );
-        return;
-      }
-      next();
-    },
-    // inflate: false — a gzip bomb is refused, never expanded.
-    express.json({ limit: LIMIT, inflate: false, strict: true }),
-    express.urlencoded({ limit: LIMIT, inflate: false, extended: false, parameterLimit: 10 }),
-    async (req, res) => {
       inFlight += 1;
-      try {
-        await handle(deps, req, res);
-      } finally {
-        inFlight -= 1;
-      }
-    },
-  );
-  return router;
+      handle(deps, req, res, requestId)
+        .catch((unexpected: unknown) => unavailable(deps, res, requestId, unexpected))
+        .finally(() => {
+          inFlight -= 1;
+        });
+    };
+    (mediaType === 'application/json' ? parseJson : parseForm)(req, res, parsed);
+  };
 }
 
-async function handle(deps: IpnDeps, req: Request, res: Response): Promise<void> {
-  const body: unknown = req.body;
+async function handle(
+  deps: IpnDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+): Promise<void> {
+  const body: unknown = (req as IncomingMessage & { body?: unknown }).body;
   const fields = typeof body === 'object' && body !== null ? Object.keys(body) : [];
   const extra = fields.filter(f => f !== 'data' && f !== 'signature');
   const input = (body ?? {}) as { data?: unknown; signature?: unknown };
@@ -110,7 +143,7 @@ async function handle(deps: IpnDeps, req: Request, res: Response): Promise<void>
     reply(res, result.ipnStatus, result.description);
   } catch (error) {
     if (!(error instanceof CallbackError)) {
-      unavailable(deps, res, error);
+      unavailable(deps, res, requestId, error);
       return;
     }
     if (error.signed) {
@@ -123,7 +156,7 @@ async function handle(deps: IpnDeps, req: Request, res: Response): Promise<void>
         });
       } catch (storeError) {
         // Not kept, so no 2xx: the gateway must send it again.
-        unavailable(deps, res, storeError);
+        unavailable(deps, res, requestId, storeError);
         return;
       }
       deps.logger.warn({ code: error.code }, 'signed IPN with unusable content');
@@ -140,28 +173,45 @@ async function handle(deps: IpnDeps, req: Request, res: Response): Promise<void>
           'unverifiable IPN not recorded: internal failure',
         ),
       );
-    deps.logger.warn({ code: error.code, ip: req.ip }, 'unverifiable IPN refused');
-    if (error.code === CallbackErrorCode.TooLarge)
-      sendError(res, 413, 'body_too_large', error.message);
-    else if (bad) sendError(res, 401, 'invalid_signature', 'the signature does not match the data');
-    else sendError(res, 400, error.code, error.message);
+    // The peer address as seen on the socket; behind a proxy, also what it says it forwarded (not trusted).
+    const forwarded = req.headers['x-forwarded-for'];
+    deps.logger.warn(
+      {
+        code: error.code,
+        ip: req.socket.remoteAddress,
+        ...(typeof forwarded === 'string' ? { forwardedFor: forwarded.slice(0, 200) } : {}),
+      },
+      'unverifiable IPN refused',
+    );
+    const fail = (status: number, code: string, message: string) =>
+      writeError(res, status, code, message, requestId);
+    if (error.code === CallbackErrorCode.TooLarge) fail(413, 'body_too_large', error.message);
+    else if (bad) fail(401, 'invalid_signature', 'the signature does not match the data');
+    else fail(400, error.code, error.message);
   }
 }
 
 /** Database down, pool exhausted: nothing was committed, so ask the gateway to come back (never a 2xx). */
-function unavailable(deps: IpnDeps, res: Response, error: unknown): void {
-  deps.logger.error({ errorName: (error as Error)?.name }, 'IPN not processed: internal failure');
-  res.set('retry-after', '5');
-  sendError(
+function unavailable(deps: IpnDeps, res: ServerResponse, requestId: string, error: unknown): void {
+  deps.logger.error(
+    { requestId, errorName: (error as Error)?.name },
+    'IPN not processed: internal failure',
+  );
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.setHeader('retry-after', '5');
+  writeError(
     res,
     503,
     'temporarily_unavailable',
     'the notification could not be stored; retry later',
+    requestId,
   );
 }
 
-function reply(res: Response, ipnStatus: '200' | '404' | '409', description: string): void {
-  // Written directly: `res.json` would also hash the body for an ETag no gateway ever sends back.
+function reply(res: ServerResponse, ipnStatus: '200' | '404' | '409', description: string): void {
   res.statusCode = 200;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.end(JSON.stringify({ ipnStatus, ipnDescription: description.slice(0, 250) }));

@@ -11,6 +11,7 @@ import {
   sessionFromRow,
 } from './rows.js';
 import type { Row } from './rows.js';
+import { checkpointer } from './checkpointer.js';
 import { walSync } from './wal-sync.js';
 import { PAID_OR_AUTHORIZED, SQLITE_OPERATIONS_MIGRATION, sqliteOperations } from './ops-sqlite.js';
 import {
@@ -164,6 +165,22 @@ const LIST_STALE_PENDING_SQL = `SELECT * FROM sessions
 
 type Listener = (sessionId: string) => void;
 
+/** A write waiting for the next group commit. */
+interface QueuedWrite {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** One write of a batch threw: the batch was rolled back and runs again with each write isolated. */
+class WriteFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super('a write of the batch failed');
+  }
+}
+
 /**
  * The subscribers of each database file in this process, keyed by absolute path, so every store opened
  * on one file hears every other's changes. Delivering to other processes needs PostgreSQL's NOTIFY.
@@ -220,6 +237,11 @@ function openDatabase(path: string): Database.Database {
     // off the event loop before any caller is answered, which is as durable as FULL (see wal-sync.ts).
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
+    // Statement and savepoint journals in memory: they only ever hold one batch's undo pages.
+    db.pragma('temp_store = MEMORY');
+    // SQLite's own default page cache (2 MB); better-sqlite3 raises it to 16 MB, which bought no throughput
+    // in the bench (the OS caches the file) and was a tenth of the signer's memory.
+    db.pragma('cache_size = -2000');
     return db;
   } catch (error) {
     db.close();
@@ -295,8 +317,28 @@ export function createSqliteStore(url: string): Store {
   const path = databasePath(url);
   const db = openDatabase(path);
   const prepared = statementCache(db);
-  const transaction = db.transaction((work: () => unknown) => work());
+  // better-sqlite3 rolls a transaction back when its function throws; nested, it uses a SAVEPOINT.
+  const allOrNothing = db.transaction((batch: readonly QueuedWrite[]): Outcome[] =>
+    batch.map(item => {
+      try {
+        return { ok: true, value: item.work() };
+      } catch (error) {
+        throw new WriteFailed(error);
+      }
+    }),
+  );
+  const savepoint = db.transaction((work: () => unknown) => work());
+  const isolated = db.transaction((batch: readonly QueuedWrite[]): Outcome[] =>
+    batch.map(item => {
+      try {
+        return { ok: true, value: savepoint(item.work) };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    }),
+  );
   const wal = walSync(path);
+  const checkpoints = checkpointer(db, path);
   const ownListeners = new Set<Listener>();
   let closed = false;
 
@@ -311,17 +353,15 @@ export function createSqliteStore(url: string): Store {
     return prepared(sql);
   }
 
-  let queue: Array<{
-    work: () => unknown;
-    resolve: (value: unknown) => void;
-    reject: (error: unknown) => void;
-  }> = [];
+  let queue: QueuedWrite[] = [];
 
   /**
    * Runs `work` atomically in the next group commit. Writes queued in the same turn of the event loop share
-   * one `BEGIN IMMEDIATE … COMMIT`, and one WAL fsync serves a burst of IPNs; each runs in its own
-   * SAVEPOINT (better-sqlite3 nests transactions that way), so a failing write rolls back alone.
-   * Nothing resolves before the commit is on disk: no caller can answer for work a power loss could undo.
+   * one `BEGIN IMMEDIATE … COMMIT`, and one WAL fsync serves a burst of IPNs. Nothing resolves before the
+   * commit is on disk: no caller can answer for work a power loss could undo.
+   *
+   * `work` must only touch the database (no other side effects): a batch in which one write fails is rolled
+   * back and run again with each write in its own SAVEPOINT, so that the failure rolls back alone.
    */
   function write<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -333,23 +373,16 @@ export function createSqliteStore(url: string): Store {
   function flush(): void {
     const batch = queue;
     queue = [];
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    let outcomes: Outcome[];
     try {
       assertOpen();
-      transaction.immediate(() => {
-        for (const item of batch) {
-          try {
-            outcomes.push({ ok: true, value: transaction(item.work) });
-          } catch (error) {
-            outcomes.push({ ok: false, error });
-          }
-        }
-      });
+      outcomes = commitBatch(batch);
     } catch (error) {
       // The commit itself failed (closed store, disk, another process holding the lock): none of it happened.
       for (const item of batch) item.reject(error);
       return;
     }
+    checkpoints.committed();
     const settle = () =>
       batch.forEach((item, i) => {
         const outcome = outcomes[i]!;
@@ -361,6 +394,20 @@ export function createSqliteStore(url: string): Store {
     wal.durable().then(settle, (error: unknown) => {
       for (const item of batch) item.reject(error);
     });
+  }
+
+  /**
+   * Commits a batch. Writes nearly always succeed, so the batch first runs without savepoints (each costs
+   * a journal of the pages it touches); only if one throws does it run again, each write isolated.
+   */
+  function commitBatch(batch: readonly QueuedWrite[]): Outcome[] {
+    try {
+      return allOrNothing.immediate(batch);
+    } catch (error) {
+      if (!(error instanceof WriteFailed)) throw error;
+      if (batch.length === 1) return [{ ok: false, error: error.cause }];
+      return isolated.immediate(batch);
+    }
   }
 
   function selectOne<T>(sql: string, args: unknown[], map: (row: Row) => T): T | null {
@@ -412,6 +459,7 @@ export function createSqliteStore(url: string): Store {
       ownListeners.clear();
       // Writes still waiting for their fsync were committed: let them be answered before the handle goes.
       await wal.durable().catch(() => undefined);
+      await checkpoints.close();
       wal.close();
       db.close();
     },

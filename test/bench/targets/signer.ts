@@ -30,7 +30,7 @@ async function startSigner(spec: Extract<TargetSpec, { kind: 'signer' }>): Promi
   const store = openStore(spec.databaseUrl, spec.schema ? { schema: spec.schema } : {});
   await store.migrate();
   const { server, url } = await listen();
-  const { app, signer } = createApp({
+  const { listener, signer } = createApp({
     apiKey: BENCH_API_KEY,
     salt: BENCH_SALT,
     gatewayBaseUrl: spec.gatewayUrl,
@@ -41,7 +41,7 @@ async function startSigner(spec: Extract<TargetSpec, { kind: 'signer' }>): Promi
     // Seeded sessions must not turn stale and be queried against the sandbox in the middle of a run.
     reconcile: { staleAfterMs: 3_600_000, intervalMs: 3_600_000 },
   });
-  server.on('request', app);
+  server.on('request', listener);
   await signer.ready;
 
   async function handle<C extends Command>(command: C): Promise<CommandResults[C['op']]> {

@@ -1,0 +1,141 @@
+/**
+ * `POST /ipn` is served by one intake reached two ways: straight from the standalone request listener
+ * (`createApp().listener`, ahead of Express) and as the first route of a signer mounted in a merchant's
+ * Express app. Both must answer every kind of IPN exactly alike.
+ */
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import express from 'express';
+import { encodeCallback } from '@galaxy-pay/protocol';
+import { createSigner, type Signer } from './signer.js';
+import type { Store } from './store/store.js';
+import {
+  API_KEY,
+  MERCHANT_ORIGIN,
+  SALT,
+  freshStore,
+  gatewayCallbackFor,
+  listenLater,
+  openTestSession,
+  startStack,
+  type Stack,
+} from './test-support.js';
+
+/** Headers that differ between any two answers (clock, per-request id, connection handling). */
+const VOLATILE = new Set(['date', 'x-request-id', 'connection', 'keep-alive']);
+
+interface Answer {
+  status: number;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+async function post(url: string, body: string, contentType: string): Promise<Answer> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const text = await res.text();
+  const headers = Object.fromEntries([...res.headers].filter(([name]) => !VOLATILE.has(name)));
+  assert.match(res.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/, `request id on ${url}`);
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // kept as text: the comparison shows it
+  }
+  // The request id is per answer; its presence is checked above.
+  const error = (parsed as { error?: { requestId?: unknown } }).error;
+  if (error) assert.equal(error.requestId, res.headers.get('x-request-id'));
+  if (error) delete error.requestId;
+  return { status: res.status, body: parsed, headers };
+}
+
+describe('POST /ipn, standalone listener and mounted router', () => {
+  let fresh: Awaited<ReturnType<typeof freshStore>>;
+  let store: Store;
+  let standalone: Stack;
+  let mounted: { url: string; signer: Signer; close(): Promise<void> };
+
+  before(async () => {
+    fresh = await freshStore('sqlite');
+    store = fresh.store;
+    standalone = await startStack({ sharedStore: store });
+    const { server, url } = await listenLater();
+    const signer = createSigner({
+      apiKey: API_KEY,
+      salt: SALT,
+      gatewayBaseUrl: standalone.sandboxUrl,
+      publicUrl: `${url}/galaxy-pay`,
+      allowedOrigins: [MERCHANT_ORIGIN],
+      store,
+      catalog: { 'ORDER-1': { amount: 500_000, description: 'Cà phê' } },
+    });
+    // A merchant's app: its own middleware first, then the signer under a base path (mounted before any
+    // body parser of the app's, as the README says: the signer reads its own bodies, with its own limits).
+    const app = express();
+    app.use((_req, _res, next) => next());
+    app.use('/galaxy-pay', signer);
+    server.on('request', app);
+    await signer.ready;
+    mounted = {
+      url: `${url}/galaxy-pay`,
+      signer,
+      close: async () => {
+        server.closeAllConnections();
+        await new Promise<void>(resolve => server.close(() => resolve()));
+        await signer.close();
+      },
+    };
+  });
+  after(async () => {
+    await mounted.close();
+    await standalone.close();
+    await store.close();
+    await fresh.drop();
+  });
+
+  /** The same request sent to both; the answers must match. Returns the standalone one. */
+  async function both(path: string, body: string, contentType = 'application/json') {
+    const viaListener = await post(`${standalone.signerUrl}${path}`, body, contentType);
+    const viaRouter = await post(`${mounted.url}${path}`, body, contentType);
+    assert.deepEqual(viaRouter, viaListener, `${path} ${contentType} ${body.slice(0, 60)}`);
+    return viaListener;
+  }
+
+  it('answers a verified IPN, its replay, a forged one and malformed bodies identically', async () => {
+    const first = await openTestSession(standalone, 'ORDER-1');
+    const envelope = JSON.stringify(encodeCallback(gatewayCallbackFor(first), SALT));
+
+    // The first delivery goes to one of them only: it settles the shared session.
+    const applied = await post(`${standalone.signerUrl}/ipn`, envelope, 'application/json');
+    const replay = await both('/ipn', envelope);
+    const forged = await both('/ipn', JSON.stringify({ data: 'eyJ9', signature: 'ab'.repeat(32) }));
+    const form = await both(
+      '/ipn',
+      new URLSearchParams(JSON.parse(envelope)).toString(),
+      'application/x-www-form-urlencoded',
+    );
+    const wrongType = await both('/ipn', envelope, 'text/plain');
+    const notJson = await both('/ipn', '{"data":');
+    const tooBig = await both(
+      '/ipn',
+      JSON.stringify({ data: 'A'.repeat(40_000), signature: 'ab' }),
+    );
+    const extraField = await both('/ipn', JSON.stringify({ ...JSON.parse(envelope), more: 1 }));
+    const trailingSlash = await both('/ipn/', envelope);
+    const withQuery = await both('/ipn?source=gateway', envelope);
+
+    assert.equal(applied.status, 200);
+    assert.deepEqual(applied.body, { ipnStatus: '200', ipnDescription: 'now paid' });
+    assert.equal((await store.getSession(first.id))?.status, 'paid');
+    for (const repeat of [replay, form, trailingSlash, withQuery]) {
+      assert.deepEqual(repeat.body, { ipnStatus: '409', ipnDescription: 'already paid' });
+    }
+    assert.deepEqual(
+      [forged, wrongType, notJson, tooBig, extraField].map(a => a.status),
+      [401, 415, 400, 413, 400],
+    );
+    assert.equal(applied.headers['cache-control'], 'no-store');
+    assert.equal(applied.headers['content-type'], 'application/json; charset=utf-8');
+    assert.match(applied.headers['content-security-policy'] ?? '', /frame-ancestors 'none'/);
+  });
+});

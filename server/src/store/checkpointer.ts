@@ -1,0 +1,163 @@
+/**
+ * Runs SQLite's WAL checkpoints on a worker thread once a store commits often.
+ *
+ * SQLite checkpoints in the connection that commits: every 1,000 WAL pages, a COMMIT also copies the pages
+ * into the database file and fsyncs both files, and better-sqlite3 runs that on the event loop. Under an
+ * IPN burst this was about a sixth of the signer's main-thread time, and its fsyncs stalled every request
+ * in the process. Here a second connection, on a worker thread, checkpoints shortly after commits, and the
+ * writer's own checkpoints are off.
+ *
+ * Durability is unchanged: a checkpoint still syncs the WAL before copying and the database file before
+ * the WAL can be reused (synchronous = NORMAL), whichever connection runs it.
+ */
+
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+
+export interface CheckpointTuning {
+  /** Commits after which the worker starts: a store that writes rarely never needs one. */
+  afterCommits: number;
+  /** How long the worker lets commits accumulate before it checkpoints them. */
+  delayMs: number;
+  /** WAL length, in pages, at which the worker makes SQLite reuse the WAL from its start (see below). */
+  restartPages: number;
+}
+
+const DEFAULT_TUNING: CheckpointTuning = {
+  afterCommits: 100,
+  delayMs: 20,
+  // 40 MB of WAL at most.
+  restartPages: 10_000,
+};
+
+/** SQLite's default, restored on the writer if the worker ever fails. */
+const INLINE_CHECKPOINT_PAGES = 1000;
+
+/**
+ * The worker, as plain JavaScript evaluated in the thread: a file would have to be found next to this
+ * module, which a bundled build (the bench's) does not keep. It loads the same better-sqlite3 copy as the
+ * main thread, by path.
+ *
+ * Each pass is PASSIVE: it copies what is committed without ever making the writer wait. But SQLite reuses
+ * the WAL from its start only when a write begins with every frame already copied, and under steady
+ * commits a pass never quite catches up: the WAL would grow without end (to 640 MB in the bench's session
+ * phase). So once it is `restartPages` long, the pass ends with a RESTART checkpoint, which holds the next
+ * write back for the few frames committed since (a millisecond or two) and lets the WAL start over.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.path);
+db.pragma('busy_timeout = 1000');
+db.pragma('synchronous = NORMAL');
+// A checkpoint copies frames without the page cache: keep the cache (16 MB in better-sqlite3) tiny.
+db.pragma('cache_size = -64');
+let timer = null;
+const checkpoint = () => {
+  timer = null;
+  try {
+    const [{ log }] = db.pragma('wal_checkpoint(PASSIVE)');
+    if (log >= workerData.restartPages) db.pragma('wal_checkpoint(RESTART)');
+  } catch (error) {
+    // Another checkpoint is running (another process's): it does the work, or the next pass will.
+    if (!String(error.code).startsWith('SQLITE_BUSY')) throw error;
+  }
+  parentPort.postMessage('checkpointed');
+};
+parentPort.on('message', message => {
+  if (message === 'commit') {
+    timer ??= setTimeout(checkpoint, workerData.delayMs);
+  } else if (message === 'close') {
+    clearTimeout(timer);
+    db.close();
+    parentPort.close();
+  }
+});
+parentPort.postMessage('ready');
+`;
+
+export interface Checkpointer {
+  /** Tells it a transaction committed (cheap; called after every group commit). */
+  committed(): void;
+  /** Stops the worker and closes its connection (before the writer closes the database). */
+  close(): Promise<void>;
+}
+
+/** The file better-sqlite3 was loaded from in this process, so the worker loads the very same one. */
+function betterSqlitePath(): string | undefined {
+  const cache = createRequire(import.meta.url).cache;
+  return Object.values(cache).find(module => module?.exports === Database)?.filename;
+}
+
+/**
+ * Counts the writer's commits and, past `afterCommits`, starts the worker and turns the writer's own
+ * checkpoints off. Should the worker fail, the writer checkpoints again, as SQLite does by default.
+ */
+export function checkpointer(
+  db: Database.Database,
+  path: string,
+  tuning: Partial<CheckpointTuning> = {},
+): Checkpointer {
+  const { afterCommits, delayMs, restartPages } = { ...DEFAULT_TUNING, ...tuning };
+  let commits = 0;
+  let worker: Worker | null = null;
+  let ready = false;
+  /** A commit was announced and the worker has not checkpointed since: later commits need no message. */
+  let announced = false;
+  let exited: Promise<void> = Promise.resolve();
+
+  function start(): void {
+    const module = betterSqlitePath();
+    if (module === undefined) return;
+    const thread = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { module, path, delayMs, restartPages },
+      // Plain JavaScript: no loader (tsx) to start. Node starts a worker with about 6 MB of heap; this one
+      // allocates next to nothing after that.
+      execArgv: [],
+      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 1 },
+    });
+    worker = thread;
+    exited = new Promise(resolve => thread.once('exit', () => resolve()));
+    thread.on('message', (message: 'ready' | 'checkpointed') => {
+      if (message === 'checkpointed') {
+        announced = false;
+      } else if (worker === thread && db.open) {
+        db.pragma('wal_autocheckpoint = 0');
+        ready = true;
+      }
+    });
+    thread.once('error', error => {
+      process.emitWarning(
+        `SQLite checkpoint worker failed (${error.name}: ${error.message}); checkpointing inline`,
+      );
+      worker = null;
+      ready = false;
+      if (db.open) db.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`);
+    });
+    thread.unref();
+  }
+
+  return {
+    committed() {
+      if (ready) {
+        if (announced) return;
+        announced = true;
+        worker!.postMessage('commit');
+      } else if (worker === null && ++commits === afterCommits) {
+        start();
+      }
+    },
+    async close() {
+      const thread = worker;
+      worker = null;
+      ready = false;
+      if (thread === null) return;
+      // Referenced again: the process must wait for the worker to close its connection.
+      thread.ref();
+      thread.postMessage('close');
+      await exited;
+    },
+  };
+}
