@@ -3,8 +3,8 @@
  * `galaxy-pay-signer`: the standalone signer. The only file that reads process.env and listens.
  * The shebang sets a memory budget: V8's young generation capped at 2 MB per semi-space and the old
  * generation at 128 MB (the live heap is about 20 MB; thousands of SSE streams fit). By default V8 lets both
- * grow under a burst and the process peaks near 180 MB RSS; with these it stays near 140 MB, for a few more
- * collections. `pnpm bench` runs the signer with the flags of this line. Raise them with
+ * grow under a burst and the process peaked near 180 MB RSS; with these it stays near 130 MB in `pnpm bench`,
+ * for a few more collections. `pnpm bench` runs the signer with the flags of this line. Raise them with
  * `node --max-old-space-size=… dist/main.js` for very many open widgets.
  * Shutdown (SIGTERM/SIGINT): fail readiness, stop accepting, let in-flight work commit or roll back, exit
  * before a hard deadline — a response is only ever sent for committed work.

@@ -305,7 +305,8 @@ function eventArgs(event: PaymentEvent): Record<string, unknown> {
 }
 
 /**
- * Opens the SQLite store on a `file:` URL (WAL journal synced off the event loop, foreign keys on).
+ * Opens the SQLite store on a `file:` URL (WAL journal synced off the event loop and checkpointed on a worker
+ * thread once the store is busy, foreign keys on).
  *
  * better-sqlite3 runs each call synchronously, so a write transaction (`BEGIN IMMEDIATE`) runs from
  * start to commit within one turn of the event loop: writers in this process never interleave. Writes
