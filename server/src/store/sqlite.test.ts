@@ -213,6 +213,50 @@ describe('SQLite group commit', () => {
       assert.equal((await store.getSession(second.id))?.transactionId, null);
       assert.equal((await store.getSession(second.id))?.checkoutUrl, null);
       assert.equal((await store.getSession(third.id))?.transactionId, 'TXN-3');
+
+      // A write that fails after its first statements succeeded: the batch runs again with each write in
+      // a savepoint, so that write leaves nothing behind (its UPDATE and outbox row too) and the others commit.
+      const paid = (session: Session): Transition => ({
+        to: 'paid',
+        evidence: {
+          kind: 'ipn',
+          transactionId: String(session.transactionId),
+          code: '200',
+          message: 'ok',
+          paymentMethod: null,
+          sourceType: null,
+        },
+        at,
+      });
+      const event = (session: Session, verdict: unknown): PaymentEvent => ({
+        sessionId: session.id,
+        kind: 'ipn',
+        transactionId: session.transactionId,
+        raw: 'raw',
+        verified: true,
+        verdict: verdict as PaymentEvent['verdict'],
+        detail: null,
+        receivedAt: at,
+      });
+      const [one, broken] = [
+        (await store.getSession(first.id))!,
+        (await store.getSession(third.id))!,
+      ];
+      const settled = await Promise.allSettled([
+        store.transition(one.id, paid(one), event(one, 'applied')),
+        // NOT NULL verdict: the event insert fails after the UPDATE and the outbox insert ran.
+        store.transition(broken.id, paid(broken), event(broken, null)),
+      ]);
+
+      assert.deepEqual(
+        settled.map(r => r.status),
+        ['fulfilled', 'rejected'],
+      );
+      assert.equal((await store.getSession(one.id))?.status, 'paid');
+      assert.equal((await store.listOutbox(one.id)).length, 1);
+      assert.equal((await store.getSession(broken.id))?.status, 'pending');
+      assert.deepEqual(await store.listOutbox(broken.id), []);
+      assert.deepEqual(await store.listEvents(broken.id), []);
     } finally {
       await store.close();
     }
