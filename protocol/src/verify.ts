@@ -125,27 +125,37 @@ export function decodeCallbackData(data: string): CallbackPayload {
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text, (key, value: unknown) => {
-      if (FORBIDDEN_KEYS.has(key)) throw new ForbiddenKey(key);
-      return value;
-    });
-  } catch (error) {
-    if (error instanceof ForbiddenKey) {
-      throw new CallbackError(
-        CallbackErrorCode.InvalidPayload,
-        `decoded data contains the forbidden key "${error.key}"`,
-        true,
-      );
-    }
+    parsed = JSON.parse(text);
+  } catch {
     throw new CallbackError(CallbackErrorCode.InvalidJson, 'decoded data is not JSON', true);
+  }
+  const forbidden = forbiddenKeyIn(parsed);
+  if (forbidden !== undefined) {
+    throw new CallbackError(
+      CallbackErrorCode.InvalidPayload,
+      `decoded data contains the forbidden key "${forbidden}"`,
+      true,
+    );
   }
   return validatePayload(parsed);
 }
 
-class ForbiddenKey extends Error {
-  constructor(readonly key: string) {
-    super(key);
+/**
+ * The first `__proto__`-style key anywhere in parsed JSON, or undefined. JSON.parse itself makes such keys
+ * plain own properties; they are refused because code merging the payload later might not. A walk after
+ * parsing, not a reviver: a reviver runs a call per value and keeps V8 off its fast JSON path.
+ */
+function forbiddenKeyIn(root: unknown): string | undefined {
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value !== 'object' || value === null) continue;
+    for (const key of Object.keys(value)) {
+      if (FORBIDDEN_KEYS.has(key)) return key;
+      pending.push((value as Record<string, unknown>)[key]);
+    }
   }
+  return undefined;
 }
 
 function readEnvelope(input: unknown): { data: string; signature: string } {

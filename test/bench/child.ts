@@ -10,6 +10,39 @@ import type { Command, CommandResults, TargetMessage, TargetSpec } from './messa
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 
+/** CPU time a process has used so far, in microseconds: its main thread, and all its threads. */
+export interface CpuTime {
+  mainThreadUs: number;
+  processUs: number;
+}
+
+/** Clock ticks per second of `/proc/<pid>/stat` times (USER_HZ: 100 on every Linux Node runs on). */
+const TICKS_PER_SECOND = 100;
+
+/** user + system time of one `/proc/.../stat` line, in microseconds. */
+function statCpuUs(path: string): number {
+  const stat = readFileSync(path, 'utf8');
+  // Fields after the command name, which may itself hold spaces and parentheses.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU time of a live process from `/proc`: the main thread (task `pid` itself) runs the event loop, where
+ * a Node server's per-request work happens; the others are V8's, libuv's thread pool and worker threads.
+ * Null where /proc is missing (not Linux) or the process is gone.
+ */
+export function cpuOf(pid: number): CpuTime | null {
+  try {
+    return {
+      mainThreadUs: statCpuUs(`/proc/${pid}/task/${pid}/stat`),
+      processUs: statCpuUs(`/proc/${pid}/stat`),
+    };
+  } catch {
+    return null;
+  }
+}
+
 /** A server under test running in its own process. */
 export interface TargetProcess {
   name: string;
@@ -24,6 +57,8 @@ export interface TargetProcess {
   peakRssMb(): number | null;
   /** Its current resident set size (`VmRSS`), in MB. */
   rssMb(): number | null;
+  /** CPU time used so far (see {@link cpuOf}). */
+  cpu(): CpuTime | null;
   /** Asks the target to close, waits for it to exit (kills it if it does not). */
   stop(): Promise<void>;
 }
@@ -99,6 +134,7 @@ export function spawnTarget(name: string, spec: TargetSpec, dir: string): Promis
     },
     peakRssMb: () => memoryOf(child.pid!, 'VmHWM'),
     rssMb: () => memoryOf(child.pid!, 'VmRSS'),
+    cpu: () => cpuOf(child.pid!),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);

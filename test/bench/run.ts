@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { bundleTargets } from './build.js';
-import { spawnTarget, type TargetProcess } from './child.js';
+import { spawnTarget, type CpuTime, type TargetProcess } from './child.js';
 import { BodySupply, signedIpnBody } from './ipn.js';
 import { runAutocannon, runPaced, type LoadStats, type PacedStats } from './load.js';
 import {
@@ -45,9 +45,34 @@ const ipnApplied = (body: string) => body.includes('"ipnStatus":"200"');
 
 type StoreKind = 'sqlite' | 'postgres';
 
+/** CPU per answered request over one measurement, in µs: the event loop's thread, and the whole process. */
+interface CpuPerRequest {
+  mainThreadUs: number;
+  processUs: number;
+}
+
+/** CPU used by `target` while `run` ran, per answered request; null where /proc cannot be read. */
+async function measuringCpu(
+  target: TargetProcess,
+  run: () => Promise<LoadStats>,
+): Promise<{ stats: LoadStats; cpuPerRequest: CpuPerRequest | null }> {
+  const before = target.cpu();
+  const stats = await run();
+  const after = target.cpu();
+  if (before === null || after === null || stats.requests === 0)
+    return { stats, cpuPerRequest: null };
+  const per = (field: keyof CpuTime) => Math.round((after[field] - before[field]) / stats.requests);
+  return {
+    stats,
+    cpuPerRequest: { mainThreadUs: per('mainThreadUs'), processUs: per('processUs') },
+  };
+}
+
 /** The signer's numbers on one store. */
 interface StoreReport {
   ipn: LoadStats;
+  /** CPU the signer spent per IPN at max throughput (/proc, 10 ms resolution over the whole run). */
+  ipnCpuPerRequest: CpuPerRequest | null;
   ipnAt500: PacedStats & { method: string; autocannonOverallRate: LoadStats };
   sessions: LoadStats;
   sessionsWithGatewayLatency300ms: LoadStats;
@@ -157,7 +182,7 @@ async function orderSupply(
 async function measureBaseline(
   sample: string,
   targetsDir: string,
-): Promise<{ stats: LoadStats; rssMb: number | null }> {
+): Promise<{ stats: LoadStats; cpuPerRequest: CpuPerRequest | null; rssMb: number | null }> {
   log('baseline: bare Express 5 + helmet() JSON endpoint');
   const baseline = await spawnTarget('baseline', { kind: 'baseline' }, targetsDir);
   try {
@@ -172,10 +197,13 @@ async function measureBaseline(
         verifyBody: ipnApplied,
       });
     await run(WARMUP_SECONDS);
-    const stats = await run(SECONDS);
+    const { stats, cpuPerRequest } = await measuringCpu(baseline, () => run(SECONDS));
     check('baseline', stats, { verified: true });
-    log(`  ${stats.requestsPerSecond} req/s, p99 ${stats.latencyMs.p99} ms`);
-    return { stats, rssMb: baseline.peakRssMb() };
+    log(
+      `  ${stats.requestsPerSecond} req/s, p99 ${stats.latencyMs.p99} ms` +
+        (cpuPerRequest ? `, main thread ${cpuPerRequest.mainThreadUs} µs/request` : ''),
+    );
+    return { stats, cpuPerRequest, rssMb: baseline.peakRssMb() };
   } finally {
     await baseline.stop();
   }
@@ -208,14 +236,19 @@ async function measureSigner(
 
     log('  IPN, max throughput (unique signed IPNs, each settles one pending session)');
     const warm = await ipnRun(await ipnSupply(signer, `${prefix}-w`, 400), WARMUP_SECONDS);
-    const ipn = await ipnRun(
-      await ipnSupply(signer, `${prefix}-i`, seedCount(warm.requestsPerSecond, SECONDS)),
-      SECONDS,
+    const ipnBodies = await ipnSupply(
+      signer,
+      `${prefix}-i`,
+      seedCount(warm.requestsPerSecond, SECONDS),
+    );
+    const { stats: ipn, cpuPerRequest: ipnCpuPerRequest } = await measuringCpu(signer, () =>
+      ipnRun(ipnBodies, SECONDS),
     );
     check(`${kind} IPN`, ipn, { verified: true });
     peakAfter.ipn = signer.peakRssMb();
     log(
-      `  ${ipn.requestsPerSecond} IPN/s, p50 ${ipn.latencyMs.p50} ms, p99 ${ipn.latencyMs.p99} ms`,
+      `  ${ipn.requestsPerSecond} IPN/s, p50 ${ipn.latencyMs.p50} ms, p99 ${ipn.latencyMs.p99} ms` +
+        (ipnCpuPerRequest ? `, main thread ${ipnCpuPerRequest.mainThreadUs} µs/IPN` : ''),
     );
 
     // A store slower than the fixed rate cannot use more bodies than this (the rest of the slots drop).
@@ -295,6 +328,7 @@ async function measureSigner(
 
     return {
       ipn,
+      ipnCpuPerRequest,
       ipnAt500: {
         method: `open loop: one IPN every ${1000 / FIXED_RATE} ms for ${SECONDS} s, latency from the scheduled send time`,
         ...paced,
@@ -380,7 +414,7 @@ async function main(): Promise<void> {
       // Other work on the machine skews every number: the 1-minute load average before and after.
       loadAverage1m: { start: round2(loadAtStart[0]!), end: round2(loadavg()[0]!) },
       connections: CONNECTIONS,
-      baseline: baseline.stats,
+      baseline: { ...baseline.stats, cpuPerRequest: baseline.cpuPerRequest },
       sqlite,
       postgres,
       ratios: {
