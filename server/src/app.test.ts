@@ -5,9 +5,11 @@
  */
 
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { encodeCallback } from '@galaxy-pay/protocol';
+import { createLogger } from './logger.js';
 import { createSigner, type Signer } from './signer.js';
 import type { Store } from './store/store.js';
 import {
@@ -137,5 +139,47 @@ describe('POST /ipn, standalone listener and mounted router', () => {
     assert.equal(applied.headers['cache-control'], 'no-store');
     assert.equal(applied.headers['content-type'], 'application/json; charset=utf-8');
     assert.match(applied.headers['content-security-policy'] ?? '', /frame-ancestors 'none'/);
+  });
+
+  it('warns once when the host app parsed the IPN body first, and still verifies it', async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer | string, _encoding, callback) {
+        lines.push(String(chunk));
+        callback();
+      },
+    });
+    const { server, url } = await listenLater();
+    const signer = createSigner({
+      apiKey: API_KEY,
+      salt: SALT,
+      gatewayBaseUrl: standalone.sandboxUrl,
+      publicUrl: `${url}/galaxy-pay`,
+      allowedOrigins: [MERCHANT_ORIGIN],
+      store,
+      catalog: {},
+      logger: createLogger({ level: 'warn', destination }),
+    });
+    // The mistake the README warns about: a global body parser ahead of the signer.
+    const app = express();
+    app.use(express.json());
+    app.use('/galaxy-pay', signer);
+    server.on('request', app);
+    await signer.ready;
+    try {
+      const session = await openTestSession(standalone, 'ORDER-2');
+      const envelope = JSON.stringify(encodeCallback(gatewayCallbackFor(session), SALT));
+      const first = await post(`${url}/galaxy-pay/ipn`, envelope, 'application/json');
+      const second = await post(`${url}/galaxy-pay/ipn`, envelope, 'application/json');
+
+      assert.deepEqual(first.body, { ipnStatus: '200', ipnDescription: 'now paid' });
+      assert.deepEqual(second.body, { ipnStatus: '409', ipnDescription: 'already paid' });
+      const warnings = lines.filter(line => line.includes('mount the signer before body parsers'));
+      assert.equal(warnings.length, 1, lines.join(''));
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>(resolve => server.close(() => resolve()));
+      await signer.close();
+    }
   });
 });

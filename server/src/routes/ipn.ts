@@ -62,8 +62,18 @@ const parseForm = express.urlencoded({
 
 export function ipnIntake(deps: IpnDeps): IpnIntake {
   let inFlight = 0;
+  let warnedParsedBody = false;
   return (req, res) => {
     const requestId = randomUUID();
+    if (!warnedParsedBody && (req as IncomingMessage & { body?: unknown }).body !== undefined) {
+      // A body parser of the host app ran first: its limits (and its decompression) applied, not ours.
+      warnedParsedBody = true;
+      deps.logger.warn(
+        {},
+        'POST /ipn arrived already parsed by another middleware: mount the signer before body parsers, ' +
+          'so that its own limits (32 KB, no decompression) apply',
+      );
+    }
     res.setHeader('x-request-id', requestId);
     deps.setHeaders(res);
     const fail = (status: number, code: string, message: string) =>
