@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { encodeCallback } from '@galaxy-pay/protocol';
+import { createApp } from './app.js';
 import { createLogger } from './logger.js';
 import { createSigner, type Signer } from './signer.js';
 import type { Store } from './store/store.js';
@@ -176,6 +177,40 @@ describe('POST /ipn, standalone listener and mounted router', () => {
       assert.deepEqual(second.body, { ipnStatus: '409', ipnDescription: 'already paid' });
       const warnings = lines.filter(line => line.includes('mount the signer before body parsers'));
       assert.equal(warnings.length, 1, lines.join(''));
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>(resolve => server.close(() => resolve()));
+      await signer.close();
+    }
+  });
+
+  it('hands POST <base>/ipn to the intake under a PUBLIC_URL with a path, and nothing outside it', async () => {
+    const { server, url } = await listenLater();
+    const { listener, signer } = createApp({
+      apiKey: API_KEY,
+      salt: SALT,
+      gatewayBaseUrl: standalone.sandboxUrl,
+      publicUrl: `${url}/pay/`,
+      allowedOrigins: [MERCHANT_ORIGIN],
+      store,
+      catalog: {},
+    });
+    server.on('request', listener);
+    await signer.ready;
+    try {
+      const forged = JSON.stringify({ data: 'eyJ9', signature: 'ab'.repeat(32) });
+      const inside = await post(`${url}/pay/ipn`, forged, 'application/json');
+      // Outside the base path the app has no route at all (Express's own 404).
+      const outside = await fetch(`${url}/ipn`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: forged,
+      });
+      await outside.arrayBuffer();
+
+      assert.equal(inside.status, 401);
+      assert.equal((inside.body as { error: { code: string } }).error.code, 'invalid_signature');
+      assert.equal(outside.status, 404);
     } finally {
       server.closeAllConnections();
       await new Promise<void>(resolve => server.close(() => resolve()));
