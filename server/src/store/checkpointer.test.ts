@@ -113,4 +113,29 @@ describe('checkpointer: WAL checkpoints on a worker thread once a store commits 
     await checkpoints.close();
     file.db.close();
   });
+
+  it('falls back to the writer checkpointing when the worker dies', async () => {
+    const file = open();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on('warning', onWarning);
+    // A heap far below what Node needs to start a worker: it dies at once.
+    const checkpoints = checkpointer(file.db, file.path, { afterCommits: 1, heapMb: 1 });
+    try {
+      file.commit();
+      checkpoints.committed();
+      await eventually(() => warnings.some(w => w.includes('SQLite checkpoint worker stopped')));
+
+      assert.equal(autocheckpoint(file.db), 1000);
+      for (let i = 0; i < 20; i++) {
+        file.commit();
+        checkpoints.committed();
+      }
+      assert.deepEqual(file.db.prepare('SELECT COUNT(*) AS n FROM rows').get(), { n: 21 });
+    } finally {
+      process.off('warning', onWarning);
+      await checkpoints.close();
+      file.db.close();
+    }
+  });
 });

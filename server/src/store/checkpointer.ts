@@ -22,6 +22,8 @@ export interface CheckpointTuning {
   delayMs: number;
   /** WAL length, in pages, at which the worker makes SQLite reuse the WAL from its start (see below). */
   restartPages: number;
+  /** The worker's heap cap: Node starts a worker with about 6 MB; this one allocates next to nothing. */
+  heapMb: number;
 }
 
 const DEFAULT_TUNING: CheckpointTuning = {
@@ -29,6 +31,7 @@ const DEFAULT_TUNING: CheckpointTuning = {
   delayMs: 20,
   // 40 MB of WAL at most.
   restartPages: 10_000,
+  heapMb: 16,
 };
 
 /** SQLite's default, restored on the writer if the worker ever fails. */
@@ -99,7 +102,7 @@ export function checkpointer(
   path: string,
   tuning: Partial<CheckpointTuning> = {},
 ): Checkpointer {
-  const { afterCommits, delayMs, restartPages } = { ...DEFAULT_TUNING, ...tuning };
+  const { afterCommits, delayMs, restartPages, heapMb } = { ...DEFAULT_TUNING, ...tuning };
   let commits = 0;
   let worker: Worker | null = null;
   let ready = false;
@@ -113,10 +116,9 @@ export function checkpointer(
     const thread = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { module, path, delayMs, restartPages },
-      // Plain JavaScript: no loader (tsx) to start. Node starts a worker with about 6 MB of heap; this one
-      // allocates next to nothing after that.
+      // Plain JavaScript: no loader (tsx) to start.
       execArgv: [],
-      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 1 },
+      resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 1 },
     });
     worker = thread;
     exited = new Promise(resolve => thread.once('exit', () => resolve()));
@@ -128,10 +130,14 @@ export function checkpointer(
         ready = true;
       }
     });
+    let failure = 'it exited';
     thread.once('error', error => {
-      process.emitWarning(
-        `SQLite checkpoint worker failed (${error.name}: ${error.message}); checkpointing inline`,
-      );
+      failure = `${error.name}: ${error.message}`;
+    });
+    // Any exit but the one `close` asks for: the writer checkpoints again, or its WAL would grow for ever.
+    thread.once('exit', () => {
+      if (worker !== thread) return;
+      process.emitWarning(`SQLite checkpoint worker stopped (${failure}); checkpointing inline`);
       worker = null;
       ready = false;
       if (db.open) db.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`);
