@@ -5,13 +5,14 @@
  */
 
 import assert from 'node:assert/strict';
+import type { RequestListener } from 'node:http';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import express from 'express';
+import express, { type RequestHandler } from 'express';
 import { encodeCallback } from '@galaxy-pay/protocol';
 import { createApp } from './app.js';
 import { createLogger } from './logger.js';
-import { createSigner, type Signer } from './signer.js';
+import { createSigner, type Signer, type SignerOptions } from './signer.js';
 import type { Store } from './store/store.js';
 import {
   API_KEY,
@@ -52,42 +53,66 @@ async function post(url: string, body: string, contentType: string): Promise<Ans
   return { status: res.status, body: parsed, headers };
 }
 
+interface Served {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves what `build` makes on a fresh loopback port (built knowing its URL) until `close()`. */
+async function serve(
+  build: (url: string) => { listener: RequestListener; signer: Signer },
+): Promise<Served> {
+  const { server, url } = await listenLater();
+  const { listener, signer } = build(url);
+  server.on('request', listener);
+  await signer.ready;
+  return {
+    url,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>(resolve => server.close(() => resolve()));
+      await signer.close();
+    },
+  };
+}
+
 describe('POST /ipn, standalone listener and mounted router', () => {
   let fresh: Awaited<ReturnType<typeof freshStore>>;
   let store: Store;
   let standalone: Stack;
-  let mounted: { url: string; signer: Signer; close(): Promise<void> };
+  let mounted: Served;
+
+  /** Options of a signer on the shared sandbox and store, reachable at `publicUrl`. */
+  function optionsAt(publicUrl: string, extra: Partial<SignerOptions> = {}): SignerOptions {
+    return {
+      apiKey: API_KEY,
+      salt: SALT,
+      gatewayBaseUrl: standalone.sandboxUrl,
+      publicUrl,
+      allowedOrigins: [MERCHANT_ORIGIN],
+      store,
+      catalog: {},
+      ...extra,
+    };
+  }
+
+  /** A merchant's Express app: `first` runs, then a signer mounted at /galaxy-pay. */
+  function merchantApp(first: RequestHandler, extra: Partial<SignerOptions> = {}) {
+    return (url: string) => {
+      const signer = createSigner(optionsAt(`${url}/galaxy-pay`, extra));
+      const app = express();
+      app.use(first);
+      app.use('/galaxy-pay', signer);
+      return { listener: app, signer };
+    };
+  }
 
   before(async () => {
     fresh = await freshStore('sqlite');
     store = fresh.store;
     standalone = await startStack({ sharedStore: store });
-    const { server, url } = await listenLater();
-    const signer = createSigner({
-      apiKey: API_KEY,
-      salt: SALT,
-      gatewayBaseUrl: standalone.sandboxUrl,
-      publicUrl: `${url}/galaxy-pay`,
-      allowedOrigins: [MERCHANT_ORIGIN],
-      store,
-      catalog: { 'ORDER-1': { amount: 500_000, description: 'Cà phê' } },
-    });
-    // A merchant's app: its own middleware first, then the signer under a base path (mounted before any
-    // body parser of the app's, as the README says: the signer reads its own bodies, with its own limits).
-    const app = express();
-    app.use((_req, _res, next) => next());
-    app.use('/galaxy-pay', signer);
-    server.on('request', app);
-    await signer.ready;
-    mounted = {
-      url: `${url}/galaxy-pay`,
-      signer,
-      close: async () => {
-        server.closeAllConnections();
-        await new Promise<void>(resolve => server.close(() => resolve()));
-        await signer.close();
-      },
-    };
+    // Mounted before any body parser of the app's, as the README says: the signer reads its own bodies.
+    mounted = await serve(merchantApp((_req, _res, next) => next()));
   });
   after(async () => {
     await mounted.close();
@@ -99,7 +124,7 @@ describe('POST /ipn, standalone listener and mounted router', () => {
   /** The same request sent to both; the answers must match. Returns the standalone one. */
   async function both(path: string, body: string, contentType = 'application/json') {
     const viaListener = await post(`${standalone.signerUrl}${path}`, body, contentType);
-    const viaRouter = await post(`${mounted.url}${path}`, body, contentType);
+    const viaRouter = await post(`${mounted.url}/galaxy-pay${path}`, body, contentType);
     assert.deepEqual(viaRouter, viaListener, `${path} ${contentType} ${body.slice(0, 60)}`);
     return viaListener;
   }
@@ -150,58 +175,32 @@ describe('POST /ipn, standalone listener and mounted router', () => {
         callback();
       },
     });
-    const { server, url } = await listenLater();
-    const signer = createSigner({
-      apiKey: API_KEY,
-      salt: SALT,
-      gatewayBaseUrl: standalone.sandboxUrl,
-      publicUrl: `${url}/galaxy-pay`,
-      allowedOrigins: [MERCHANT_ORIGIN],
-      store,
-      catalog: {},
-      logger: createLogger({ level: 'warn', destination }),
-    });
     // The mistake the README warns about: a global body parser ahead of the signer.
-    const app = express();
-    app.use(express.json());
-    app.use('/galaxy-pay', signer);
-    server.on('request', app);
-    await signer.ready;
+    const app = await serve(
+      merchantApp(express.json(), { logger: createLogger({ level: 'warn', destination }) }),
+    );
     try {
       const session = await openTestSession(standalone, 'ORDER-2');
       const envelope = JSON.stringify(encodeCallback(gatewayCallbackFor(session), SALT));
-      const first = await post(`${url}/galaxy-pay/ipn`, envelope, 'application/json');
-      const second = await post(`${url}/galaxy-pay/ipn`, envelope, 'application/json');
+      const first = await post(`${app.url}/galaxy-pay/ipn`, envelope, 'application/json');
+      const second = await post(`${app.url}/galaxy-pay/ipn`, envelope, 'application/json');
 
       assert.deepEqual(first.body, { ipnStatus: '200', ipnDescription: 'now paid' });
       assert.deepEqual(second.body, { ipnStatus: '409', ipnDescription: 'already paid' });
       const warnings = lines.filter(line => line.includes('mount the signer before body parsers'));
       assert.equal(warnings.length, 1, lines.join(''));
     } finally {
-      server.closeAllConnections();
-      await new Promise<void>(resolve => server.close(() => resolve()));
-      await signer.close();
+      await app.close();
     }
   });
 
   it('hands POST <base>/ipn to the intake under a PUBLIC_URL with a path, and nothing outside it', async () => {
-    const { server, url } = await listenLater();
-    const { listener, signer } = createApp({
-      apiKey: API_KEY,
-      salt: SALT,
-      gatewayBaseUrl: standalone.sandboxUrl,
-      publicUrl: `${url}/pay/`,
-      allowedOrigins: [MERCHANT_ORIGIN],
-      store,
-      catalog: {},
-    });
-    server.on('request', listener);
-    await signer.ready;
+    const app = await serve(url => createApp(optionsAt(`${url}/pay/`)));
     try {
       const forged = JSON.stringify({ data: 'eyJ9', signature: 'ab'.repeat(32) });
-      const inside = await post(`${url}/pay/ipn`, forged, 'application/json');
+      const inside = await post(`${app.url}/pay/ipn`, forged, 'application/json');
       // Outside the base path the app has no route at all (Express's own 404).
-      const outside = await fetch(`${url}/ipn`, {
+      const outside = await fetch(`${app.url}/ipn`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: forged,
@@ -212,9 +211,7 @@ describe('POST /ipn, standalone listener and mounted router', () => {
       assert.equal((inside.body as { error: { code: string } }).error.code, 'invalid_signature');
       assert.equal(outside.status, 404);
     } finally {
-      server.closeAllConnections();
-      await new Promise<void>(resolve => server.close(() => resolve()));
-      await signer.close();
+      await app.close();
     }
   });
 });
