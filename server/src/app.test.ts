@@ -194,22 +194,24 @@ describe('POST /ipn, standalone listener and mounted router', () => {
     }
   });
 
-  it('hands POST <base>/ipn to the intake under a PUBLIC_URL with a path, and nothing outside it', async () => {
+  it('hands POST <base>/ipn to the intake under a PUBLIC_URL with a path; outside it, JSON 404s', async () => {
     const app = await serve(url => createApp(optionsAt(`${url}/pay/`)));
     try {
       const forged = JSON.stringify({ data: 'eyJ9', signature: 'ab'.repeat(32) });
       const inside = await post(`${app.url}/pay/ipn`, forged, 'application/json');
-      // Outside the base path the app has no route at all (Express's own 404).
-      const outside = await fetch(`${app.url}/ipn`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: forged,
-      });
-      await outside.arrayBuffer();
+      // Outside the base path: the API's JSON 404 with its headers, never Express's HTML page.
+      const outside = await post(`${app.url}/ipn`, forged, 'application/json');
+      const elsewhere = await fetch(`${app.url}/%E0%A4%A`);
 
       assert.equal(inside.status, 401);
       assert.equal((inside.body as { error: { code: string } }).error.code, 'invalid_signature');
       assert.equal(outside.status, 404);
+      assert.deepEqual(outside.body, { error: { code: 'not_found', message: 'no such route' } });
+      assert.equal(outside.headers['cache-control'], 'no-store');
+      assert.match(outside.headers['content-security-policy'] ?? '', /default-src 'none'/);
+      assert.equal(elsewhere.status, 404);
+      assert.equal(elsewhere.headers.get('content-type'), 'application/json; charset=utf-8');
+      await elsewhere.arrayBuffer();
     } finally {
       await app.close();
     }

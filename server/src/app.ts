@@ -30,6 +30,7 @@ export function createApp(options: AppOptions): App {
   // Mounted at PUBLIC_URL's path, so the callback URLs the signer builds resolve to its own routes.
   const basePath = new URL(options.publicUrl).pathname.replace(/\/+$/, '');
   app.use(basePath || '/', signer);
+  app.use(signer.fallback);
   const ipnPath = `${basePath}/ipn`;
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '';

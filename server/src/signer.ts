@@ -6,7 +6,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import express, { type RequestHandler, type Router } from 'express';
+import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import cors from 'cors';
 import helmet from 'helmet';
 import { fixedHeaders } from './fixed-headers.js';
@@ -89,6 +89,12 @@ export type Signer = Router & {
    * request listener skips Express's dispatch, which costs more than the IPN itself (see `createApp`).
    */
   ipn: IpnIntake;
+  /**
+   * What answers requests no route took, outside this router too: a JSON 404 with the API headers and a
+   * request id, and the generic error handler. The standalone app ends with it, so a path outside its base
+   * path never gets Express's HTML page.
+   */
+  fallback: Array<RequestHandler | ErrorRequestHandler>;
   /** Resolves once background work is running. */
   ready: Promise<void>;
   /** Fails readiness from now on (first step of a graceful shutdown). */
@@ -240,8 +246,10 @@ export function createSigner(options: SignerOptions): Signer {
   );
   router.use(widget);
 
+  const handleErrors = errorHandler(logger);
   router.use(apiHeaders, notFound);
-  router.use(errorHandler(logger));
+  router.use(handleErrors);
+  const fallback = [requestId, apiHeaders, notFound, handleErrors];
 
   const sweeper = setInterval(
     () => void sweep(deps, staleAfterMs).catch(() => logger.warn({}, 'reconciliation pass failed')),
@@ -253,6 +261,7 @@ export function createSigner(options: SignerOptions): Signer {
 
   return Object.assign(router, {
     ipn,
+    fallback,
     ready,
     drain() {
       draining = true;
