@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import type { RequestListener } from 'node:http';
 import { Writable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import express, { type RequestHandler } from 'express';
 import { encodeCallback } from '@galaxy-pay/protocol';
@@ -185,8 +186,26 @@ describe('POST /ipn, standalone listener and mounted router', () => {
       const first = await post(`${app.url}/galaxy-pay/ipn`, envelope, 'application/json');
       const second = await post(`${app.url}/galaxy-pay/ipn`, envelope, 'application/json');
 
+      // The host's parser would inflate this and take 100 KB; the signer's refusals still hold.
+      const gzipped = await fetch(`${app.url}/galaxy-pay/ipn`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body: gzipSync(envelope),
+      });
+      const large = await post(
+        `${app.url}/galaxy-pay/ipn`,
+        JSON.stringify({ data: 'A'.repeat(40_000), signature: 'ab'.repeat(32) }),
+        'application/json',
+      );
+
       assert.deepEqual(first.body, { ipnStatus: '200', ipnDescription: 'now paid' });
       assert.deepEqual(second.body, { ipnStatus: '409', ipnDescription: 'already paid' });
+      assert.equal(gzipped.status, 415);
+      assert.equal(
+        ((await gzipped.json()) as { error: { code: string } }).error.code,
+        'unsupported_encoding',
+      );
+      assert.equal(large.status, 413);
       const warnings = lines.filter(line => line.includes('mount the signer before body parsers'));
       assert.equal(warnings.length, 1, lines.join(''));
     } finally {

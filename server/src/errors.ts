@@ -60,9 +60,12 @@ export function requestIdOf(res: Response): string {
   return String(res.locals.requestId ?? 'unknown');
 }
 
-/** Sends the generic error body from an Express route. */
+/**
+ * Sends the generic error body from an Express route. Through `res.json`, on purpose: the idempotency
+ * middleware wraps it to record (or release) the key with the answer.
+ */
 export function sendError(res: Response, status: number, code: string, message: string): void {
-  writeError(res, status, code, message, requestIdOf(res));
+  res.status(status).json({ error: { code, message, requestId: requestIdOf(res) } });
 }
 
 /** Writes the generic error body on any Node response (the IPN intake runs outside Express). */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -1190,3 +1191,47 @@ function forgeCallback(random: () => number, session: Session): CallbackEnvelope
     }
   }
 }
+
+describe('POST /ipn concurrency ceiling', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ signer: { ipnMaxInFlight: 2 } });
+  });
+  after(async () => {
+    await stack.close();
+  });
+
+  /** An IPN whose headers and first bytes are sent now, and the rest of the body on `finish()`. */
+  function slowIpn(body: string) {
+    const req = request(`${stack.signerUrl}/ipn`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    const answer = new Promise<number>((resolve, reject) => {
+      req.on('response', res => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+    });
+    req.write(body.slice(0, 10));
+    return { finish: () => req.end(body.slice(10)), answer };
+  }
+
+  it('T28 counts IPNs whose bodies are still arriving: a slow upload cannot get round the ceiling', async () => {
+    const forged = JSON.stringify({ data: 'eyJ9', signature: 'ab'.repeat(32) });
+    const slow = [slowIpn(forged), slowIpn(forged)];
+    await sleep(200);
+
+    const over = await postIpn(stack, forged);
+    for (const upload of slow) upload.finish();
+    const finished = await Promise.all(slow.map(upload => upload.answer));
+    const after = await postIpn(stack, forged);
+
+    assert.equal(over.status, 503, over.text);
+    assert.equal((over.json.error as { code: string }).code, 'temporarily_unavailable');
+    assert.equal(over.headers.get('retry-after'), '1');
+    assert.deepEqual(finished, [401, 401]);
+    assert.equal(after.status, 401, 'the slots are free again');
+  });
+});

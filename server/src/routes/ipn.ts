@@ -45,6 +45,7 @@ export type IpnIntake = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** IPN bodies are a few hundred bytes; 32 KB is generous and refuses abuse before hashing (T27). */
 const LIMIT = '32kb';
+const LIMIT_BYTES = 32 * 1024;
 /** Unverified input is kept for forensics, but short: a forged flood must not fill the database. */
 const UNVERIFIED_KEEP = 2048;
 const MEDIA_TYPES = ['application/json', 'application/x-www-form-urlencoded'];
@@ -78,6 +79,19 @@ export function ipnIntake(deps: IpnDeps): IpnIntake {
     deps.setHeaders(res);
     const fail = (status: number, code: string, message: string) =>
       writeError(res, status, code, message, requestId);
+    // Checked here as well as by body-parser, which skips a body a host app's parser has already read
+    // (and maybe inflated): these refusals hold however the signer is mounted.
+    const encoding = req.headers['content-encoding'];
+    const refused =
+      encoding !== undefined && encoding.toLowerCase() !== 'identity'
+        ? parserError({ type: 'encoding.unsupported' })
+        : Number(req.headers['content-length']) > LIMIT_BYTES
+          ? parserError({ type: 'entity.too.large' })
+          : undefined;
+    if (refused) {
+      fail(refused.status, refused.code, refused.message);
+      return;
+    }
     const mediaType = typeIs(req, MEDIA_TYPES);
     if (!mediaType) {
       fail(415, 'unsupported_media_type', 'send the IPN as application/json or a form');
@@ -88,8 +102,14 @@ export function ipnIntake(deps: IpnDeps): IpnIntake {
       fail(503, 'temporarily_unavailable', 'too many notifications at once; retry shortly');
       return;
     }
+    // Counted from now, while the body is still arriving: slow uploads take their share of the ceiling.
+    inFlight += 1;
+    const release = () => {
+      inFlight -= 1;
+    };
     const parsed = (error?: unknown) => {
       if (error !== undefined) {
+        release();
         const known = parserError(error);
         const status = (error as { status?: unknown } | null)?.status;
         if (known) fail(known.status, known.code, known.message);
@@ -99,12 +119,9 @@ export function ipnIntake(deps: IpnDeps): IpnIntake {
         else unavailable(deps, res, requestId, error);
         return;
       }
-      inFlight += 1;
       handle(deps, req, res, requestId)
         .catch((unexpected: unknown) => unavailable(deps, res, requestId, unexpected))
-        .finally(() => {
-          inFlight -= 1;
-        });
+        .finally(release);
     };
     (mediaType === 'application/json' ? parseJson : parseForm)(req, res, parsed);
   };

@@ -229,6 +229,7 @@ const CATALOG = {
   'T06-OPEN': { amount: 260_000, description: 'Open session order' },
   'T06-RACE': { amount: 270_000, description: 'Double click order' },
   'T06-PAID': { amount: 280_000, description: 'Paid order' },
+  'T06-502': { amount: 290_000, description: 'Gateway error order sandbox:html-error-page' },
   'RETURN-1': { amount: 90_000, description: 'Redirect mode order' },
   'VIEW-1': { amount: 91_000, description: 'Viewed order' },
   'SSE-1': { amount: 92_000, description: 'Streamed order' },
@@ -736,6 +737,48 @@ describe('POST /sessions', () => {
 
       assertError(reply, 422, 'idempotency_key_reused');
       assert.equal((await checkoutsFor(stack(), CATALOG['T06-KEY'].description)).length, 1);
+    });
+
+    it('T06 settles the key with an error answer too: replayed (4xx) or released (5xx), never stuck in flight', async () => {
+      const headers = { 'idempotency-key': 'error-then-retry-0001' };
+      const first = await call(
+        stack(),
+        'POST',
+        '/sessions',
+        { orderRef: 'NO-SUCH-ORDER' },
+        headers,
+      );
+      const retry = await call(
+        stack(),
+        'POST',
+        '/sessions',
+        { orderRef: 'NO-SUCH-ORDER' },
+        headers,
+      );
+      // The gateway refuses this one (sandbox fault): a 5xx releases the key, so the retry runs again.
+      const gatewayHeaders = { 'idempotency-key': 'error-then-retry-0002' };
+      const failed = await call(
+        stack(),
+        'POST',
+        '/sessions',
+        { orderRef: 'T06-502' },
+        gatewayHeaders,
+      );
+      const again = await call(
+        stack(),
+        'POST',
+        '/sessions',
+        { orderRef: 'T06-502' },
+        gatewayHeaders,
+      );
+
+      assertError(first, 404, 'order_not_found');
+      assert.equal(retry.status, 404, retry.text);
+      assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+      assert.equal(retry.text, first.text);
+      assert.ok(failed.status >= 500, failed.text);
+      assert.equal(again.status, failed.status, again.text);
+      assert.equal(again.headers.get('idempotent-replayed'), null);
     });
 
     it('T06 refuses a malformed Idempotency-Key with 400', async () => {
