@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       assert.equal(config.adminToken, undefined);
       assert.equal(config.merchantWebhook, undefined);
       assert.equal(config.sessionTtlSeconds, 1800);
+      assert.equal(config.requestTimeoutSeconds, 15);
       assert.equal(config.catalogFile, undefined);
       assert.equal(config.trustProxy, 0);
       assert.equal(config.logLevel, 'info');
@@ -219,6 +220,11 @@ describe('loadConfig', () => {
           MERCHANT_WEBHOOK_SECRET: 'abc',
         },
         variable: /^MERCHANT_WEBHOOK_SECRET /,
+      },
+      {
+        name: 'REQUEST_TIMEOUT_SECONDS of 0',
+        extra: { REQUEST_TIMEOUT_SECONDS: '0' },
+        variable: /^REQUEST_TIMEOUT_SECONDS .*"0"/,
       },
       {
         name: 'SESSION_TTL_SECONDS below the range',

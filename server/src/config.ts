@@ -26,6 +26,8 @@ export interface Config {
   adminToken: string | undefined;
   merchantWebhook: { url: string; secret: string } | undefined;
   sessionTtlSeconds: number;
+  /** How long a client may take to send a whole request (headers and body): trickled uploads are cut off. */
+  requestTimeoutSeconds: number;
   catalogFile: string | undefined;
   /** Number of proxy hops in front of the signer (`trust proxy`); 0 = none. */
   trustProxy: number;
@@ -103,6 +105,7 @@ export function loadConfig(env: Env): Config {
         ? Object.freeze({ url: webhookUrl, secret: webhookSecret })
         : undefined,
     sessionTtlSeconds: integer(env, 'SESSION_TTL_SECONDS', 1800, 60, 86_400),
+    requestTimeoutSeconds: integer(env, 'REQUEST_TIMEOUT_SECONDS', 15, 1, 300),
     catalogFile: optional(env, 'CATALOG_FILE'),
     trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
     logLevel: oneOf(

@@ -1117,6 +1117,44 @@ describe('T31 graceful shutdown', () => {
       work.remove();
     });
 
+    it('T27 cuts off an IPN whose body trickles in past REQUEST_TIMEOUT_SECONDS, and stores nothing', async () => {
+      const port = await freePort();
+      const signer = spawnSigner({
+        ...signerEnv({ port, sandboxUrl, ...work }),
+        REQUEST_TIMEOUT_SECONDS: '1',
+      });
+      try {
+        await waitReady(signer);
+        const envelope = JSON.stringify({ data: 'eyJ9', signature: 'ab'.repeat(32) });
+        const started = Date.now();
+
+        const ipn = slowRequest(`${signer.url}/ipn`, envelope);
+        await ipn.started;
+        const late = new Promise<'still waiting'>(resolve =>
+          setTimeout(() => resolve('still waiting'), 5000).unref(),
+        );
+        const answer = await Promise.race([ipn.answer, late]);
+        const ms = Date.now() - started;
+
+        // Node answers 408 (or just closes the connection) once the request is late.
+        assert.notEqual(answer, 'still waiting', 'the trickled request was never cut off');
+        assert.ok(
+          answer instanceof Error || (answer !== 'still waiting' && answer.status === 408),
+          `got ${answer instanceof Error ? answer.message : JSON.stringify(answer)}`,
+        );
+        assert.ok(ms >= 900 && ms < 5000, `cut off after ${ms} ms`);
+      } finally {
+        signer.child.kill('SIGTERM');
+        await signer.exited;
+      }
+      // Read whole, it would have been kept as a bad_signature attempt.
+      const events = await listAllEvents({ url: work.databaseUrl });
+      assert.deepEqual(
+        events.filter(event => event.raw === 'eyJ9'),
+        [],
+      );
+    });
+
     it('T31 on SIGTERM finishes the in-flight IPN and session creation, commits them, and exits 0 before the deadline', async t => {
       const port = await freePort();
       const signer = spawnSigner(signerEnv({ port, sandboxUrl, ...work }));

@@ -53,7 +53,17 @@ async function main(): Promise<void> {
     refundWindowDays: config.refundWindowDays,
   });
   await signer.ready;
-  const server = createServer(listener).listen(config.port, config.host, () => {
+  const requestTimeout = config.requestTimeoutSeconds * 1000;
+  const server = createServer(
+    {
+      // A request (headers and body) must arrive whole in time: a trickled upload cannot hold a
+      // connection or an IPN slot (T27). Node checks every `connectionsCheckingInterval` (30 s by default).
+      requestTimeout,
+      headersTimeout: Math.min(10_000, requestTimeout),
+      connectionsCheckingInterval: 1000,
+    },
+    listener,
+  ).listen(config.port, config.host, () => {
     logger.info(
       { url: config.publicUrl, port: config.port, flow: config.flow },
       'galaxy-pay signer listening',
