@@ -1197,6 +1197,11 @@ describe('T31 graceful shutdown', () => {
         );
         assert.equal(ipnAnswer.status, 200, ipnAnswer.body);
         assert.equal((JSON.parse(ipnAnswer.body) as { ipnStatus: string }).ipnStatus, '200');
+        assert.equal(
+          ipnAnswer.headers.connection,
+          'close',
+          'answers during shutdown close their connection',
+        );
         assert.equal((await store.getSession(String(created.json.sessionId)))?.status, 'paid');
         assert.ok(
           !(slow instanceof Error),
