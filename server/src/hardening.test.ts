@@ -1378,70 +1378,72 @@ describe('T24 crash consistency: kill -9 during an IPN storm, restart on the sam
   });
 });
 
-describe('T24 crash consistency: a failure injected around the commit (in process)', () => {
-  let fresh: Awaited<ReturnType<typeof freshStore>>;
-  let stack: Stack;
-  let inject: 'before-commit' | 'after-commit' | undefined;
+for (const kind of ['sqlite', 'postgres'] as const) {
+  describe(`T24 crash consistency: a failure injected around the commit (in process, ${kind})`, () => {
+    let fresh: Awaited<ReturnType<typeof freshStore>>;
+    let stack: Stack;
+    let inject: 'before-commit' | 'after-commit' | undefined;
 
-  before(async () => {
-    fresh = await freshStore('sqlite');
-    // transition() fails once: either before anything is written, or after its transaction committed
-    // (the process "dies" between the commit and the HTTP reply).
-    const store = new Proxy(fresh.store, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver) as unknown;
-        if (property !== 'transition' || typeof value !== 'function') return value;
-        return async (...args: unknown[]) => {
-          const mode = inject;
-          inject = undefined;
-          if (mode === 'before-commit') throw new Error('injected: before commit');
-          const result = (await (value as (...a: unknown[]) => Promise<unknown>).apply(
-            target,
-            args,
-          )) as unknown;
-          if (mode === 'after-commit') throw new Error('injected: after commit');
-          return result;
-        };
-      },
+    before(async () => {
+      fresh = await freshStore(kind);
+      // transition() fails once: either before anything is written, or after its transaction committed
+      // (the process "dies" between the commit and the HTTP reply).
+      const store = new Proxy(fresh.store, {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver) as unknown;
+          if (property !== 'transition' || typeof value !== 'function') return value;
+          return async (...args: unknown[]) => {
+            const mode = inject;
+            inject = undefined;
+            if (mode === 'before-commit') throw new Error('injected: before commit');
+            const result = (await (value as (...a: unknown[]) => Promise<unknown>).apply(
+              target,
+              args,
+            )) as unknown;
+            if (mode === 'after-commit') throw new Error('injected: after commit');
+            return result;
+          };
+        },
+      });
+      stack = await startStack({ sharedStore: store });
     });
-    stack = await startStack({ sharedStore: store });
-  });
-  after(async () => {
-    await stack.close();
-    await fresh.store.close();
-    await fresh.drop();
-  });
-
-  for (const mode of ['before-commit', 'after-commit'] as const) {
-    it(`T24 ${mode}: answers 503 (never a 2xx), and the retry ends paid exactly once (${mode === 'after-commit' ? '409' : '200'})`, async () => {
-      const orderRef = mode === 'before-commit' ? 'ORDER-1' : 'ORDER-2';
-      const created = await widgetCall(stack, 'POST', '/sessions', { orderRef });
-      const id = String(created.json.sessionId);
-      const transactionId = transactionIdOf(created.json.checkoutUrl);
-      inject = mode;
-
-      await completeInSandbox(stack, transactionId, 'success');
-
-      const attempts = (await ipnAttempts(stack.sandboxUrl)).filter(
-        a => a.transactionID === transactionId,
-      );
-      assert.deepEqual(
-        attempts.map(a => [a.answer?.httpStatus, a.answer?.ipnStatus, a.acknowledged]),
-        [
-          [503, undefined, false],
-          [200, mode === 'after-commit' ? '409' : '200', true],
-        ],
-      );
-      assert.equal((await fresh.store.getSession(id))?.status, 'paid');
-      assert.deepEqual(
-        (await fresh.store.listOutbox(id)).map(o => o.event),
-        ['paid'],
-      );
-      const events = await fresh.store.listEvents(id);
-      assert.equal(events.filter(e => e.verdict === 'applied').length, 1);
+    after(async () => {
+      await stack.close();
+      await fresh.store.close();
+      await fresh.drop();
     });
-  }
-});
+
+    for (const mode of ['before-commit', 'after-commit'] as const) {
+      it(`T24 ${mode}: answers 503 (never a 2xx), and the retry ends paid exactly once (${mode === 'after-commit' ? '409' : '200'})`, async () => {
+        const orderRef = mode === 'before-commit' ? 'ORDER-1' : 'ORDER-2';
+        const created = await widgetCall(stack, 'POST', '/sessions', { orderRef });
+        const id = String(created.json.sessionId);
+        const transactionId = transactionIdOf(created.json.checkoutUrl);
+        inject = mode;
+
+        await completeInSandbox(stack, transactionId, 'success');
+
+        const attempts = (await ipnAttempts(stack.sandboxUrl)).filter(
+          a => a.transactionID === transactionId,
+        );
+        assert.deepEqual(
+          attempts.map(a => [a.answer?.httpStatus, a.answer?.ipnStatus, a.acknowledged]),
+          [
+            [503, undefined, false],
+            [200, mode === 'after-commit' ? '409' : '200', true],
+          ],
+        );
+        assert.equal((await fresh.store.getSession(id))?.status, 'paid');
+        assert.deepEqual(
+          (await fresh.store.listOutbox(id)).map(o => o.event),
+          ['paid'],
+        );
+        const events = await fresh.store.listEvents(id);
+        assert.equal(events.filter(e => e.verdict === 'applied').length, 1);
+      });
+    }
+  });
+}
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -1497,7 +1499,7 @@ describe('two signer processes on one PostgreSQL schema (DESIGN.md §6)', () => 
 
 // ---------------------------------------------------------------------------------------------------------
 
-describe('T23 model-based: random command sequences against a reference model (SQLite)', () => {
+describe('T23 model-based: random command sequences against a reference model', () => {
   type ReportKind = 'success' | 'fail' | 'tampered';
 
   interface ModelSession {
@@ -1517,7 +1519,8 @@ describe('T23 model-based: random command sequences against a reference model (S
   }
   interface Real {
     store: Store;
-    url: string;
+    /** Opens the same database again (a restarted signer). */
+    reopen: () => Store;
     sessions: Session[];
     sequence: number;
   }
@@ -1689,31 +1692,38 @@ describe('T23 model-based: random command sequences against a reference model (S
         () => true,
         async (_m, r) => {
           await r.store.close();
-          r.store = createSqliteStore(r.url);
+          r.store = r.reopen();
           await r.store.migrate();
         },
       ),
     ),
   ];
 
-  it('T23 keeps every invariant after every step (20 runs, up to 30 commands)', async t => {
-    await fc.assert(
-      fc.asyncProperty(fc.commands(commands, { maxCommands: 30, size: 'max' }), async cmds => {
-        const fresh = await freshStore('sqlite');
-        const real: Real = { store: fresh.store, url: fresh.url, sessions: [], sequence: 0 };
-        try {
-          await fc.asyncModelRun(() => ({ model: { sessions: [] }, real }), cmds);
-        } finally {
-          await real.store.close();
-          await fresh.drop();
-        }
-      }),
-      { numRuns: 20 },
-    );
-    const total = [...executed.values()].reduce((a, b) => a + b, 0);
-    t.diagnostic(
-      `T23 ran ${total} commands in 20 sequences: ${[...executed].map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    );
-    assert.ok(total >= 100, `only ${total} commands ran`);
-  });
+  for (const kind of ['sqlite', 'postgres'] as const) {
+    it(`T23 keeps every invariant after every step (${kind}, 20 runs, up to 30 commands)`, async t => {
+      executed.clear();
+      await fc.assert(
+        fc.asyncProperty(fc.commands(commands, { maxCommands: 30, size: 'max' }), async cmds => {
+          const fresh = await freshStore(kind);
+          const reopen = () =>
+            kind === 'sqlite'
+              ? createSqliteStore(fresh.url)
+              : createPostgresStore(fresh.url, { schema: fresh.schema! });
+          const real: Real = { store: fresh.store, reopen, sessions: [], sequence: 0 };
+          try {
+            await fc.asyncModelRun(() => ({ model: { sessions: [] }, real }), cmds);
+          } finally {
+            await real.store.close();
+            await fresh.drop();
+          }
+        }),
+        { numRuns: 20 },
+      );
+      const total = [...executed.values()].reduce((a, b) => a + b, 0);
+      t.diagnostic(
+        `T23 (${kind}) ran ${total} commands in 20 sequences: ${[...executed].map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      );
+      assert.ok(total >= 100, `only ${total} commands ran`);
+    });
+  }
 });
