@@ -221,6 +221,26 @@ describe('QR payments (payment-method="QRPAY")', () => {
     expect(dialogOf(el).open).to.equal(false);
   });
 
+  it('shows nothing, and leaves no timer or stream, for a flow ended while this module loaded (T38)', async () => {
+    const el = await extrasButton({ method: 'QRPAY' });
+    const events = record(el);
+    const { showQr } = await import('./extras.js');
+    const controller = new AbortController();
+    controller.abort();
+    const ended = { controller, base: 'http://127.0.0.1:1', orderRef: 'X', sessionId: 'gone' };
+    const interval = sinon.spy(window, 'setInterval');
+
+    showQr(el as never, ended as never, {
+      imageUrl: 'http://127.0.0.1:1/qr.svg',
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    });
+    await new Promise(resolve => setTimeout(resolve, 100));
+
+    expect(events).to.deep.equal([]);
+    expect(shadow(el).querySelector('.qr')).to.equal(null);
+    expect(interval.called).to.equal(false);
+  });
+
   it('counts down, announces sparingly, and reports the expiry as galaxy-pay-cancel "timeout"', async () => {
     const { shortSignerUrl } = await stack();
     const el = await extrasButton({ method: 'QRPAY', signer: shortSignerUrl });

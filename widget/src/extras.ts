@@ -154,6 +154,8 @@ export async function chooseCard(host: Host, flow: Flow): Promise<void> {
  * and past the expiry the signer is asked until it says `expired` (→ `galaxy-pay-cancel` 'timeout').
  */
 export function showQr(host: Host, flow: Flow, qr: { imageUrl: string; expiresAt: string }): void {
+  // Removed or closed while this module loaded: nothing to show, and no timer or stream to leave behind (T38).
+  if (flow.controller.signal.aborted || host.flow !== flow) return;
   if (!/^https?:\/\//.test(qr.imageUrl)) throw new GalaxyPayRequestError(flow.base, 502, 'no_qr');
   const w = setUp(host);
   const watcher = (flow.watcher = host.watch(flow, flow.sessionId!));

@@ -113,6 +113,16 @@ describe('<galaxy-pay-button>', () => {
       });
     });
 
+    it('dispatches CONFIG for a signer attribute that is not a URL', async () => {
+      const el = await button({ mode: 'modal' });
+      el.signer = 'http://[';
+      const error = oneEvent(el, 'galaxy-pay-error');
+
+      el.open();
+
+      expect((await error).detail).to.include({ code: 'CONFIG', retryable: false });
+    });
+
     it('renders an order reference full of HTML as nothing but text, and the signer refuses it', async () => {
       const el = await button({ orderRef: '"><img src=x onerror="window.pwned=1">' });
       const events = record(el);
@@ -456,6 +466,20 @@ describe('<galaxy-pay-button>', () => {
       expect(frame.contentWindow!.location.search).to.contain('galaxy_pay_session');
       frame.remove();
       other.close();
+    });
+
+    it('stays quiet about a returned session id the signer does not know (stale or forged link)', async () => {
+      const { signerUrl } = await stack();
+      const query = new URLSearchParams({ signer: signerUrl, order: newOrder() });
+      query.set('galaxy_pay_session', 'forged-0000000000000000000000');
+
+      const frame = await loadFrame(`/test-pages/redirect.html?${query}`);
+      const el = await until(() => frame.contentDocument!.querySelector('galaxy-pay-button'));
+      await sleep(500);
+
+      expect(frame.contentWindow!.events).to.deep.equal([]);
+      expect(payButton(el).getAttribute('aria-disabled')).not.to.equal('true');
+      frame.remove();
     });
   });
 

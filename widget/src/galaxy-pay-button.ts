@@ -255,7 +255,8 @@ export class GalaxyPayButton extends LitElement {
   /** Starts a payment, as a click does. Ignored while one is under way (double clicks open one session). */
   open(): void {
     if (this.disabled || this.flow) return;
-    if (!this.signer || !this.orderRef) {
+    const base = signerBase(this.signer);
+    if (!base || !this.orderRef) {
       this.dispatchEvent(this.error(ErrorCode.Config, 'signer and order-ref are required', false));
       return;
     }
@@ -264,7 +265,7 @@ export class GalaxyPayButton extends LitElement {
       controller: new AbortController(),
       // A QR code is shown in the dialog, whatever the screen.
       presentation: qr ? 'modal' : choosePresentation(this.mode),
-      base: new URL(this.signer, document.baseURI).href.replace(/\/+$/, ''),
+      base,
       orderRef: this.orderRef,
     };
     this.flow = flow;
@@ -370,11 +371,12 @@ export class GalaxyPayButton extends LitElement {
   /** Redirect mode came back with `?galaxy_pay_session=`: report that session if it is this button's order. */
   private async resume(): Promise<void> {
     const sessionId = returnedSessionId();
-    if (!sessionId || this.flow || !this.signer || !this.orderRef) return;
+    const base = signerBase(this.signer);
+    if (!sessionId || this.flow || !base || !this.orderRef) return;
     const flow: Flow = {
       controller: new AbortController(),
       presentation: 'redirect',
-      base: new URL(this.signer, document.baseURI).href.replace(/\/+$/, ''),
+      base,
       orderRef: this.orderRef,
       sessionId,
       closed: true,
@@ -393,7 +395,9 @@ export class GalaxyPayButton extends LitElement {
       if (isFinal(view)) this.handleView(flow, view);
       else flow.watcher = this.watch(flow, sessionId);
     } catch (error) {
-      if (!signal.aborted) this.fail(flow, error);
+      // An id the signer does not know (stale, forged, another signer's) is not this button's payment either.
+      if ((error as { status?: number }).status === 404) this.end();
+      else if (!signal.aborted) this.fail(flow, error);
     }
   }
 
@@ -568,5 +572,14 @@ if (typeof customElements !== 'undefined' && !customElements.get('galaxy-pay-but
 declare global {
   interface HTMLElementTagNameMap {
     'galaxy-pay-button': GalaxyPayButton;
+  }
+}
+
+/** The signer's base URL without trailing slashes, or undefined when `signer` is empty or not a URL. */
+function signerBase(signer: string): string | undefined {
+  try {
+    return signer ? new URL(signer, document.baseURI).href.replace(/\/+$/, '') : undefined;
+  } catch {
+    return undefined;
   }
 }
