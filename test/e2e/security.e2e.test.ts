@@ -114,7 +114,10 @@ describe('merchant page security', () => {
       assert.equal(await delivered, new URL(stack.sandboxUrl).origin);
 
       // Delivered, and the widget did not react: still paying, dialog open, no outcome event.
-      const announcement = await page.locator('galaxy-pay-button [role="status"]').textContent();
+      // While the modal is open, progress is announced from inside it.
+      const announcement = await page
+        .locator('galaxy-pay-button dialog [role="status"]')
+        .textContent();
       assert.equal(announcement, 'Đang chờ thanh toán…');
       assert.equal(await page.locator('galaxy-pay-button dialog[open]').count(), 1);
       assert.deepEqual(

@@ -246,12 +246,14 @@ describe('QR payments (payment-method="QRPAY")', () => {
     const el = await extrasButton({ method: 'QRPAY', signer: shortSignerUrl });
     const events = record(el);
     const announced = new Set<string>();
-    const live = shadow(el).querySelector('[role=status]')!;
-    new MutationObserver(() => announced.add(live.textContent ?? '')).observe(live, {
-      subtree: true,
-      childList: true,
-      characterData: true,
-    });
+    // Both live regions: the one inside the dialog speaks while it is open.
+    for (const live of shadow(el).querySelectorAll('[role=status]')) {
+      new MutationObserver(() => announced.add(live.textContent ?? '')).observe(live, {
+        subtree: true,
+        childList: true,
+        characterData: true,
+      });
+    }
 
     payButton(el).click();
     const { sessionId } = (await oneEvent(el, 'galaxy-pay-open')).detail;

@@ -634,18 +634,24 @@ describe('<galaxy-pay-button>', () => {
       expect(focused()).to.equal(payButton(el));
     });
 
-    it('announces progress in a live region and uses no inline style attributes', async () => {
+    it('announces progress in a live region (inside the modal while it is open) and uses no inline style attributes', async () => {
       const el = await button({ mode: 'modal', lang: 'en' });
-      const status = shadow(el).querySelector('[role=status]')!;
+      const outside = [...shadow(el).querySelectorAll('[role=status]')].find(
+        e => !e.closest('dialog'),
+      )!;
+      const inside = dialogOf(el).querySelector('[role=status]')!;
 
       await clickAndOpen(el);
-      expect(status.textContent).to.equal('Waiting for your payment…');
+      await until(() => inside.textContent === 'Waiting for your payment…');
+      // The page behind a modal dialog is inert: a region there would not be read out.
+      expect(outside.textContent).to.equal('');
       expect(shadow(el).querySelectorAll('[style]')).to.have.length(0);
       expect(shadow(el).adoptedStyleSheets.length).to.be.greaterThan(0);
       el.close();
       await oneEvent(el, 'galaxy-pay-cancel');
 
-      expect(status.textContent).to.equal('Payment cancelled.');
+      await until(() => outside.textContent === 'Payment cancelled.');
+      expect(inside.textContent).to.equal('');
     });
   });
 });

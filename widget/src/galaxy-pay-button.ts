@@ -508,6 +508,9 @@ export class GalaxyPayButton extends LitElement {
     const w = this.words;
     const loading = this.frameState === 'loading';
     const failed = this.frameState === 'failed';
+    // A modal dialog makes the rest of the page inert, a live region outside it included: while it is open,
+    // progress is announced from inside it.
+    const inDialog = !!this.dialog?.open;
     return html`<button
         type="button"
         part="button"
@@ -517,8 +520,9 @@ export class GalaxyPayButton extends LitElement {
       >
         <slot>${w.pay}</slot>
       </button>
-      <span class="sr" role="status">${this.announcement}</span>
+      <span class="sr" role="status">${inDialog ? '' : this.announcement}</span>
       <dialog part="dialog" aria-label=${w.title} @cancel=${this.handleEscape}>
+        <span class="sr" role="status">${inDialog ? this.announcement : ''}</span>
         <span tabindex="0" @focus=${() => (this.lastFocusable ?? this.closeButton)?.focus()}></span>
         <header>
           <button type="button" class="x" autofocus aria-label=${w.close} @click=${this.close}>
