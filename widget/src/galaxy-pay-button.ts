@@ -255,6 +255,11 @@ export class GalaxyPayButton extends LitElement {
   /** Starts a payment, as a click does. Ignored while one is under way (double clicks open one session). */
   open(): void {
     if (this.disabled || this.flow) return;
+    // One payment at a time on a page (a modal makes the page inert; a popup does not): bring it forward.
+    if (activeFlow && !activeFlow.controller.signal.aborted) {
+      activeFlow.popup?.focus();
+      return;
+    }
     const base = signerBase(this.signer);
     if (!base || !this.orderRef) {
       this.dispatchEvent(this.error(ErrorCode.Config, 'signer and order-ref are required', false));
@@ -269,6 +274,7 @@ export class GalaxyPayButton extends LitElement {
       orderRef: this.orderRef,
     };
     this.flow = flow;
+    activeFlow = flow;
     if (this.customerHandle && !qr) {
       void this.extra((x, host) => x.chooseCard(host, flow)).catch(
         error => flow.controller.signal.aborted || this.fail(flow, error),
@@ -587,3 +593,6 @@ function signerBase(signer: string): string | undefined {
     return undefined;
   }
 }
+
+/** The payment under way on this page, if any (a flow ends by aborting its controller). */
+let activeFlow: Flow | undefined;
