@@ -84,6 +84,20 @@ describe('signer-client', () => {
     expect(fetch.callCount).to.equal(2);
   });
 
+  it('closes a broken event stream and polls instead, until a final status', async () => {
+    const fetch = sinon.stub(window, 'fetch').resolves(json(view('paid')));
+    const close = sinon.spy(EventSource.prototype, 'close');
+    const seen: string[] = [];
+
+    // Nothing listens there: the stream fails at once, and EventSource alone would retry for ever.
+    watchSession('http://127.0.0.1:9', 'S1', v => seen.push(v.status), { pollMs: 10 });
+    await new Promise(resolve => setTimeout(resolve, 300));
+
+    expect(close.called).to.equal(true);
+    expect(seen).to.deep.equal(['paid']);
+    expect(String(fetch.firstCall.args[0])).to.equal('http://127.0.0.1:9/sessions/S1');
+  });
+
   it('stops polling when its signal aborts', async () => {
     const fetch = sinon.stub(window, 'fetch').resolves(json(view('pending')));
     const controller = new AbortController();
