@@ -547,6 +547,14 @@ describe('<galaxy-pay-button>', () => {
       expect(open.calledOnce).to.equal(true);
 
       const { sessionId: idB } = await clickAndOpen(b);
+      // A popup that is closed (by the shopper, or cut off by COOP) while its result is awaited blocks nothing.
+      b.closeGrace = 10_000;
+      (open.returnValues[1] as Window).close();
+      await oneEvent(b, 'galaxy-pay-close');
+      const c = await button({ mode: 'popup' });
+      expect((await clickAndOpen(c)).mode).to.equal('popup');
+      c.close();
+      await oneEvent(c, 'galaxy-pay-cancel');
       const settledB = oneEvent(b, 'galaxy-pay-result');
       await completePayment(idB, 'failure');
       expect((await settledB).detail).to.include({ status: 'failed', sessionId: idB });

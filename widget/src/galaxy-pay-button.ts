@@ -256,8 +256,10 @@ export class GalaxyPayButton extends LitElement {
   open(): void {
     if (this.disabled || this.flow) return;
     // One payment at a time on a page (a modal makes the page inert; a popup does not): bring it forward.
-    if (activeFlow && !activeFlow.controller.signal.aborted) {
-      activeFlow.popup?.focus();
+    // A popup the shopper closed (or that COOP cut off) blocks nothing while its result is awaited.
+    const popup = activeFlow?.controller.signal.aborted ? undefined : activeFlow?.popup;
+    if (popup && !popup.closed) {
+      popup.focus();
       return;
     }
     const base = signerBase(this.signer);
