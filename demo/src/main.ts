@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   Test cards (domestic cards: holder NGUYEN VAN A, issue date; OTP is "otp"):
 ${cardLines()}
 
-  Back office: SIGNER_URL=${stack.signerUrl} ADMIN_TOKEN=${DEMO_ADMIN_TOKEN} pnpm --filter @galaxy-pay/server cli -- orders list
+  Back office: SIGNER_URL=${stack.signerUrl} ADMIN_TOKEN=${DEMO_ADMIN_TOKEN} pnpm -C server cli -- orders list
 
   Press Ctrl-C to stop.
 `);

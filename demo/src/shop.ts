@@ -27,7 +27,14 @@ export interface ShopOptions {
 }
 
 export type ShopOrderStatus =
-  'awaiting_payment' | 'paid' | 'failed' | 'cancelled' | 'expired' | 'needs_review';
+  | 'awaiting_payment'
+  | 'paid'
+  | 'partially_refunded'
+  | 'refunded'
+  | 'failed'
+  | 'cancelled'
+  | 'expired'
+  | 'needs_review';
 
 export interface ShopOrderLine {
   productId: string;
@@ -47,6 +54,8 @@ export interface ShopOrder {
   transactionId: string | null;
   createdAt: string;
   paidAt: string | null;
+  /** What the signer reports refunded so far (its `refunded` events carry the running total). */
+  refunded: number;
   /** Webhook ids already applied (the signer delivers at least once). */
   notices: string[];
 }
@@ -166,6 +175,7 @@ export function createShop(options: ShopOptions): Shop {
       transactionId: null,
       createdAt: new Date().toISOString(),
       paidAt: null,
+      refunded: 0,
       notices: [],
     };
     orders.set(orderRef, order);
@@ -245,8 +255,14 @@ function applyNotice(orders: Map<string, ShopOrder>, notice: PaymentNotice): voi
   const order = orders.get(notice.orderRef);
   if (!order || order.notices.includes(notice.id)) return;
   order.notices.push(notice.id);
+  if (notice.event === 'refunded') {
+    // Each refund carries the total refunded so far: the largest seen wins (deliveries may cross).
+    order.refunded = Math.max(order.refunded, notice.refunded ?? 0);
+    order.status = order.refunded >= order.amount ? 'refunded' : 'partially_refunded';
+    return;
+  }
   // A paid order stays paid; anything later about another session of it is only recorded.
-  if (order.status === 'paid') return;
+  if (order.paidAt !== null) return;
   const status = notice.status as ShopOrderStatus;
   if (['paid', 'failed', 'cancelled', 'expired', 'needs_review'].includes(status)) {
     order.status = status;

@@ -4,7 +4,7 @@
  * stored data only: the browser contributes preferences, never money or URLs.
  */
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   Endpoint,
   formatGatewayDateTime,
@@ -20,7 +20,7 @@ import { GatewayError, type GatewayClient } from './gateway-client.js';
 import type { Logger } from './logger.js';
 import { StoreError } from './store/errors.js';
 import type { Order, Session, SessionPlan, Store } from './store/store.js';
-import { reconcile } from './reconcile.js';
+import { gatewayUnavailable, mayExpire, nextCheckDelayMs, reconcile } from './reconcile.js';
 
 export interface CheckoutDeps {
   store: Store;
@@ -44,6 +44,8 @@ export interface CheckoutPreferences {
   merchantOrigin: string | null;
   /** Saved card, QR or manual capture (see `SessionPlan`); absent for a plain hosted checkout. */
   plan?: SessionPlan | null;
+  /** The opening browser's secret: only a caller holding it gets this session back, or may cancel it. */
+  clientKey?: string;
 }
 
 /** A random id with `bytes` bytes of entropy, base64url. */
@@ -239,30 +241,45 @@ async function openSessionNow(
   if (await deps.store.findPaidSession(order.orderRef)) {
     throw new HttpError(409, 'order_already_paid', 'this order has already been paid');
   }
-  const open = await deps.store.findOpenSession(order.orderRef, now);
-  // A verified checkout URL settles the doubt of an earlier timeout too: calling again would only get 409.
-  if (open && open.checkoutUrl) return { kind: 'existing', session: open };
-  if (
-    open &&
-    open.status === 'pending' &&
-    now.getTime() - open.createdAt.getTime() < IN_FLIGHT_MS
-  ) {
-    // Its checkout call is still under way (here or in another signer process): wait for it.
-    throw new HttpError(409, 'request_in_progress', 'a checkout for this order is being opened', {
-      'retry-after': '1',
-    });
+  let open = await deps.store.findOpenSession(order.orderRef, now);
+  if (open && open.transactionId === null && !inFlight(open, now)) {
+    // Its checkout reply never came: find out what the gateway did before anything else (issue 11 §3).
+    open = await settleUnansweredCheckout(deps, open, order);
+    if (open.status !== 'pending' && open.status !== 'pending_unknown') open = null;
   }
-  // A session whose checkout reply never came: retry it with the same orderID and requestID (T07).
-  if (open) return { kind: 'existing', session: await callGateway(deps, open, order) };
-  await retireLapsedSession(deps, order.orderRef, now);
+  if (open) {
+    if (open.transactionId === null && open.status === 'pending_unknown') {
+      // Asked again just now, and still no answer: nothing is known; the shopper retries in a moment.
+      throw gatewayUnavailable();
+    }
+    if (open.transactionId === null) {
+      // Its checkout call is still under way (here or in another signer process): wait for it.
+      throw new HttpError(409, 'request_in_progress', 'a checkout for this order is being opened', {
+        'retry-after': '1',
+      });
+    }
+    // The open session goes back only to the browser that opened it (issue 11 §4).
+    if (!ownsSession(open, prefs.clientKey)) {
+      throw new HttpError(
+        409,
+        'order_has_open_session',
+        'this order is being paid in another window; finish or close it there, or try again later',
+        {
+          'retry-after': String(
+            Math.max(1, Math.ceil((open.expiresAt.getTime() - now.getTime()) / 1000)),
+          ),
+        },
+      );
+    }
+    return { kind: 'existing', session: open };
+  }
+  await retireLapsedSession(deps, order, now);
   let session: Session;
   try {
     session = await deps.store.createSession(newSession(deps, order, prefs, now));
   } catch (error) {
     if (!(error instanceof StoreError) || error.code !== 'open_session_exists') throw error;
-    // Another signer process opened one in the meantime: share it once it has its checkout URL.
-    const theirs = await deps.store.findOpenSession(order.orderRef, now);
-    if (theirs?.checkoutUrl) return { kind: 'existing', session: theirs };
+    // Another signer process (or an earlier attempt still in doubt) holds the order: the caller retries.
     throw new HttpError(409, 'request_in_progress', 'a checkout for this order is being opened', {
       'retry-after': '1',
     });
@@ -270,21 +287,107 @@ async function openSessionNow(
   return { kind: 'created', session: await callGateway(deps, session, order) };
 }
 
+/** Whether a session's first checkout call may still be under way (it is not ours to retry yet). */
+function inFlight(session: Session, now: Date): boolean {
+  return session.status === 'pending' && now.getTime() - session.createdAt.getTime() < IN_FLIGHT_MS;
+}
+
+/** SHA-256 of a browser's client key, as stored with the session it opened. */
+export function clientKeyHash(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** Whether the caller holds the key of the browser that opened the session. */
+export function ownsSession(session: Session, clientKey: string | undefined): boolean {
+  if (session.clientKeyHash === null || clientKey === undefined) return false;
+  const presented = Buffer.from(clientKeyHash(clientKey), 'hex');
+  return timingSafeEqual(presented, Buffer.from(session.clientKeyHash, 'hex'));
+}
+
+/**
+ * A checkout whose reply never came (timeout, reset, a reply that did not verify): the gateway may hold a
+ * transaction for its orderID whose hosted-page address nobody ever received. Query Transaction needs the
+ * gateway's transactionID, which was in the lost reply, so the only question the protocol lets us ask is
+ * the same signed request again (same requestID and orderID):
+ * - it succeeds: the first never registered; the session gets its transaction and page now;
+ * - the gateway refuses it (409 Duplicate, or any definite refusal): it did register the first (or would
+ *   have refused it too). Its page address was never handed out, so nobody can pay it: the session is
+ *   released as `failed` (code `checkout_lost`), and a verified success that still came for it would be
+ *   recorded as a late success. FAST_PAY has no page (the charge happens in the call): it stays in doubt;
+ * - no answer again: nothing is known; the session stays `pending_unknown` and is asked again later.
+ */
+export async function settleUnansweredCheckout(
+  deps: CheckoutDeps,
+  session: Session,
+  order: Order,
+): Promise<Session> {
+  try {
+    return await sendCheckout(deps, session, order);
+  } catch (error) {
+    if (!(error instanceof GatewayError)) throw error;
+    const at = deps.now();
+    if (isAnswer(error) && session.plan?.op !== 'fast_pay') {
+      const { session: released } = await deps.store.transition(session.id, {
+        to: 'failed',
+        at,
+        evidence: {
+          kind: 'checkout',
+          transactionId: null,
+          code: 'checkout_lost',
+          message: `checkout reply lost; the retry was refused (${error.responseCode ?? error.code})`,
+        },
+      });
+      deps.logger.warn(
+        { sessionId: session.id, code: error.code },
+        'unanswered checkout released: its page address was never handed out',
+      );
+      return released;
+    }
+    await deps.store.markPendingUnknown(session.id, at);
+    const failures = session.checkFailures + 1;
+    await deps.store.scheduleCheck(
+      session.id,
+      failures,
+      new Date(at.getTime() + nextCheckDelayMs(failures)),
+    );
+    deps.logger.warn({ sessionId: session.id, code: error.code }, 'checkout retry unanswered');
+    return (await deps.store.getSession(session.id)) ?? session;
+  }
+}
+
+/** A gateway answer that verified and refuses the call (not a silence, not an untrusted reply). */
+function isAnswer(error: GatewayError): boolean {
+  return (
+    (error.code === 'gateway_duplicate' || error.code === 'gateway_rejected') &&
+    error.responseCode !== undefined
+  );
+}
+
 /**
  * A session past its expiry that nobody has marked expired yet still counts as the order's open session
- * (the database allows one). Ask the gateway about it first: if it was paid, the order is paid; otherwise
- * it expires and a new session may open.
+ * (the database allows one). Ask the gateway about it first: if it was paid, the order is paid; if the
+ * gateway says it is not, it expires and a new session may open; if the gateway does not answer, nothing
+ * may open (the old one may be paid at this very moment).
  */
-async function retireLapsedSession(deps: CheckoutDeps, orderRef: string, now: Date): Promise<void> {
-  const lapsed = await deps.store.findOpenSession(orderRef, new Date(0));
+async function retireLapsedSession(deps: CheckoutDeps, order: Order, now: Date): Promise<void> {
+  let lapsed = await deps.store.findOpenSession(order.orderRef, new Date(0));
   if (!lapsed || lapsed.expiresAt > now) return;
-  const current = await reconcile(deps, lapsed);
-  if (current.status === 'paid') {
+  if (lapsed.transactionId === null) {
+    lapsed = await settleUnansweredCheckout(deps, lapsed, order);
+    if (lapsed.status === 'failed') return;
+  }
+  const result = await reconcile(deps, lapsed);
+  const current = result.session;
+  if (current.status === 'paid' || current.status === 'authorized') {
     throw new HttpError(409, 'order_already_paid', 'this order has already been paid');
   }
-  if (current.status === 'pending' || current.status === 'pending_unknown') {
-    await deps.store.transition(current.id, { to: 'expired', at: now });
+  if (current.status !== 'pending' && current.status !== 'pending_unknown') return;
+  if (!mayExpire(result)) {
+    throw gatewayUnavailable(
+      'an earlier payment attempt for this order is still being checked with the gateway; try again in a moment',
+    );
   }
+  await deps.store.transition(current.id, { to: 'expired', at: now });
 }
 
 function newSession(deps: CheckoutDeps, order: Order, prefs: CheckoutPreferences, now: Date) {
@@ -304,18 +407,29 @@ function newSession(deps: CheckoutDeps, order: Order, prefs: CheckoutPreferences
     createdAt: now,
     expiresAt: new Date(now.getTime() + deps.sessionTtlMs),
     plan: prefs.plan ?? null,
+    clientKeyHash: prefs.clientKey === undefined ? null : clientKeyHash(prefs.clientKey),
   };
 }
 
 async function callGateway(deps: CheckoutDeps, session: Session, order: Order): Promise<Session> {
+  try {
+    return await sendCheckout(deps, session, order);
+  } catch (error) {
+    if (!(error instanceof GatewayError)) throw error;
+    throw await recordFailure(deps, session, error);
+  }
+}
+
+/** Sends the session's checkout call and records its answer; a GatewayError is the caller's to judge. */
+async function sendCheckout(deps: CheckoutDeps, session: Session, order: Order): Promise<Session> {
   const op = session.plan?.op;
   const token =
     (op === 'token' || op === 'fast_pay') && deps.resolveToken
       ? await deps.resolveToken(session)
       : undefined;
   const { endpoint, data } = buildGatewayRequest(deps, session, order, deps.now(), token);
-  try {
-    const reply = await deps.gateway.call(endpoint, data, { requestId: session.requestId });
+  const reply = await deps.gateway.call(endpoint, data, { requestId: session.requestId });
+  {
     const {
       transactionID,
       endpoint: checkoutUrl,
@@ -334,9 +448,6 @@ async function callGateway(deps: CheckoutDeps, session: Session, order: Order): 
       { transactionId: transactionID, checkoutUrl: checkoutUrl ?? '' },
       deps.now(),
     );
-  } catch (error) {
-    if (!(error instanceof GatewayError)) throw error;
-    throw await recordFailure(deps, session, error);
   }
 }
 
@@ -348,10 +459,12 @@ async function recordFailure(
 ): Promise<HttpError> {
   const at = deps.now();
   const retryAfter = { 'retry-after': String(error.retryAfterSeconds ?? 30) };
+  // An untrusted reply is no answer either: the gateway may have made the transaction it describes.
   const inDoubt =
     error.mayHaveReachedGateway &&
     (error.code === 'upstream_timeout' ||
       error.code === 'upstream_error' ||
+      error.code === 'upstream_untrusted' ||
       error.code === 'gateway_duplicate');
   switch (inDoubt ? 'in_doubt' : error.code) {
     case 'in_doubt':
@@ -361,18 +474,19 @@ async function recordFailure(
         { sessionId: session.id, code: error.code },
         'checkout outcome unknown; session pending_unknown',
       );
+      // The next click asks the gateway again at once (settleUnansweredCheckout): "in a moment".
       return error.code === 'upstream_timeout'
         ? new HttpError(
             504,
             'upstream_timeout',
-            'the payment gateway did not answer in time; try again',
-            retryAfter,
+            'the payment gateway did not answer in time; try again in a moment',
+            { 'retry-after': '2' },
           )
         : new HttpError(
             502,
-            'upstream_error',
-            'the payment gateway could not be reached; try again',
-            retryAfter,
+            error.code === 'upstream_untrusted' ? 'upstream_untrusted' : 'upstream_error',
+            'the payment gateway could not be reached; try again in a moment',
+            { 'retry-after': '2' },
           );
     default: {
       await deps.store.transition(session.id, {

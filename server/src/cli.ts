@@ -7,8 +7,8 @@
  * configuration; 3 the signer or the gateway is unreachable or failed (5xx, network): try again later.
  */
 
-import { randomUUID } from 'node:crypto';
-import { realpathSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -23,11 +23,15 @@ Commands:
   orders show <orderRef>                      an order, its payments and the audit trail
   query <orderRef>                            ask the gateway now and reconcile the store
   refund <orderRef> <amount> [--reason <t>] [--idempotency-key <k>]
-                                              refund part or all of a captured payment
-  void <orderRef>                             void an authorized (not captured) payment
-  capture <orderRef> [--amount <n>]           capture an authorized payment
+                                              refund part or all of a captured payment; the same
+                                              command again is the same refund, never a second one
+                                              (for a second refund of the same amount, give it
+                                              another --reason or its own --idempotency-key)
+  void <orderRef> [--idempotency-key <k>]     void an authorized (not captured) payment
+  capture <orderRef> [--amount <n>] [--idempotency-key <k>]
+                                              capture an authorized payment
   reconcile [--older-than <seconds>]          query every stale pending session
-  links create --amount <n> --name <t> --description <t> [--expires <n>] [--unit DAY|HOUR|MINUTE]
+  links create --amount <n> --name <t> [--description <t>] [--expires <n>] [--unit DAY|HOUR|MINUTE]
                [--methods GALAXYPAY,MPGS,…] [--fields email,fullname,phone,shippingAddress]
   links list [--limit <n>]
 
@@ -37,6 +41,7 @@ Options:
   --operator <name>  who you are, for the audit trail (default: $GALAXY_PAY_OPERATOR or $USER)
   --json             print the signer's JSON answer
   -h, --help         this help
+  --version          the version of galaxy-pay
 
 Exit codes: 0 done, 1 refused by the signer (4xx), 2 usage or configuration error, 3 signer or gateway
 unavailable (5xx, network).`;
@@ -52,51 +57,155 @@ interface Io {
 
 type Json = Record<string, unknown>;
 
-/** Runs the CLI with `argv` (without node and the script); resolves to the exit code. */
-export async function run(argv: string[], io: Io): Promise<number> {
+const OPTIONS = {
+  url: { type: 'string' },
+  token: { type: 'string' },
+  operator: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  status: { type: 'string' },
+  limit: { type: 'string' },
+  reason: { type: 'string' },
+  'idempotency-key': { type: 'string' },
+  amount: { type: 'string' },
+  'older-than': { type: 'string' },
+  name: { type: 'string' },
+  description: { type: 'string' },
+  expires: { type: 'string' },
+  unit: { type: 'string' },
+  methods: { type: 'string' },
+  fields: { type: 'string' },
+} as const;
+
+type Option = keyof typeof OPTIONS;
+
+/** Options every command takes. */
+const GLOBAL: readonly Option[] = ['url', 'token', 'operator', 'json', 'help', 'version'];
+
+/**
+ * Each command's words, the positional arguments after them, and its own options: anything else on the
+ * line is a mistake (a typo, or an option meant for another command) and exits 2 rather than being ignored.
+ */
+const COMMANDS: Record<string, { args: string[]; options: Option[] }> = {
+  'orders list': { args: [], options: ['status', 'limit'] },
+  'orders show': { args: ['orderRef'], options: [] },
+  query: { args: ['orderRef'], options: [] },
+  refund: { args: ['orderRef', 'amount'], options: ['reason', 'idempotency-key'] },
+  void: { args: ['orderRef'], options: ['idempotency-key'] },
+  capture: { args: ['orderRef'], options: ['amount', 'idempotency-key'] },
+  reconcile: { args: [], options: ['older-than'] },
+  'links create': {
+    args: [],
+    options: ['amount', 'name', 'description', 'expires', 'unit', 'methods', 'fields'],
+  },
+  'links list': { args: [], options: ['limit'] },
+};
+
+/** This package's version, read from its package.json (one level above both `src/` and `dist/`). */
+function version(): string {
+  const manifest = JSON.parse(
+    readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+  ) as { version: string };
+  return manifest.version;
+}
+
+type Values = Partial<Record<Option, string | boolean>>;
+
+/**
+ * Parses the command line strictly: unknown options, options given twice or not taken by the command, and
+ * stray arguments are usage errors. A leading `--` is dropped: `pnpm … cli -- <args>` (and npm) pass it on.
+ */
+function parse(argv: string[]): { values: Values; positionals: string[] } {
+  const args = argv[0] === '--' ? argv.slice(1) : argv;
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args,
+      options: OPTIONS,
       allowPositionals: true,
       strict: true,
-      options: {
-        url: { type: 'string' },
-        token: { type: 'string' },
-        operator: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        status: { type: 'string' },
-        limit: { type: 'string' },
-        reason: { type: 'string' },
-        'idempotency-key': { type: 'string' },
-        amount: { type: 'string' },
-        'older-than': { type: 'string' },
-        name: { type: 'string' },
-        description: { type: 'string' },
-        expires: { type: 'string' },
-        unit: { type: 'string' },
-        methods: { type: 'string' },
-        fields: { type: 'string' },
-      },
+      tokens: true,
     });
   } catch (error) {
-    io.err(`galaxy-pay: ${(error as Error).message}\nRun galaxy-pay --help for usage.`);
+    const { code, message } = error as { code?: string; message: string };
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      throw new UsageError(`unknown option ${/'([^']+)'/.exec(message)?.[1] ?? message}`);
+    }
+    throw new UsageError(message);
+  }
+  const { values, positionals, tokens } = parsed;
+  const given = new Set<Option>();
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    const name = token.name as Option;
+    if (given.has(name)) throw new UsageError(`--${name} is given twice`);
+    given.add(name);
+  }
+  if (values.help || values.version) return { values, positionals };
+  if (positionals.length === 0) return { values, positionals };
+  const words = positionals[0] === 'orders' || positionals[0] === 'links' ? 2 : 1;
+  const name = positionals.slice(0, words).join(' ');
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    const [first, second] = positionals;
+    if (words === 2) {
+      throw new UsageError(
+        second === undefined
+          ? `${String(first)} takes ${first === 'orders' ? 'list or show' : 'create or list'}`
+          : `unknown command "${name}"`,
+      );
+    }
+    throw new UsageError(`unknown command "${String(first)}"`);
+  }
+  const rest = positionals.slice(words);
+  if (rest.length < command.args.length) {
+    throw new UsageError(
+      `missing <${command.args[rest.length]!}>: galaxy-pay ${name} ${command.args.map(a => `<${a}>`).join(' ')}`,
+    );
+  }
+  if (rest.length > command.args.length) {
+    throw new UsageError(`unexpected argument "${rest[command.args.length]!}" after ${name}`);
+  }
+  for (const option of given) {
+    if (!GLOBAL.includes(option) && !command.options.includes(option)) {
+      throw new UsageError(`${name} does not take --${option}`);
+    }
+  }
+  return { values, positionals };
+}
+
+/** Runs the CLI with `argv` (without node and the script); resolves to the exit code. */
+export async function run(argv: string[], io: Io): Promise<number> {
+  let values: Values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parse(argv));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.err(`galaxy-pay: ${error.message}\nRun galaxy-pay --help for usage.`);
     return EXIT.usage;
   }
-  const { values, positionals } = parsed;
-  if (values.help || positionals.length === 0) {
-    (values.help ? io.out : io.err)(USAGE);
-    return values.help ? EXIT.ok : EXIT.usage;
+  if (values.help) {
+    io.out(USAGE);
+    return EXIT.ok;
+  }
+  if (values.version) {
+    io.out(version());
+    return EXIT.ok;
+  }
+  if (positionals.length === 0) {
+    io.err(USAGE);
+    return EXIT.usage;
   }
   try {
     const request = planRequest(positionals, values);
-    const url = (values.url ?? io.env.SIGNER_URL ?? '').replace(/\/+$/, '');
-    const token = values.token ?? io.env.ADMIN_TOKEN;
+    const url = (str(values.url) ?? io.env.SIGNER_URL ?? '').replace(/\/+$/, '');
+    const token = str(values.token) ?? io.env.ADMIN_TOKEN;
     if (!url) throw new UsageError('set SIGNER_URL (or --url) to the signer base URL');
     if (!/^https?:\/\//.test(url)) throw new UsageError('SIGNER_URL must be an http(s) URL');
     if (!token) throw new UsageError('set ADMIN_TOKEN (or --token) to the signer admin token');
-    const operator = values.operator ?? io.env.GALAXY_PAY_OPERATOR ?? io.env.USER ?? 'cli';
+    const operator = str(values.operator) ?? io.env.GALAXY_PAY_OPERATOR ?? io.env.USER ?? 'cli';
     let res: Response;
     try {
       res = await io.fetch(`${url}${request.path}`, {
@@ -105,7 +214,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
           authorization: `Bearer ${token}`,
           'x-operator': operator.replace(/[^A-Za-z0-9_.@:+-]/g, '_').slice(0, 64) || 'cli',
           ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...(request.idempotencyKey ? { 'idempotency-key': request.idempotencyKey } : {}),
+          ...(request.idempotency ? { 'idempotency-key': request.idempotency.value } : {}),
         },
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
         signal: AbortSignal.timeout(60_000),
@@ -128,12 +237,32 @@ export async function run(argv: string[], io: Io): Promise<number> {
         `galaxy-pay: ${String(error.code ?? `http_${res.status}`)}: ${String(error.message ?? res.statusText)}` +
           (error.requestId ? ` (request ${String(error.requestId)})` : ''),
       );
-      if (request.idempotencyKey && res.status >= 500) {
-        io.err(`Retry with --idempotency-key ${request.idempotencyKey} to avoid a second refund.`);
+      const key = request.idempotency;
+      if (key && res.status >= 500) {
+        io.err(
+          key.derived
+            ? `Run the same command again to retry safely: it sends the same key (${key.value}), so it cannot ${key.kind} twice.`
+            : `Retry with --idempotency-key ${key.value} so it cannot ${key.kind} twice.`,
+        );
+      }
+      if (key?.derived && error.code === 'gateway_refused') {
+        io.err(
+          `This command's ${key.kind} is recorded as refused, and the same command gets the same answer. ` +
+            'To try it again, give it its own --idempotency-key.',
+        );
       }
       return res.status >= 500 ? EXIT.unavailable : EXIT.refused;
     }
     io.out(values.json ? JSON.stringify(json, null, 2) : request.render(json));
+    if (request.idempotency && res.headers.get('idempotent-replayed') === 'true') {
+      const { kind, derived } = request.idempotency;
+      io.err(
+        derived
+          ? `Already done: the same command (order, amount, reason) made this ${kind} before; nothing was done again. ` +
+              `For another ${kind} of the same amount, give it a different --reason or its own --idempotency-key.`
+          : `Already done: this --idempotency-key made this ${kind} before; nothing was done again.`,
+      );
+    }
     return EXIT.ok;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -148,11 +277,29 @@ interface Planned {
   method: 'GET' | 'POST';
   path: string;
   body?: Json;
-  idempotencyKey?: string;
+  /** The Idempotency-Key sent, and whether the CLI derived it (no --idempotency-key was given). */
+  idempotency?: { value: string; derived: boolean; kind: string };
   render: (json: Json) => string;
 }
 
-type Values = Record<string, string | boolean | undefined>;
+const str = (value: string | boolean | undefined) =>
+  typeof value === 'string' ? value : undefined;
+
+/**
+ * The Idempotency-Key of a refund given without --idempotency-key: derived from what the command says
+ * (order, amount, reason), so the same command run twice is one refund, whatever made it run twice (a retry
+ * after a timeout, a line re-run from the shell history, two people acting on one complaint); the signer
+ * answers the second with the first's outcome. Chosen over asking for confirmation, which scripts and
+ * retries cannot answer and people learn to type through. The price: two equal refunds of one order need
+ * something that tells them apart, a distinct --reason ("item 1 of 2", "item 2 of 2") or each its own
+ * --idempotency-key, which always wins over the derived one.
+ */
+export function refundKey(orderRef: string, amount: number, reason: string | undefined): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify(['refund', orderRef, amount, reason ?? null]))
+    .digest('base64url');
+  return `galaxy-pay-cli-refund-${digest}`;
+}
 
 function wholeNumber(name: string, value: string | boolean | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -174,10 +321,10 @@ function ref(value: string): string {
   return encodeURIComponent(value);
 }
 
-function query(values: Values, keys: Record<string, string>): string {
+function query(values: Values, keys: Partial<Record<Option, string>>): string {
   const params = new URLSearchParams();
   for (const [flag, param] of Object.entries(keys)) {
-    const value = values[flag];
+    const value = values[flag as Option];
     if (typeof value === 'string') params.set(param, value);
   }
   const text = params.toString();
@@ -215,13 +362,17 @@ function planRequest(positionals: string[], values: Values): Planned {
     case 'refund': {
       const orderRef = ref(arg(positionals, 1, 'orderRef'));
       const amount = wholeNumber('<amount>', arg(positionals, 2, 'amount'))!;
-      const key =
-        typeof values['idempotency-key'] === 'string' ? values['idempotency-key'] : randomUUID();
+      const reason = str(values.reason);
+      const given = str(values['idempotency-key']);
       return {
         method: 'POST',
         path: `/admin/orders/${orderRef}/refund`,
-        body: { amount, ...(typeof values.reason === 'string' ? { reason: values.reason } : {}) },
-        idempotencyKey: key,
+        body: { amount, ...(reason === undefined ? {} : { reason }) },
+        idempotency: {
+          value: given ?? refundKey(decodeURIComponent(orderRef), amount, reason),
+          derived: given === undefined,
+          kind: 'refund',
+        },
         render: json =>
           `${renderOperation(json.operation as Json)}\n${renderPayment(json.payment as Json)}`,
       };
@@ -233,8 +384,9 @@ function planRequest(positionals: string[], values: Values): Planned {
         method: 'POST',
         path: `/admin/orders/${ref(arg(positionals, 1, 'orderRef'))}/${command}`,
         body: amount === undefined ? {} : { amount },
-        idempotencyKey:
-          typeof values['idempotency-key'] === 'string' ? values['idempotency-key'] : undefined,
+        ...(typeof values['idempotency-key'] === 'string'
+          ? { idempotency: { value: values['idempotency-key'], derived: false, kind: command } }
+          : {}),
         render: json =>
           `${renderOperation(json.operation as Json)}\n${renderPayment(json.payment as Json)}`,
       };
@@ -325,7 +477,8 @@ function renderPayments(payments: Json[]): string {
       vnd(p.amount),
       p.transactionId,
       p.sessionId,
-      p.paidAt ?? p.expiresAt,
+      // When the payment last changed (a pending one's expiresAt is in the future: never shown here).
+      p.updatedAt ?? p.paidAt,
     ]),
   );
 }

@@ -50,6 +50,16 @@ describe('loadConfig', () => {
       assert.equal(config.logLevel, 'info');
       assert.equal(config.apiKey, API_KEY);
       assert.equal(config.salt, SALT);
+      assert.deepEqual(config.unverifiedEvidence, { maxRows: 10_000, maxBytes: 8_388_608 });
+      assert.equal(config.unverifiedIpnRate, 60);
+      assert.equal(config.unexpectedAuthorization, 'void');
+    });
+
+    it('reads UNEXPECTED_AUTHORIZATION=capture', () => {
+      assert.equal(
+        loadConfig(env({ UNEXPECTED_AUTHORIZATION: 'capture' })).unexpectedAuthorization,
+        'capture',
+      );
     });
 
     it('returns a frozen result, lists included', () => {
@@ -92,6 +102,9 @@ describe('loadConfig', () => {
           CATALOG_FILE: './catalog.json',
           TRUST_PROXY: '1',
           LOG_LEVEL: 'debug',
+          UNVERIFIED_EVIDENCE_MAX_ROWS: '500',
+          UNVERIFIED_EVIDENCE_MAX_BYTES: '1048576',
+          UNVERIFIED_IPN_RATE: '0',
         }),
       );
 
@@ -115,6 +128,9 @@ describe('loadConfig', () => {
       assert.equal(config.catalogFile, './catalog.json');
       assert.equal(config.trustProxy, 1);
       assert.equal(config.logLevel, 'debug');
+      assert.deepEqual(config.unverifiedEvidence, { maxRows: 500, maxBytes: 1_048_576 });
+      assert.ok(Object.isFrozen(config.unverifiedEvidence));
+      assert.equal(config.unverifiedIpnRate, 0);
     });
   });
 
@@ -274,6 +290,31 @@ describe('loadConfig', () => {
           MERCHANT_WEBHOOK_SECRET: '<replace-with-a-random-string-of-32-or-more-characters>',
         },
         variable: /^MERCHANT_WEBHOOK_SECRET .*placeholder/,
+      },
+      {
+        name: 'UNVERIFIED_EVIDENCE_MAX_ROWS 0 (the forensics window must hold something)',
+        extra: { UNVERIFIED_EVIDENCE_MAX_ROWS: '0' },
+        variable: /^UNVERIFIED_EVIDENCE_MAX_ROWS .*from 100 to 10000000.*"0"/,
+      },
+      {
+        name: 'UNVERIFIED_EVIDENCE_MAX_BYTES "8MB" (bytes, a whole number)',
+        extra: { UNVERIFIED_EVIDENCE_MAX_BYTES: '8MB' },
+        variable: /^UNVERIFIED_EVIDENCE_MAX_BYTES .*"8MB"/,
+      },
+      {
+        name: 'UNVERIFIED_EVIDENCE_MAX_BYTES below one row (1000)',
+        extra: { UNVERIFIED_EVIDENCE_MAX_BYTES: '1000' },
+        variable: /^UNVERIFIED_EVIDENCE_MAX_BYTES .*from 65536/,
+      },
+      {
+        name: 'UNEXPECTED_AUTHORIZATION "keep" (money must never stay held)',
+        extra: { UNEXPECTED_AUTHORIZATION: 'keep' },
+        variable: /^UNEXPECTED_AUTHORIZATION must be one of void, capture, not "keep"/,
+      },
+      {
+        name: 'UNVERIFIED_IPN_RATE -1',
+        extra: { UNVERIFIED_IPN_RATE: '-1' },
+        variable: /^UNVERIFIED_IPN_RATE .*"-1"/,
       },
     ];
 

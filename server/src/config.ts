@@ -36,6 +36,12 @@ export interface Config {
   savedCards: { encryptionKeys: Buffer[]; customerHandleSecret: string } | undefined;
   captureMode: 'auto' | 'manual';
   refundWindowDays: number;
+  /** Auto capture: what becomes of an authorization the gateway answered instead (`void` or `capture`). */
+  unexpectedAuthorization: 'capture' | 'void';
+  /** Unverified evidence kept (newest first): at most this many rows and bytes. */
+  unverifiedEvidence: { maxRows: number; maxBytes: number };
+  /** Unverifiable IPNs recorded per minute and source (bursts as large); 0 records none. */
+  unverifiedIpnRate: number;
 }
 
 /** A configuration error: names the variable; safe to print (never contains a secret). */
@@ -117,6 +123,18 @@ export function loadConfig(env: Env): Config {
     savedCards,
     captureMode: oneOf(env, 'CAPTURE_MODE', ['auto', 'manual'] as const, 'auto'),
     refundWindowDays: integer(env, 'REFUND_WINDOW_DAYS', 365, 1, 365),
+    unexpectedAuthorization: oneOf(
+      env,
+      'UNEXPECTED_AUTHORIZATION',
+      ['void', 'capture'] as const,
+      'void',
+    ),
+    unverifiedEvidence: Object.freeze({
+      maxRows: integer(env, 'UNVERIFIED_EVIDENCE_MAX_ROWS', 10_000, 100, 10_000_000),
+      // At least one row's worth (2 KB kept per row, plus its note).
+      maxBytes: integer(env, 'UNVERIFIED_EVIDENCE_MAX_BYTES', 8 * 1024 * 1024, 65_536, 2 ** 40),
+    }),
+    unverifiedIpnRate: integer(env, 'UNVERIFIED_IPN_RATE', 60, 0, 100_000),
   });
 }
 

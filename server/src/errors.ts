@@ -53,7 +53,21 @@ const PARSER_ERRORS: Record<string, { status: number; code: string; message: str
     code: 'malformed_body',
     message: 'the request body was refused',
   },
+  // raw-body: the upload ended before its Content-Length, or did not match it. The sender's fault.
+  'request.aborted': {
+    status: 400,
+    code: 'malformed_body',
+    message: 'the request body could not be read',
+  },
+  'request.size.invalid': {
+    status: 400,
+    code: 'malformed_body',
+    message: 'the request body does not match its Content-Length',
+  },
 };
+
+/** Refused before any body parser runs: no route takes a compressed body (RELIABILITY.md rule 8). */
+export const UNSUPPORTED_ENCODING = PARSER_ERRORS['encoding.unsupported']!;
 
 /** The request id every response and log line carries. */
 export function requestIdOf(res: Response): string {
@@ -91,21 +105,48 @@ export function parserError(
     : undefined;
 }
 
-/** The last handler: known errors keep their status and code; anything else is a bare 500. */
-export function errorHandler(logger: Logger) {
+/**
+ * What Express and its parsers throw for the sender's fault, as a stable code: a path parameter that is not
+ * valid %-encoding (the router's URIError), or any other `http-errors` 4xx (`expose`). Their own messages
+ * may echo input, so they are never sent. Undefined for anything else (a 500).
+ */
+export function clientError(
+  error: unknown,
+): { status: number; code: string; message: string } | undefined {
+  const known = parserError(error);
+  if (known) return known;
+  const { status, expose } = (error ?? {}) as { status?: unknown; expose?: unknown };
+  if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  if (error instanceof URIError) {
+    return {
+      status: 400,
+      code: 'malformed_path',
+      message: 'the path is not valid percent-encoding',
+    };
+  }
+  if (expose !== true) return undefined;
+  return { status, code: 'bad_request', message: 'the request could not be understood' };
+}
+
+/**
+ * The last handler: known errors keep their status and code; anything else is a bare 500. `setHeaders`
+ * puts the API headers on every error answer, also on routes that had set others (the return pages).
+ */
+export function errorHandler(logger: Logger, setHeaders: (res: ServerResponse) => void = () => {}) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
     if (res.headersSent) {
       res.destroy();
       return;
     }
+    setHeaders(res);
     if (error instanceof HttpError) {
       res.set(error.headers);
       sendError(res, error.status, error.code, error.message);
       return;
     }
-    const parser = parserError(error);
-    if (parser) {
-      sendError(res, parser.status, parser.code, parser.message);
+    const client = clientError(error);
+    if (client) {
+      sendError(res, client.status, client.code, client.message);
       return;
     }
     // Log the kind and where, never the error's message: it may echo input or (from a library) a secret.

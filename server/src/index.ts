@@ -6,7 +6,7 @@ export { createLogger, type Logger } from './logger.js';
 export { openStore } from './store/index.js';
 export type { Store, Session, SessionStatus, Order } from './store/store.js';
 export type { OrderInput, ResolveOrder } from './orders.js';
-export type { SignerHooks, PaymentNotice } from './outbox.js';
+export type { SignerHooks, PaymentNotice, OperationNotice } from './outbox.js';
 export { verifyWebhook, webhookHeaders, WebhookVerificationError } from './merchant-webhook.js';
 export { mintCustomerHandle, verifyCustomerHandle } from './tokens/customer-handle.js';
 export { createTokenVault, parseEncryptionKey, type TokenVault } from './tokens/vault.js';

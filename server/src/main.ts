@@ -31,7 +31,9 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
-  const store = await openStore(config.databaseUrl);
+  const store = await openStore(config.databaseUrl, {
+    unverifiedEvidence: config.unverifiedEvidence,
+  });
   await store.migrate();
   const { listener, signer } = createApp({
     apiKey: config.apiKey,
@@ -48,9 +50,11 @@ async function main(): Promise<void> {
     webhook: config.merchantWebhook,
     logger,
     trustProxy: config.trustProxy,
+    unverifiedIpnRate: config.unverifiedIpnRate,
     savedCards: config.savedCards,
     captureMode: config.captureMode,
     refundWindowDays: config.refundWindowDays,
+    unexpectedAuthorization: config.unexpectedAuthorization,
   });
   await signer.ready;
   const requestTimeout = config.requestTimeoutSeconds * 1000;

@@ -6,13 +6,26 @@
 
 import type { Logger } from './logger.js';
 import { webhookHeaders } from './merchant-webhook.js';
-import type { OutboxEvent, OutboxItem, Store } from './store/store.js';
+import type { OperationEvent, OutboxEvent, OutboxItem, Store } from './store/store.js';
+
+/** The refund, void or capture an operation event (`refunded`, `refund_failed`, …) is about. */
+export interface OperationNotice {
+  id: string;
+  kind: 'refund' | 'void' | 'capture';
+  /** `succeeded`, `failed`, or `unknown` (no answer yet: the amount stays reserved, the signer asks). */
+  state: 'succeeded' | 'failed' | 'unknown';
+  /** The refund or capture amount (a void names the authorized amount). */
+  amount: number | null;
+  operator: string;
+  idempotencyKey: string | null;
+  responseCode: string | null;
+}
 
 /** What merchant code receives for each event. */
 export interface PaymentNotice {
-  /** Stable across retries: `<sessionId>:<event>`. */
+  /** Stable across retries: `<sessionId>:<event>`, or `<sessionId>:<event>:<operationId>` for an operation. */
   id: string;
-  event: OutboxEvent;
+  event: OutboxEvent | OperationEvent;
   sessionId: string;
   orderRef: string;
   amount: number;
@@ -23,6 +36,10 @@ export interface PaymentNotice {
   message: string | null;
   lateSuccess: boolean;
   at: string;
+  /** Operation events only: the refund, void or capture. */
+  operation?: OperationNotice;
+  /** Operation events only: what is refunded on this payment so far (succeeded refunds, cumulative). */
+  refunded?: number;
 }
 
 /** Merchant hooks (router mode). A hook that throws is retried later. */
@@ -36,9 +53,20 @@ export interface SignerHooks {
   onAuthorized?: (notice: PaymentNotice) => void | Promise<void>;
   /** An authorization was voided. */
   onVoided?: (notice: PaymentNotice) => void | Promise<void>;
+  /** A refund went through (`notice.operation.amount`; `notice.refunded` is the total so far). */
+  onRefunded?: (notice: PaymentNotice) => void | Promise<void>;
+  /** A capture went through (`notice.operation.amount`); `onPaid` follows as the session is paid. */
+  onCaptured?: (notice: PaymentNotice) => void | Promise<void>;
+  /** A refund, void or capture did not happen (`refund_failed`, `capture_failed`, `void_failed`). */
+  onOperationFailed?: (notice: PaymentNotice) => void | Promise<void>;
+  /**
+   * A refund, void or capture got no answer (`refund_unknown`, …): it is neither done nor failed yet; the
+   * signer asks the gateway until it knows, then sends the outcome as another event.
+   */
+  onOperationUnknown?: (notice: PaymentNotice) => void | Promise<void>;
 }
 
-const HOOK_FOR: Record<OutboxEvent, keyof SignerHooks> = {
+const HOOK_FOR: Record<OutboxEvent | OperationEvent, keyof SignerHooks> = {
   paid: 'onPaid',
   failed: 'onFailed',
   cancelled: 'onCancelled',
@@ -46,6 +74,14 @@ const HOOK_FOR: Record<OutboxEvent, keyof SignerHooks> = {
   needs_review: 'onNeedsReview',
   authorized: 'onAuthorized',
   voided: 'onVoided',
+  refunded: 'onRefunded',
+  refund_failed: 'onOperationFailed',
+  refund_unknown: 'onOperationUnknown',
+  captured: 'onCaptured',
+  capture_failed: 'onOperationFailed',
+  capture_unknown: 'onOperationUnknown',
+  void_failed: 'onOperationFailed',
+  void_unknown: 'onOperationUnknown',
 };
 
 export interface OutboxOptions {
@@ -142,7 +178,9 @@ export class OutboxWorker {
 
   private async deliver(item: OutboxItem): Promise<void> {
     const notice = {
-      id: `${item.sessionId}:${item.event}`,
+      id: item.operationId
+        ? `${item.sessionId}:${item.event}:${item.operationId}`
+        : `${item.sessionId}:${item.event}`,
       ...(JSON.parse(item.payload) as object),
     } as PaymentNotice;
     const hook = this.options.hooks?.[HOOK_FOR[item.event]];

@@ -20,8 +20,13 @@ import {
   type Transition,
 } from './store/store.js';
 
-/** Failure codes Galaxy Pay documents as a transaction result; any other unknown code needs a person. */
-const DOCUMENTED_FAILURES = new Set(['400', '401', '409', '505']);
+/**
+ * The one failure Galaxy Pay's guides document as a payment's result (3.6.1 §1.5: 505 Authentication
+ * Failure, 3DS). 400, 401 and 409 in the same table are answers to an API call (bad request, bad key,
+ * duplicate request), not what became of a payment: read as a transaction status they would be a guess.
+ * Every other code keeps the session open and is asked about again (issue 11 §8): only evidence settles.
+ */
+const DOCUMENTED_FAILURES = new Set(['505']);
 
 /** What the gateway said about one transaction, from a callback or a query. */
 export interface GatewayReport {
@@ -96,7 +101,9 @@ export function reportFromQuery(raw: string, data: QueryResponseData): GatewayRe
   };
 }
 
-type Decision = { kind: 'transition'; transition: Transition } | { kind: 'none'; why: string };
+type Decision =
+  | { kind: 'transition'; transition: Transition }
+  | { kind: 'none'; why: string; undocumented?: boolean };
 
 /** What a report asks for, given the session it matches. Pure. */
 export function decide(session: Session, report: GatewayReport, at: Date): Decision {
@@ -135,22 +142,41 @@ export function decide(session: Session, report: GatewayReport, at: Date): Decis
     case 'failed':
       return DOCUMENTED_FAILURES.has(evidence.code)
         ? { kind: 'transition', transition: { to: 'failed', evidence, at } }
-        : review(evidence, `undocumented result code ${evidence.code}`, at);
+        : {
+            kind: 'none',
+            why: `undocumented result code ${evidence.code.slice(0, 12)}; will query again`,
+            undocumented: true,
+          };
     case 'authorized':
-      // Expected only when the merchant asked for manual capture; anywhere else it is not a payment (T17).
-      return session.plan?.capture === 'manual'
-        ? { kind: 'transition', transition: { to: 'authorized', evidence, at } }
-        : { kind: 'none', why: `not final (${outcome})` };
+      // Money is held on the card either way. With manual capture the merchant decides; with auto capture
+      // the background pass captures or voids it (UNEXPECTED_AUTHORIZATION), so it is never left held.
+      // Never `paid` (T17): an authorization is not a capture.
+      return session.status === 'paid'
+        ? { kind: 'none', why: 'an authorization of a payment already captured' }
+        : { kind: 'transition', transition: { to: 'authorized', evidence, at } };
     case 'pending':
       return { kind: 'none', why: `not final (${outcome})` };
     case 'voided':
-      return session.plan?.capture === 'manual'
+      // An authorization (manual capture, or one auto capture did not ask for) voided: no money moved.
+      return session.plan?.capture === 'manual' || session.status === 'authorized'
         ? { kind: 'transition', transition: { to: 'voided', evidence, at } }
         : { kind: 'transition', transition: { to: 'failed', evidence, at } };
     case 'unknown':
       // 502–504: the provider had a problem; the reconciler asks again later.
       return { kind: 'none', why: `result unknown (${evidence.code}); will query again` };
   }
+}
+
+/** Sessions already warned about an undocumented code (bounded: a warning is a hint, not a record). */
+const warnedUndocumented = new Set<string>();
+
+/** Logs an undocumented result code once per session and code: the sweep asks again and again. */
+function warnOnce(logger: Logger, sessionId: string, report: GatewayReport, why: string): void {
+  const key = `${sessionId}:${report.transactionStatus ?? report.responseCode}`;
+  if (warnedUndocumented.has(key)) return;
+  if (warnedUndocumented.size >= 10_000) warnedUndocumented.clear();
+  warnedUndocumented.add(key);
+  logger.warn({ sessionId, kind: report.kind }, `verified message with an ${why}`);
 }
 
 function review(evidence: Evidence, detail: string, at: Date): Decision {
@@ -202,6 +228,7 @@ export async function settle(deps: SettleDeps, report: GatewayReport): Promise<S
   const decision = decide(session, report, at);
   if (decision.kind === 'none') {
     await deps.store.recordEvent(event('ignored', decision.why));
+    if (decision.undocumented) warnOnce(deps.logger, session.id, report, decision.why);
     // A message that cannot change a final order is "already completed" (RELIABILITY.md §3).
     const final = FINAL_STATUSES.includes(session.status);
     return {

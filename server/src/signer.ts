@@ -8,11 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
 import cors from 'cors';
+import typeIs from 'type-is';
 import helmet from 'helmet';
 import { fixedHeaders } from './fixed-headers.js';
 import { rateLimit } from 'express-rate-limit';
 import { defaultPageOrigins, type GatewayFlow } from './config.js';
-import { errorHandler, notFound, sendError } from './errors.js';
+import { errorHandler, HttpError, notFound, sendError, UNSUPPORTED_ENCODING } from './errors.js';
 import {
   createGatewayClient,
   type GatewayClient,
@@ -23,14 +24,19 @@ import { silentLogger, type Logger } from './logger.js';
 import { SessionNotifier } from './notifier.js';
 import type { OrderInput, ResolveOrder } from './orders.js';
 import { OutboxWorker, type SignerHooks } from './outbox.js';
-import { sweep } from './reconcile.js';
+import { sweep } from './sweep.js';
 import { adminRoutes } from './routes/admin.js';
 import { ipnIntake, type IpnIntake } from './routes/ipn.js';
 import { returnRoutes } from './routes/return.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { customerRoutes } from './routes/customer.js';
 import { opsRoutes } from './routes/ops.js';
-import { DEFAULT_REFUND_WINDOW_MS } from './operations/service.js';
+import {
+  DEFAULT_REFUND_WINDOW_MS,
+  DEFAULT_UNEXPECTED_AUTHORIZATION,
+  operationsSweeper,
+  type UnexpectedAuthorization,
+} from './operations/service.js';
 import { tokenResolver, type SavedCardsConfig } from './tokens/cards.js';
 import { createTokenVault } from './tokens/vault.js';
 import type { Store } from './store/store.js';
@@ -72,6 +78,16 @@ export interface SignerOptions {
   /** Concurrent IPNs processed at once; more get 503 + Retry-After. Default 64. */
   ipnMaxInFlight?: number;
   /**
+   * Unverifiable IPNs (bad signature, malformed) recorded per minute and source, in bursts as large; beyond
+   * it they are answered as usual but only counted. Never applies to verified IPNs. Default 60; 0 records none.
+   */
+  unverifiedIpnRate?: number;
+  /**
+   * Proxy hops in front of the signer, as Express's `trust proxy`: how `signer.ipn` finds a request's source
+   * when it runs before Express (mounted as a route, it uses the host app's `req.ip`). Default 0.
+   */
+  trustProxy?: number;
+  /**
    * Saved cards: 32-byte AES-256-GCM keys (the first encrypts, all decrypt: rotation) and the HMAC secret of
    * customer handles. Absent: saved cards are off.
    */
@@ -80,6 +96,13 @@ export interface SignerOptions {
   captureMode?: 'auto' | 'manual';
   /** How long after a payment refunds are accepted. Default 365 days (Galaxy Pay: one year). */
   refundWindowDays?: number;
+  /**
+   * Auto capture: what the background pass does with an authorization the gateway answered instead of a
+   * capture (never left held). Default `void` (no money moves that nobody confirmed; the order can be paid
+   * again). `capture` captures it, except for an order paid by another session or an authorization that
+   * came after the session ended: those are voided.
+   */
+  unexpectedAuthorization?: UnexpectedAuthorization;
 }
 
 /** The mountable router, plus its lifecycle. */
@@ -101,6 +124,8 @@ export type Signer = Router & {
   drain(): void;
   /** Stops background work (the store stays open: its owner closes it). */
   close(): Promise<void>;
+  /** Runs one background reconciliation pass now, as the timer does (tests and operators). */
+  sweepNow(): Promise<void>;
 };
 
 function isClient(value: SignerOptions['gateway']): value is GatewayClient {
@@ -141,12 +166,21 @@ export function createSigner(options: SignerOptions): Signer {
   const cards = savedCardsConfig(options.savedCards);
   const manualCapture = options.captureMode === 'manual';
   const staleAfterMs = options.reconcile?.staleAfterMs ?? 60_000;
+  const checkoutDeps = {
+    ...deps,
+    flow: options.flow ?? 'checkout',
+    publicUrl,
+    sessionTtlMs: (options.sessionTtlSeconds ?? 1800) * 1000,
+    resolveToken: tokenResolver({ ...deps, cards }),
+  };
 
   const ipn = ipnIntake({
     ...deps,
     salt: options.salt,
     onChange: () => void outbox.drain(),
     maxInFlight: options.ipnMaxInFlight ?? 64,
+    unverifiedPerMinute: options.unverifiedIpnRate ?? 60,
+    trustProxy: options.trustProxy ?? 0,
     setHeaders: apiHeaders.applyTo,
     cards,
   });
@@ -154,7 +188,7 @@ export function createSigner(options: SignerOptions): Signer {
   const router = express.Router();
   // First: the gateway's notifications need nothing the later layers do (it sets its own id and headers).
   router.post('/ipn', (req, res) => ipn(req, res));
-  router.use(requestId);
+  router.use(requestId, refuseEncodedBody);
   // Server-to-server JSON answers get the API headers too (T30); the return pages set their own.
   router.use(['/healthz', '/readyz'], apiHeaders);
   let draining = false;
@@ -179,7 +213,7 @@ export function createSigner(options: SignerOptions): Signer {
     '/admin',
     apiHeaders,
     limiter(limits.admin ?? 120),
-    express.json({ limit: '16kb', strict: true }),
+    express.json({ limit: '16kb', strict: true, inflate: false }),
     limitJsonDepth,
   );
   admin.use(adminRoutes({ store, now, adminToken: options.adminToken }));
@@ -192,13 +226,7 @@ export function createSigner(options: SignerOptions): Signer {
         manualCapture,
         refundWindowMs:
           (options.refundWindowDays ?? DEFAULT_REFUND_WINDOW_MS / 86_400_000) * 86_400_000,
-        checkout: {
-          ...deps,
-          flow: options.flow ?? 'checkout',
-          publicUrl,
-          sessionTtlMs: (options.sessionTtlSeconds ?? 1800) * 1000,
-          resolveToken: tokenResolver({ ...deps, cards }),
-        },
+        checkout: checkoutDeps,
       }),
     );
   }
@@ -209,7 +237,7 @@ export function createSigner(options: SignerOptions): Signer {
   widget.post(
     ['/sessions', '/sessions/:id/cancel'],
     requireJson,
-    express.json({ limit: '8kb', strict: true }),
+    express.json({ limit: '8kb', strict: true, inflate: false }),
     limitJsonDepth,
   );
   widget.post(
@@ -221,10 +249,7 @@ export function createSigner(options: SignerOptions): Signer {
   widget.get('/sessions/:id{/events}', limiter(limits.read ?? 600));
   widget.use(
     sessionRoutes({
-      ...deps,
-      flow: options.flow ?? 'checkout',
-      publicUrl,
-      sessionTtlMs: (options.sessionTtlSeconds ?? 1800) * 1000,
+      ...checkoutDeps,
       allowedOrigins,
       resolve: options.resolveOrder,
       catalog: options.catalog,
@@ -232,7 +257,6 @@ export function createSigner(options: SignerOptions): Signer {
       queryIntervalMs: 5000,
       cards,
       manualCapture,
-      resolveToken: tokenResolver({ ...deps, cards }),
     }),
   );
   widget.use(
@@ -246,13 +270,28 @@ export function createSigner(options: SignerOptions): Signer {
   );
   router.use(widget);
 
-  const handleErrors = errorHandler(logger);
+  const handleErrors = errorHandler(logger, apiHeaders.applyTo);
   router.use(apiHeaders, notFound);
   router.use(handleErrors);
   const fallback = [requestId, apiHeaders, notFound, handleErrors];
 
+  // Refunds, voids and captures with an unknown outcome, and unexpected authorizations (issue 11).
+  const operationsPass = operationsSweeper({
+    ...deps,
+    refundWindowMs:
+      (options.refundWindowDays ?? DEFAULT_REFUND_WINDOW_MS / 86_400_000) * 86_400_000,
+    unexpectedAuthorization: options.unexpectedAuthorization ?? DEFAULT_UNEXPECTED_AUTHORIZATION,
+  });
+  const operationsTimer = setInterval(
+    () => void operationsPass(),
+    options.reconcile?.intervalMs ?? 30_000,
+  );
+  operationsTimer.unref();
   const sweeper = setInterval(
-    () => void sweep(deps, staleAfterMs).catch(() => logger.warn({}, 'reconciliation pass failed')),
+    () =>
+      void sweep(checkoutDeps, staleAfterMs).catch(() =>
+        logger.warn({}, 'reconciliation pass failed'),
+      ),
     options.reconcile?.intervalMs ?? 30_000,
   );
   sweeper.unref();
@@ -266,9 +305,11 @@ export function createSigner(options: SignerOptions): Signer {
     drain() {
       draining = true;
     },
+    sweepNow: () => sweep(checkoutDeps, staleAfterMs).then(() => operationsPass()),
     async close() {
       draining = true;
       clearInterval(sweeper);
+      clearInterval(operationsTimer);
       await ready.catch(() => undefined);
       await Promise.all([outbox.stop(), notifier.stop()]);
     },
@@ -292,6 +333,21 @@ function savedCardsConfig(options: SignerOptions['savedCards']): SavedCardsConfi
 const requestId: RequestHandler = (_req, res, next) => {
   res.locals.requestId = randomUUID();
   res.set('x-request-id', res.locals.requestId as string);
+  next();
+};
+
+/**
+ * No route takes a compressed body: 415, as the IPN intake answers, before any parser could inflate one. A
+ * broken stream is never a 500, and a small gzip bomb never expands; the widget, the CLI and the gateway send
+ * a few KB of plain JSON. Checked once here, so a route (or parser) added later cannot forget it.
+ */
+const refuseEncodedBody: RequestHandler = (req, _res, next) => {
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity' && typeIs.hasBody(req)) {
+    const { status, code, message } = UNSUPPORTED_ENCODING;
+    next(new HttpError(status, code, message));
+    return;
+  }
   next();
 };
 

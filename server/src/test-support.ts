@@ -139,6 +139,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 }
 
+/** The key one test browser holds for every order (the widget keeps one per tab and order). */
+export const BROWSER_KEY = 'test-browser-key-0001';
+
+/**
+ * The widget sends its key when it opens or cancels a session; so do these calls, unless the body names
+ * `clientKey` itself (`clientKey: undefined` sends none: a caller that is not that browser).
+ */
+function withBrowserKey(method: string, path: string, body: unknown): unknown {
+  const keyed = method === 'POST' && /^\/sessions(\/[^/]+\/cancel)?$/.test(path);
+  if (!keyed || typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  return 'clientKey' in body ? body : { ...body, clientKey: BROWSER_KEY };
+}
+
 /** Calls a signer route as the widget would (JSON, from the merchant origin). */
 export async function widgetCall(
   stack: Pick<Stack, 'signerUrl'>,
@@ -154,7 +167,7 @@ export async function widgetCall(
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       ...headers,
     },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined ? undefined : JSON.stringify(withBrowserKey(method, path, body)),
   });
   const text = await res.text();
   let json: Record<string, unknown> = {};

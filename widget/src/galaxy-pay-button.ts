@@ -21,6 +21,7 @@ import {
 import {
   GalaxyPayRequestError,
   cancelSession,
+  clientKeyFor,
   createSession,
   getSession,
   isFinal,
@@ -428,13 +429,29 @@ export class GalaxyPayButton extends LitElement {
       this.end();
       return;
     }
-    try {
-      const view = await cancelSession(flow.base, flow.sessionId, reason, {
-        signal: flow.controller.signal,
-      });
-      this.handleView(flow, view);
-    } catch (error) {
-      if (!flow.controller.signal.aborted) this.fail(flow, error);
+    const { signal } = flow.controller;
+    for (;;) {
+      try {
+        const view = await cancelSession(
+          flow.base,
+          flow.sessionId,
+          reason,
+          { signal },
+          clientKeyFor(flow.base, flow.orderRef),
+        );
+        this.handleView(flow, view);
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        // 503: the gateway did not answer, so whether the shopper paid is unknown. Keep asking (the status
+        // watcher may report the payment first); never report a cancel the signer could not verify.
+        if (!(error instanceof GalaxyPayRequestError && error.status === 503)) {
+          this.fail(flow, error);
+          return;
+        }
+        await new Promise(wake => setTimeout(wake, 2000));
+        if (this.flow !== flow) return;
+      }
     }
   }
 
@@ -500,6 +517,7 @@ export class GalaxyPayButton extends LitElement {
   private request(flow: Flow): SessionRequest {
     return {
       orderRef: flow.orderRef,
+      clientKey: clientKeyFor(flow.base, flow.orderRef),
       locale: this.lang === 'en' ? 'en' : 'vi',
       ...(this.paymentMethod ? { paymentMethod: this.paymentMethod } : {}),
       ...(this.sourceType ? { sourceType: this.sourceType } : {}),

@@ -52,6 +52,35 @@ export async function call<T>(
   return (await res.json()) as T;
 }
 
+const keys = new Map<string, string>();
+
+/**
+ * This tab's secret for one order at one signer: the signer hands an open session back, and lets it be
+ * cancelled, only to the browser holding it. Kept in sessionStorage so a reload (or a redirect return) in the
+ * same tab still holds it; in memory where storage is refused.
+ */
+export function clientKeyFor(signer: string, orderRef: string): string {
+  const name = `galaxy-pay:${signer} ${orderRef}`;
+  let key = keys.get(name);
+  try {
+    key ??= sessionStorage.getItem(name) ?? undefined;
+  } catch {
+    // Storage refused (sandboxed frame, privacy mode): memory only.
+  }
+  if (!key) {
+    key = Array.from(crypto.getRandomValues(new Uint8Array(16)), b =>
+      (b + 256).toString(16).slice(1),
+    ).join('');
+    try {
+      sessionStorage.setItem(name, key);
+    } catch {
+      // As above.
+    }
+  }
+  keys.set(name, key);
+  return key;
+}
+
 /** `POST {signer}/sessions`: the signer prices the order and opens (or returns) its session. */
 export function createSession(
   signer: string,
@@ -76,8 +105,12 @@ export function cancelSession(
   id: string,
   reason: Extract<CancelReason, 'user' | 'closed'>,
   options: CallOptions = {},
+  clientKey?: string,
 ): Promise<SessionView> {
-  return call(`${signer}/sessions/${encodeURIComponent(id)}/cancel`, options, { reason });
+  return call(`${signer}/sessions/${encodeURIComponent(id)}/cancel`, options, {
+    reason,
+    clientKey,
+  });
 }
 
 export interface WatchOptions extends CallOptions {

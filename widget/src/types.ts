@@ -74,6 +74,8 @@ export interface SessionRequest {
   saveCard?: boolean;
   /** Pay with one of the customer's saved cards. */
   tokenId?: string;
+  /** This tab's secret for the order: the signer hands its open session back only to the holder. */
+  clientKey?: string;
 }
 
 export type CancelReason = 'user' | 'closed' | 'gateway' | 'timeout';

@@ -3,12 +3,21 @@
  * knows before the gateway is called (a refusal changes nothing), recorded as an audit-trail operation
  * (who, when, what, the gateway's answer), and reconciled into the session afterwards through the gateway's
  * Query Transaction answer — the same path an IPN takes.
+ *
+ * Only evidence settles money. A refund, void or capture is `succeeded` on its own success answer or on a
+ * query answer that shows it; `failed` on a definite refusal of its first send, or on a query answer (asked
+ * after its last send ended) that shows it did not happen. Anything else — a timeout, a reset, a 5xx, a reply
+ * whose signature does not verify, a refusal of a re-send — leaves it `unknown`: a refund's amount stays
+ * reserved, the merchant is told, and the background pass ({@link reconcileOperations}) asks the gateway,
+ * with backoff, until its answer settles it.
  */
 
 import { createHash } from 'node:crypto';
 import {
+  classifyTransactionStatus,
   formatGatewayDateTime,
   newRequestId,
+  numericText,
   type ManagementRequestData,
   type QueryResponseData,
 } from '@galaxy-pay/protocol';
@@ -17,7 +26,14 @@ import { HttpError } from '../errors.js';
 import { GatewayError, type GatewayClient } from '../gateway-client.js';
 import type { Logger } from '../logger.js';
 import { reportFromQuery, settle } from '../settlement.js';
-import type { NewOperation, Operation, OperationKind, Session, Store } from '../store/store.js';
+import type {
+  NewOperation,
+  Operation,
+  OperationKind,
+  OperationOutcome,
+  Session,
+  Store,
+} from '../store/store.js';
 
 export interface OperationsDeps {
   store: Store;
@@ -28,8 +44,38 @@ export interface OperationsDeps {
   refundWindowMs: number;
 }
 
+/**
+ * What the background pass does with an authorization that auto capture never asked for (the gateway
+ * answered `authorized` to an auto-capture checkout): capture it, or void it.
+ */
+export type UnexpectedAuthorization = 'capture' | 'void';
+
+/**
+ * Default `void`: the one action that cannot take money wrongly. The order stays unpaid and can be paid
+ * again, and the merchant is told (`authorized`, then `voided`); a capture is opt-in.
+ */
+export const DEFAULT_UNEXPECTED_AUTHORIZATION: UnexpectedAuthorization = 'void';
+
+export interface OperationsSweepDeps extends OperationsDeps {
+  unexpectedAuthorization: UnexpectedAuthorization;
+}
+
 /** Galaxy Pay: refunds within one year of the original transaction (§7.10). */
 export const DEFAULT_REFUND_WINDOW_MS = 365 * 24 * 3600 * 1000;
+
+/** Who the signer's own operations are recorded as. */
+export const SYSTEM_OPERATOR = 'system';
+
+/**
+ * A send still `pending` after this long lost its process mid-call (a send takes at most a few gateway
+ * timeouts): its outcome is unknown from then on, and the gateway is asked.
+ */
+export const PENDING_LEASE_MS = 5 * 60_000;
+
+/** How long to wait before asking the gateway again about an unknown operation: 15 s, 30 s … 1 h. */
+export function operationCheckDelayMs(checks: number): number {
+  return Math.min(15_000 * 2 ** Math.max(0, checks - 1), 3_600_000);
+}
 
 /** A session with what has been captured and refunded so far. */
 export interface PaymentBalance {
@@ -52,6 +98,12 @@ export function balanceOf(session: Session, operations: readonly Operation[]): P
   return { captured, refunded, refundPending, refundable: captured - refunded - refundPending };
 }
 
+/** What an unknown operation means, in words (admin API, CLI). */
+export const UNKNOWN_NOTE =
+  'The gateway did not give an answer we can trust (timeout, reset, server error or bad signature): ' +
+  'this operation may or may not have happened. A refund keeps its amount reserved. The signer asks the ' +
+  'gateway again, with backoff, and records the outcome as soon as the gateway shows it.';
+
 /** The JSON an operation is shown as: never the raw gateway text, which stays in the store for audit. */
 export function operationView(op: Operation) {
   return {
@@ -69,6 +121,13 @@ export function operationView(op: Operation) {
     detail: op.detail,
     createdAt: op.createdAt.toISOString(),
     updatedAt: op.updatedAt.toISOString(),
+    ...(op.state === 'unknown'
+      ? {
+          note: UNKNOWN_NOTE,
+          checks: op.checkCount,
+          nextCheckAt: op.nextCheckAt?.toISOString() ?? null,
+        }
+      : {}),
   };
 }
 
@@ -97,7 +156,10 @@ function newOperation(
   };
 }
 
-/** The gateway's refusal, as the admin sees it: a 4xx naming what the gateway said (sanitized by the client). */
+/** Codes by which the gateway answered and refused: on a first send, nothing happened. */
+const REFUSALS = new Set(['gateway_rejected', 'gateway_duplicate', 'gateway_auth_failed']);
+
+/** The answer to a call that definitely did nothing (refused by the gateway, or never sent). */
 function gatewayRefusal(error: GatewayError): HttpError {
   if (error.code === 'gateway_rejected' || error.code === 'gateway_duplicate') {
     return new HttpError(
@@ -110,7 +172,7 @@ function gatewayRefusal(error: GatewayError): HttpError {
     return new HttpError(
       504,
       'upstream_timeout',
-      'the gateway did not answer in time; the outcome is unknown — retry with the same Idempotency-Key or query',
+      'the gateway did not answer in time; try again later',
     );
   }
   if (error.code === 'circuit_open') {
@@ -121,19 +183,39 @@ function gatewayRefusal(error: GatewayError): HttpError {
   return new HttpError(502, error.code, 'the gateway call failed; try again later');
 }
 
-/** Whether a failed call definitely did nothing at the gateway (a refusal), or may have (in doubt). */
-function definite(error: GatewayError): boolean {
-  return (
-    error.code === 'gateway_rejected' ||
-    error.code === 'gateway_auth_failed' ||
-    error.code === 'circuit_open' ||
-    !error.mayHaveReachedGateway
+/** The answer to an operation whose outcome is unknown: 504 after a timeout, 502 otherwise. */
+function unknownOutcome(error: GatewayError, op: Operation): HttpError {
+  return new HttpError(
+    error.code === 'upstream_timeout' ? 504 : 502,
+    'outcome_unknown',
+    `the gateway gave no answer we can trust (${error.code}): whether ${op.kind} ${op.id} happened is ` +
+      `unknown. It is being checked with the gateway${op.kind === 'refund' ? ' and its amount stays reserved' : ''}; ` +
+      'see GET /admin/orders/{orderRef}, or retry with the same Idempotency-Key',
+  );
+}
+
+/** The answer to a repeat of an operation that failed: the same outcome, nothing sent again. */
+function failedAnswer(op: Operation): HttpError {
+  if (op.responseCode === null) {
+    return new HttpError(
+      422,
+      'operation_not_sent',
+      `this ${op.kind} never reached the gateway (${op.detail ?? 'not sent'}): nothing happened; ` +
+        'send a new Idempotency-Key to try again',
+    );
+  }
+  return new HttpError(
+    422,
+    'gateway_refused',
+    `this ${op.kind} did not happen (gateway ${`${op.responseCode} ${op.responseMessage ?? ''}`.trim()}); ` +
+      'send a new Idempotency-Key to try again',
   );
 }
 
 /**
  * Queries the gateway about a session, records it as an operation, and applies the answer (one atomic
- * transition, as an IPN would). Returns the session as it now stands and the gateway's data.
+ * transition, as an IPN would); refunds, voids and captures of the session whose outcome is unknown are
+ * settled by it where it shows what happened. Returns the session as it now stands and the gateway's data.
  */
 export async function querySession(
   deps: OperationsDeps,
@@ -149,10 +231,14 @@ export async function querySession(
   );
   if (begun.state !== 'started') throw new Error('an unguarded operation always starts');
   const op = begun.operation;
+  // Any send that ended before this moment is in the answer, if it happened at all.
+  const askedAt = deps.now();
   try {
     const reply = await deps.gateway.query(session.transactionId);
     const data = reply.responseData ?? null;
     const after = data ? await settle(deps, reportFromQuery(reply.rawBody, data)) : null;
+    let current = after?.session ?? session;
+    if (data) current = await settleOperations(deps, current, data, reply.rawBody, askedAt);
     const operation = await deps.store.finishOperation(
       op.id,
       {
@@ -163,7 +249,7 @@ export async function querySession(
       },
       deps.now(),
     );
-    return { session: after?.session ?? session, gateway: data, operation };
+    return { session: current, gateway: data, operation };
   } catch (error) {
     if (!(error instanceof GatewayError)) throw error;
     await deps.store.finishOperation(
@@ -179,6 +265,141 @@ export async function querySession(
     );
     throw gatewayRefusal(error);
   }
+}
+
+/** A money amount the query answer carries, or undefined when it is absent or not a whole number. */
+function amountField(value: unknown): number | undefined {
+  const text = numericText(value);
+  return text === undefined ? undefined : Number(text);
+}
+
+/**
+ * Which of `candidates` (refunds not yet known) make up `surplus` (what the gateway has refunded beyond our
+ * succeeded refunds): true for a refund in every combination that adds up, false for one in none; a refund
+ * some combinations hold and others do not stays undecided, and so does every refund when none adds up.
+ */
+export function matchRefunds(
+  candidates: ReadonlyArray<{ id: string; amount: number }>,
+  surplus: number,
+): Map<string, boolean> {
+  const decided = new Map<string, boolean>();
+  const total = candidates.reduce((sum, op) => sum + op.amount, 0);
+  if (surplus < 0 || surplus > total) return decided;
+  if (candidates.length > 16) {
+    // Too many to try every combination: only "none of them" and "all of them" are certain.
+    if (surplus === 0) for (const op of candidates) decided.set(op.id, false);
+    else if (surplus === total) for (const op of candidates) decided.set(op.id, true);
+    return decided;
+  }
+  const inEvery = candidates.map(() => true);
+  const inNone = candidates.map(() => true);
+  let matches = 0;
+  for (let mask = 0; mask < 2 ** candidates.length; mask++) {
+    let sum = 0;
+    candidates.forEach((op, i) => {
+      if (mask & (1 << i)) sum += op.amount;
+    });
+    if (sum !== surplus) continue;
+    matches++;
+    candidates.forEach((_, i) => {
+      if (mask & (1 << i)) inNone[i] = false;
+      else inEvery[i] = false;
+    });
+  }
+  if (matches === 0) return decided;
+  candidates.forEach((op, i) => {
+    if (inEvery[i]) decided.set(op.id, true);
+    else if (inNone[i]) decided.set(op.id, false);
+  });
+  return decided;
+}
+
+/** Far enough in the future that every update is before it (and still a 4-digit year: ISO text compares). */
+const ANY_TIME = new Date('9999-12-31T23:59:59.999Z');
+
+/**
+ * Settles the session's unknown refunds, voids and captures from a verified query answer asked at
+ * `askedAt`. "It happened" needs only the answer; "it did not happen" also needs the operation's last send
+ * to have ended before the question was asked (checked atomically in the store, so a send under way or
+ * ended since is never judged by an older answer). Returns the session as it now stands.
+ *
+ * `refundedAmount` and `capturedAmount` are in the sandbox's query answer but not in Galaxy Pay's guides
+ * (§7.9 documents no such fields): they are evidence when present; when absent, unknown refunds stay
+ * unknown (`transactionStatus`, which is documented, still settles voids and captures).
+ */
+export async function settleOperations(
+  deps: OperationsDeps,
+  session: Session,
+  data: QueryResponseData,
+  raw: string,
+  askedAt: Date,
+): Promise<Session> {
+  const operations = await deps.store.listOperations({ sessionId: session.id, limit: 1000 });
+  if (!operations.some(op => op.state === 'unknown' && isMoney(op))) return session;
+  const decide = async (op: Operation, happened: boolean, why: string) => {
+    const outcome: OperationOutcome = {
+      state: happened ? 'succeeded' : 'failed',
+      responseCode: data.transactionStatus,
+      responseMessage: data.transactionDescription ?? null,
+      raw,
+      detail: `settled by query: ${why}`.slice(0, 200),
+    };
+    const expect = { state: 'unknown' as const, notUpdatedAfter: happened ? ANY_TIME : askedAt };
+    const settled = await deps.store.finishOperation(op.id, outcome, deps.now(), expect);
+    if (settled.state === outcome.state && settled.updatedAt > op.updatedAt) {
+      deps.logger.info(
+        { operationId: op.id, kind: op.kind, sessionId: session.id, state: settled.state },
+        'unknown operation settled by the gateway query',
+      );
+    }
+  };
+
+  const refunds = operations.filter(op => op.kind === 'refund');
+  const gatewayRefunded = amountField(data.refundedAmount);
+  if (gatewayRefunded !== undefined && refunds.some(op => op.state === 'unknown')) {
+    const succeeded = refunds
+      .filter(op => op.state === 'succeeded')
+      .reduce((sum, op) => sum + (op.amount ?? 0), 0);
+    // A send under way may be in the gateway's total too: it is a candidate, never decided here.
+    const open = refunds.filter(op => op.state === 'unknown' || op.state === 'pending');
+    const surplus = gatewayRefunded - succeeded;
+    const decided = matchRefunds(
+      open.map(op => ({ id: op.id, amount: op.amount ?? 0 })),
+      surplus,
+    );
+    if (decided.size === 0) {
+      deps.logger.warn(
+        { sessionId: session.id, gatewayRefunded, succeeded, open: open.length },
+        'the gateway refunded amount does not single out the unknown refunds; they stay unknown',
+      );
+    }
+    for (const op of open) {
+      const happened = decided.get(op.id);
+      if (op.state !== 'unknown' || happened === undefined) continue;
+      await decide(op, happened, `gateway refundedAmount ${gatewayRefunded}`);
+    }
+  }
+
+  const outcome = classifyTransactionStatus(data.transactionStatus);
+  const captured = amountField(data.capturedAmount);
+  for (const op of operations) {
+    if (op.state !== 'unknown' || (op.kind !== 'capture' && op.kind !== 'void')) continue;
+    const why = `transactionStatus ${data.transactionStatus}`;
+    if (op.kind === 'capture') {
+      // Captured, unless the (undocumented) capturedAmount, when present, says nothing was.
+      if (outcome === 'paid' && captured !== 0) await decide(op, true, why);
+      else if (outcome === 'authorized' || outcome === 'voided') await decide(op, false, why);
+    } else if (outcome === 'voided') {
+      await decide(op, true, why);
+    } else if (outcome === 'authorized' || outcome === 'paid') {
+      await decide(op, false, why);
+    }
+  }
+  return (await deps.store.getSession(session.id)) ?? session;
+}
+
+function isMoney(op: Operation): boolean {
+  return op.kind === 'refund' || op.kind === 'void' || op.kind === 'capture';
 }
 
 /** Re-reads the session after an operation through the gateway's query (best effort). */
@@ -221,7 +442,7 @@ export interface OperationResult {
 /**
  * Refunds part or all of a captured payment. The amount is reserved atomically with the operation row
  * (cumulative refunds ≤ captured), so two concurrent refunds can never exceed it; a definite gateway
- * refusal releases it, an unknown outcome keeps it until a retry with the same key settles it.
+ * refusal releases it, an unknown outcome keeps it until evidence settles it.
  */
 export async function refund(
   deps: OperationsDeps,
@@ -253,7 +474,7 @@ export async function refund(
       idempotencyKey: input.idempotencyKey,
       requestHash: hash,
       operator: input.operator,
-      // Our own reference for this refund (the gateway refuses the same one twice: a retry is safe).
+      // Our own reference for this refund (the gateway refuses the same one twice: a re-send is safe).
       gatewayRef: newRequestId(),
       detail: input.reason,
     }),
@@ -268,48 +489,82 @@ export async function refund(
   }
   if (begun.state === 'conflict') throw new Error('unexpected capture/void conflict on a refund');
   if (begun.state === 'exists') {
-    const op = begun.operation;
-    if (op.requestHash !== hash) {
+    if (begun.operation.requestHash !== hash) {
       throw new HttpError(
         422,
         'idempotency_key_reused',
         'this Idempotency-Key was used for another refund',
       );
     }
-    if (op.state === 'pending') {
-      throw new HttpError(409, 'request_in_progress', 'this refund is still being processed', {
-        'retry-after': '1',
-      });
-    }
-    if (op.state !== 'unknown') return { operation: op, session, replayed: true };
-    // The first attempt's outcome is unknown: send the very same request again.
-    return sendRefund(deps, session, op);
+    return repeat(deps, session, begun.operation);
   }
-  return sendRefund(deps, session, begun.operation);
+  return send(deps, session, begun.operation, false);
 }
 
-async function sendRefund(
+/** A request whose Idempotency-Key is known: its outcome again, or (unknown) the same request re-sent. */
+async function repeat(
   deps: OperationsDeps,
   session: Session,
   op: Operation,
 ): Promise<OperationResult> {
+  if (op.state === 'succeeded') return { operation: op, session, replayed: true };
+  if (op.state === 'failed') throw failedAnswer(op);
+  const claimed =
+    op.state === 'unknown' ? await deps.store.claimOperation(op.id, deps.now()) : null;
+  if (claimed) return send(deps, session, claimed, true);
+  const current = (await deps.store.getOperation(op.id)) ?? op;
+  if (current.state === 'succeeded') return { operation: current, session, replayed: true };
+  if (current.state === 'failed') throw failedAnswer(current);
+  throw new HttpError(409, 'request_in_progress', `this ${op.kind} is still being processed`, {
+    'retry-after': '1',
+  });
+}
+
+/** Sends a refund, void or capture (the very same request again when `resend`). */
+function send(
+  deps: OperationsDeps,
+  session: Session,
+  op: Operation,
+  resend: boolean,
+): Promise<OperationResult> {
+  const requestId = op.gatewayRequestId ?? undefined;
+  if (op.kind === 'refund') {
+    const data = managementData(
+      session,
+      op.gatewayRef ?? session.gatewayOrderId,
+      op.amount ?? 0,
+      op.createdAt,
+      `Refund ${session.orderRef}`,
+    );
+    return callManagement(deps, session, op, resend, () =>
+      deps.gateway.refund(data, { requestId }),
+    );
+  }
   const data = managementData(
     session,
-    op.gatewayRef ?? session.gatewayOrderId,
-    op.amount ?? 0,
+    session.gatewayOrderId,
+    op.amount ?? session.amount,
     op.createdAt,
-    `Refund ${session.orderRef}`,
+    `${op.kind === 'void' ? 'Void' : 'Capture'} ${session.orderRef}`,
   );
-  return callManagement(deps, session, op, () =>
-    deps.gateway.refund(data, { requestId: op.gatewayRequestId ?? undefined }),
+  return callManagement(deps, session, op, resend, () =>
+    op.kind === 'void'
+      ? deps.gateway.void(data, { requestId })
+      : deps.gateway.capture(data, { requestId }),
   );
 }
 
-/** Runs one management call and records what came of it. */
+/**
+ * Runs one management call and records what came of it: `succeeded` on its success answer; `failed` when
+ * a first send was refused or never left; otherwise `unknown`. A re-send's refusal is ambiguous (a 409
+ * duplicate or "more than is left" may be the gateway recognizing the first send): the gateway answered,
+ * so nothing of ours is still under way there, and its query decides at once.
+ */
 async function callManagement(
   deps: OperationsDeps,
   session: Session,
   op: Operation,
+  resend: boolean,
   call: () => Promise<{ responseCode: string; responseMessage: string; rawBody: string }>,
 ): Promise<OperationResult> {
   try {
@@ -328,32 +583,22 @@ async function callManagement(
       { operationId: op.id, kind: op.kind, sessionId: session.id, operator: op.operator },
       'merchant operation succeeded',
     );
+    const moved =
+      operation.state === 'succeeded' ? await followSession(deps, session, operation) : session;
     return {
       operation,
-      session: await reconcileAfter(deps, session, op.operator),
+      session: await reconcileAfter(deps, moved, op.operator),
       replayed: false,
     };
   } catch (error) {
     if (!(error instanceof GatewayError)) throw error;
-    // A repeated refund reference answered 409: the first attempt did go through.
-    if (error.code === 'gateway_duplicate' && op.kind === 'refund' && op.state === 'unknown') {
-      const operation = await deps.store.finishOperation(
-        op.id,
-        {
-          state: 'succeeded',
-          responseCode: error.responseCode ?? '409',
-          responseMessage: error.responseMessage ?? null,
-          raw: null,
-          detail: 'confirmed by a duplicate answer',
-        },
-        deps.now(),
-      );
-      return { operation, session, replayed: false };
-    }
-    await deps.store.finishOperation(
+    const notSent = error.code === 'circuit_open' || !error.mayHaveReachedGateway;
+    const refused = REFUSALS.has(error.code);
+    const state = !resend && (notSent || refused) ? 'failed' : 'unknown';
+    const operation = await deps.store.finishOperation(
       op.id,
       {
-        state: definite(error) ? 'failed' : 'unknown',
+        state,
         responseCode: error.responseCode ?? null,
         responseMessage: error.responseMessage ?? null,
         raw: null,
@@ -362,11 +607,55 @@ async function callManagement(
       deps.now(),
     );
     deps.logger.warn(
-      { operationId: op.id, kind: op.kind, sessionId: session.id, code: error.code },
-      'merchant operation not done by the gateway',
+      { operationId: op.id, kind: op.kind, sessionId: session.id, code: error.code, state, resend },
+      state === 'failed'
+        ? 'merchant operation not done by the gateway'
+        : 'merchant operation outcome unknown; the gateway will be asked',
     );
-    throw gatewayRefusal(error);
+    if (state === 'failed') throw gatewayRefusal(error);
+    if (resend && refused) {
+      const checked = await reconcileAfter(deps, session, op.operator);
+      const current = (await deps.store.getOperation(op.id)) ?? operation;
+      if (current.state === 'succeeded')
+        return { operation: current, session: checked, replayed: false };
+      if (current.state === 'failed') throw failedAnswer(current);
+    }
+    throw unknownOutcome(error, operation);
   }
+}
+
+/**
+ * A capture or void that succeeded moves its session at once (authorized → paid or voided), on the
+ * operation's own verified answer: the session never waits for a query to show what we already know.
+ */
+async function followSession(
+  deps: OperationsDeps,
+  session: Session,
+  op: Operation,
+): Promise<Session> {
+  if (op.kind !== 'capture' && op.kind !== 'void') return session;
+  const at = deps.now();
+  const evidence = {
+    kind: 'operation' as const,
+    transactionId: session.transactionId,
+    code: op.kind === 'capture' ? '200' : '210',
+    message: op.kind === 'capture' ? 'Transaction is captured.' : 'Transaction is voided.',
+  };
+  const result = await deps.store.transition(
+    session.id,
+    op.kind === 'capture' ? { to: 'paid', evidence, at } : { to: 'voided', evidence, at },
+    {
+      sessionId: session.id,
+      kind: 'operation',
+      transactionId: session.transactionId,
+      raw: op.raw ?? '',
+      verified: true,
+      verdict: 'applied',
+      detail: `${op.kind} ${op.id} by ${op.operator}`,
+      receivedAt: at,
+    },
+  );
+  return result.session;
 }
 
 /** Voids an authorized (not captured) payment, or captures it: at most one of the two, once. */
@@ -413,10 +702,18 @@ export async function voidOrCapture(
     if (begun.operation.requestHash !== hash) {
       throw new HttpError(422, 'idempotency_key_reused', 'this Idempotency-Key was used before');
     }
-    return { operation: begun.operation, session, replayed: true };
+    return repeat(deps, session, begun.operation);
   }
   if (begun.state === 'conflict') {
     const other = begun.operation;
+    if (other.state === 'unknown') {
+      throw new HttpError(
+        409,
+        'operation_unknown',
+        `a ${other.kind} of this payment (operation ${other.id}) got no answer we can trust: whether ` +
+          'it happened is being checked with the gateway',
+      );
+    }
     const code =
       other.kind === 'capture'
         ? 'already_captured'
@@ -430,18 +727,134 @@ export async function voidOrCapture(
     );
   }
   if (begun.state === 'exceeds') throw new Error('unexpected guard result');
-  const op = begun.operation;
-  const data = managementData(
-    session,
-    session.gatewayOrderId,
-    amount,
-    op.createdAt,
-    `${input.kind === 'void' ? 'Void' : 'Capture'} ${session.orderRef}`,
+  return send(deps, session, begun.operation, false);
+}
+
+/**
+ * One background pass: every refund, void and capture whose outcome is unknown (and due, after its
+ * backoff) is settled by a query of its session where the answer shows what happened, else asked about
+ * again later; then every authorization that auto capture never asked for is captured or voided.
+ */
+export async function reconcileOperations(deps: OperationsSweepDeps, limit = 50): Promise<void> {
+  const now = deps.now();
+  const due = await deps.store.listUnsettledOperations(
+    now,
+    new Date(now.getTime() - PENDING_LEASE_MS),
+    limit,
   );
-  const requestId = op.gatewayRequestId ?? undefined;
-  return callManagement(deps, session, op, () =>
-    input.kind === 'void'
-      ? deps.gateway.void(data, { requestId })
-      : deps.gateway.capture(data, { requestId }),
+  const bySession = new Map<string, Operation[]>();
+  for (const op of due) {
+    if (op.sessionId === null) continue;
+    if (op.state === 'pending') {
+      // Its process stopped mid-call: no answer was recorded, so its outcome is unknown from now on.
+      await deps.store.finishOperation(
+        op.id,
+        {
+          state: 'unknown',
+          responseCode: null,
+          responseMessage: null,
+          raw: null,
+          detail: 'no answer recorded',
+        },
+        now,
+        { state: 'pending', notUpdatedAfter: op.updatedAt },
+      );
+    }
+    bySession.set(op.sessionId, [...(bySession.get(op.sessionId) ?? []), op]);
+  }
+  for (const [sessionId, ops] of bySession) {
+    const session = await deps.store.getSession(sessionId);
+    if (!session) continue;
+    try {
+      await querySession(deps, session, SYSTEM_OPERATOR, 'reconcile');
+    } catch (error) {
+      deps.logger.warn(
+        { sessionId, code: (error as HttpError).code ?? (error as Error).name },
+        'could not ask the gateway about unknown operations; will ask again',
+      );
+    }
+    // Whatever the answer did not settle is asked about again later, less and less often.
+    for (const op of ops) {
+      const current = await deps.store.getOperation(op.id);
+      if (current?.state !== 'unknown') continue;
+      const checks = current.checkCount + 1;
+      await deps.store.scheduleOperationCheck(
+        op.id,
+        checks,
+        new Date(deps.now().getTime() + operationCheckDelayMs(checks)),
+      );
+    }
+  }
+  await resolveUnexpectedAuthorizations(deps, now);
+}
+
+/**
+ * Auto capture never leaves money authorized: an `authorized` answer it did not ask for is captured or
+ * voided (`unexpectedAuthorization`), once, as an operation by `system`, and the merchant is told. A
+ * capture is never made for a session whose order has another payment, nor for an authorization that came
+ * after the session had ended (the merchant has moved on): those are voided whatever the setting, and so is
+ * one whose capture the gateway refused. A refused void is tried again with backoff.
+ */
+async function resolveUnexpectedAuthorizations(deps: OperationsSweepDeps, now: Date) {
+  const sessions = await deps.store.listRecentSessions(500, 'authorized');
+  for (const session of sessions) {
+    if (session.plan?.capture === 'manual') continue;
+    const operations = await deps.store.listOperations({ sessionId: session.id, limit: 1000 });
+    const held = operations.filter(op => op.kind === 'capture' || op.kind === 'void');
+    const done = held.find(op => op.state === 'succeeded');
+    if (done) {
+      // Its session move was lost (the process stopped in between): make it now.
+      await followSession(deps, session, done);
+      continue;
+    }
+    if (held.some(op => op.state !== 'failed')) continue; // under way, or unknown: being checked
+    const failures = held.filter(op => op.operator === SYSTEM_OPERATOR);
+    const last = failures[0];
+    if (last && now.getTime() - last.updatedAt.getTime() < operationCheckDelayMs(failures.length)) {
+      continue;
+    }
+    const kind = await unexpectedAuthorizationAction(deps, session, failures);
+    try {
+      const result = await voidOrCapture(deps, session, { kind, operator: SYSTEM_OPERATOR });
+      deps.logger.info(
+        { sessionId: session.id, kind, state: result.operation.state },
+        'authorization that auto capture did not ask for resolved',
+      );
+    } catch (error) {
+      deps.logger.warn(
+        { sessionId: session.id, kind, code: (error as HttpError).code ?? (error as Error).name },
+        'could not resolve an authorization that auto capture did not ask for; will try again',
+      );
+    }
+  }
+}
+
+async function unexpectedAuthorizationAction(
+  deps: OperationsSweepDeps,
+  session: Session,
+  failures: readonly Operation[],
+): Promise<'capture' | 'void'> {
+  if (deps.unexpectedAuthorization === 'void') return 'void';
+  if (session.lateSuccess || failures.some(op => op.kind === 'capture')) return 'void';
+  const order = await deps.store.listSessionsByOrder(session.orderRef);
+  const another = order.some(
+    other => other.id !== session.id && (other.status === 'paid' || other.status === 'authorized'),
   );
+  return another ? 'void' : 'capture';
+}
+
+/** The background pass for the signer's sweep: one at a time (a slow pass is never run twice at once). */
+export function operationsSweeper(deps: OperationsSweepDeps): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => {
+    running ??= reconcileOperations(deps)
+      .catch(error =>
+        deps.logger.warn(
+          { errorName: (error as Error | undefined)?.name },
+          'operations pass failed; will try at the next pass',
+        ),
+      )
+      .finally(() => (running = undefined));
+    return running;
+  };
 }

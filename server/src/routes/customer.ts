@@ -42,7 +42,7 @@ export function customerRoutes(deps: CustomerRoutesDeps): express.Router {
     '/customer/tokens/:id/delete',
     deps.limiter,
     deps.requireJson,
-    express.json({ limit: '4kb', strict: true }),
+    express.json({ limit: '4kb', strict: true, inflate: false }),
     deps.limitJsonDepth,
     async (req, res) => {
       const parsed = deleteBody.safeParse(req.body);

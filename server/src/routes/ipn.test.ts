@@ -210,6 +210,9 @@ describe('POST /ipn', () => {
       sharedStore: withFaults(database.store, storeFaults),
       catalog: CATALOG,
       signer: {
+        // The forgery property below counts a record per forgery; the limit has its own tests
+        // (ipn-flood.test.ts).
+        unverifiedIpnRate: 1_000_000,
         hooks: {
           onPaid: (notice: PaymentNotice) => {
             paidHookCalls.set(notice.sessionId, (paidHookCalls.get(notice.sessionId) ?? 0) + 1);
@@ -736,35 +739,47 @@ describe('POST /ipn', () => {
   });
 
   describe('with a non-final or unknown result', () => {
-    it('T17 leaves an authorised-only payment pending and answers ipnStatus 200', async () => {
+    it('T17 records an authorised-only payment as authorized (never paid) and answers ipnStatus 200', async () => {
       const session = await openTestSession(stack, 'AUTH-1');
 
       await completeInSandbox(stack, String(session.transactionId), 'success');
 
-      assert.equal((await stack.store.getSession(session.id))?.status, 'pending');
+      assert.equal((await stack.store.getSession(session.id))?.status, 'authorized');
       assert.deepEqual(answers(await ipnAttempts(stack, session.transactionId)), ['200/200']);
       assert.deepEqual(
         (await stack.store.listEvents(session.id)).map(e => [e.kind, e.verified, e.verdict]),
-        [['ipn', true, 'ignored']],
+        [['ipn', true, 'applied']],
       );
-      assert.deepEqual(await stack.store.listOutbox(session.id), []);
+      assert.deepEqual(
+        (await stack.store.listOutbox(session.id)).map(item => item.event),
+        ['authorized'],
+      );
     });
 
-    it('T17 puts an undocumented result code (777) in needs_review', async () => {
+    it('T17 keeps a session open on an undocumented result code (777): never failed or needs_review on a guess', async () => {
       const session = await openTestSession(stack, nextRef());
 
       const reply = await postIpn(
         stack,
         encodeCallback(gatewayCallbackFor(session, { responseCode: '777' }), SALT),
       );
+      const documentedOnlyAsAnApiAnswer = await postIpn(
+        stack,
+        encodeCallback(gatewayCallbackFor(session, { responseCode: '400' }), SALT),
+      );
 
       assert.equal(reply.json.ipnStatus, '200', reply.text);
+      assert.equal(documentedOnlyAsAnApiAnswer.json.ipnStatus, '200');
       const after = await stack.store.getSession(session.id);
-      assert.deepEqual([after?.status, after?.code], ['needs_review', '777']);
+      assert.equal(after?.status, 'pending');
       assert.deepEqual(
-        (await stack.store.listOutbox(session.id)).map(item => item.event),
-        ['needs_review'],
+        (await stack.store.listEvents(session.id)).map(e => [e.verdict, e.detail]),
+        [
+          ['ignored', 'undocumented result code 777; will query again'],
+          ['ignored', 'undocumented result code 400; will query again'],
+        ],
       );
+      assert.deepEqual(await stack.store.listOutbox(session.id), []);
     });
   });
 

@@ -22,6 +22,7 @@ import { parserError, writeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { settleLinkIpn } from '../links.js';
 import { reportFromCallback, settle } from '../settlement.js';
+import { clientAddress, sourceKey, sourceLimiter } from '../source-limit.js';
 import { saveCardFromIpn, type SavedCardsConfig } from '../tokens/cards.js';
 import type { PaymentEvent, Store } from '../store/store.js';
 
@@ -38,6 +39,13 @@ export interface IpnDeps {
   setHeaders: (res: ServerResponse) => void;
   /** Saved cards: where a PAY_WITH_CREATE_TOKEN IPN's token goes (encrypted). */
   cards?: SavedCardsConfig;
+  /**
+   * Unverifiable IPNs recorded per minute and source (a token bucket as large); beyond it they are still
+   * answered, but only counted. Charged after verification fails: never limits a verified IPN.
+   */
+  unverifiedPerMinute: number;
+  /** Proxy hops in front of the intake, to find the source when it runs before Express (as `trust proxy`). */
+  trustProxy: number;
 }
 
 /** A Node request handler for `POST /ipn` (it never calls a `next`). */
@@ -46,8 +54,8 @@ export type IpnIntake = (req: IncomingMessage, res: ServerResponse) => void;
 /** IPN bodies are a few hundred bytes; 32 KB is generous and refuses abuse before hashing (T27). */
 const LIMIT = '32kb';
 const LIMIT_BYTES = 32 * 1024;
-/** Unverified input is kept for forensics, but short: a forged flood must not fill the database. */
-const UNVERIFIED_KEEP = 2048;
+/** At most one log line per this interval about unverifiable IPNs over the per-source limit. */
+const UNRECORDED_REPORT_MS = 60_000;
 const MEDIA_TYPES = ['application/json', 'application/x-www-form-urlencoded'];
 
 /** body-parser, run without Express: each parser reads only its own media type. */
@@ -63,6 +71,7 @@ const parseForm = express.urlencoded({
 
 export function ipnIntake(deps: IpnDeps): IpnIntake {
   let inFlight = 0;
+  const admit = unverifiedGate(deps);
   let warnedParsedBody = false;
   return (req, res) => {
     const requestId = randomUUID();
@@ -119,7 +128,7 @@ export function ipnIntake(deps: IpnDeps): IpnIntake {
         else unavailable(deps, res, requestId, error);
         return;
       }
-      handle(deps, req, res, requestId)
+      handle(deps, req, res, requestId, admit)
         .catch((unexpected: unknown) => unavailable(deps, res, requestId, unexpected))
         .finally(release);
     };
@@ -132,6 +141,7 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   requestId: string,
+  admit: UnverifiedGate,
 ): Promise<void> {
   const body: unknown = (req as IncomingMessage & { body?: unknown }).body;
   const fields = typeof body === 'object' && body !== null ? Object.keys(body) : [];
@@ -141,7 +151,8 @@ async function handle(
     sessionId: null,
     kind: 'ipn',
     transactionId: null,
-    raw: typeof input.data === 'string' ? input.data.slice(0, UNVERIFIED_KEEP) : '',
+    // Whole: the store keeps a prefix of unverified input, with the length and SHA-256 of all of it.
+    raw: typeof input.data === 'string' ? input.data : '',
     verified: false,
     verdict,
     detail,
@@ -191,31 +202,73 @@ async function handle(
       return;
     }
     const bad = error.code === CallbackErrorCode.InvalidSignature;
-    // The verdict stands whether or not it could be kept: the record is forensics, not state.
-    await deps.store
-      .recordEvent(unverified(bad ? 'bad_signature' : 'malformed', error.code))
-      .catch((storeError: unknown) =>
-        deps.logger.error(
-          { errorName: (storeError as Error)?.name },
-          'unverifiable IPN not recorded: internal failure',
-        ),
+    // Charged only now that verification failed; over the limit the answer is the same, but nothing is
+    // stored or logged per request (the gate logs a count once a minute): a flood cannot grow the disk.
+    if (admit(req)) {
+      // The verdict stands whether or not it could be kept: the record is forensics, not state.
+      await deps.store
+        .recordEvent(unverified(bad ? 'bad_signature' : 'malformed', error.code))
+        .catch((storeError: unknown) =>
+          deps.logger.error(
+            { errorName: (storeError as Error)?.name },
+            'unverifiable IPN not recorded: internal failure',
+          ),
+        );
+      // The peer address as seen on the socket; behind a proxy, also what it says it forwarded.
+      const forwarded = req.headers['x-forwarded-for'];
+      deps.logger.warn(
+        {
+          code: error.code,
+          ip: req.socket.remoteAddress,
+          ...(typeof forwarded === 'string' ? { forwardedFor: forwarded.slice(0, 200) } : {}),
+        },
+        'unverifiable IPN refused',
       );
-    // The peer address as seen on the socket; behind a proxy, also what it says it forwarded (not trusted).
-    const forwarded = req.headers['x-forwarded-for'];
-    deps.logger.warn(
-      {
-        code: error.code,
-        ip: req.socket.remoteAddress,
-        ...(typeof forwarded === 'string' ? { forwardedFor: forwarded.slice(0, 200) } : {}),
-      },
-      'unverifiable IPN refused',
-    );
+    }
     const fail = (status: number, code: string, message: string) =>
       writeError(res, status, code, message, requestId);
     if (error.code === CallbackErrorCode.TooLarge) fail(413, 'body_too_large', error.message);
     else if (bad) fail(401, 'invalid_signature', 'the signature does not match the data');
     else fail(400, error.code, error.message);
   }
+}
+
+/** Says whether an unverifiable IPN may be recorded: true while its source is within the limit. */
+type UnverifiedGate = (req: IncomingMessage) => boolean;
+
+/**
+ * The per-source limit on recording unverifiable IPNs. The source is Express's `req.ip` when the intake runs
+ * as a route (the host app's `trust proxy` applies), else the address `trustProxy` hops in.
+ */
+function unverifiedGate(deps: IpnDeps): UnverifiedGate {
+  const limiter = sourceLimiter({
+    perMinute: deps.unverifiedPerMinute,
+    now: () => deps.now().getTime(),
+  });
+  let unrecorded = 0;
+  let lastSource = '';
+  let timer: NodeJS.Timeout | undefined;
+  // The first refusal after a quiet minute is logged at once, later ones as one count a minute.
+  const report = () => {
+    timer = undefined;
+    if (unrecorded === 0) return;
+    deps.logger.warn(
+      { unrecorded, lastSource, perMinute: deps.unverifiedPerMinute },
+      'unverifiable IPNs over the per-source limit: answered, not recorded',
+    );
+    unrecorded = 0;
+    timer = setTimeout(report, UNRECORDED_REPORT_MS);
+    timer.unref();
+  };
+  return req => {
+    const ip = (req as IncomingMessage & { ip?: unknown }).ip;
+    const source = sourceKey(typeof ip === 'string' ? ip : clientAddress(req, deps.trustProxy));
+    if (limiter.take(source)) return true;
+    unrecorded += 1;
+    lastSource = source;
+    if (timer === undefined) report();
+    return false;
+  };
 }
 
 /** Database down, pool exhausted: nothing was committed, so ask the gateway to come back (never a 2xx). */

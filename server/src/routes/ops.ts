@@ -15,6 +15,7 @@ import {
   operationView,
   querySession,
   refund,
+  UNKNOWN_NOTE,
   voidOrCapture,
   type OperationsDeps,
 } from '../operations/service.js';
@@ -151,7 +152,29 @@ async function targetSession(deps: OpsDeps, orderRef: string): Promise<Session> 
 
 async function paymentView(deps: OpsDeps, session: Session) {
   const operations = await deps.store.listOperations({ sessionId: session.id, limit: 1000 });
-  return { ...sessionView(session), plan: planView(session), ...balanceOf(session, operations) };
+  // Refunds, voids and captures the gateway has not settled yet: neither done nor failed (UNKNOWN_NOTE).
+  const unknown = operations.filter(op => op.state === 'unknown');
+  return {
+    ...adminSessionView(session),
+    ...balanceOf(session, operations),
+    outcomeUnknown: unknown.map(op => ({
+      operationId: op.id,
+      kind: op.kind,
+      amount: op.amount,
+      since: op.updatedAt.toISOString(),
+      nextCheckAt: op.nextCheckAt?.toISOString() ?? null,
+    })),
+    ...(unknown.length > 0 ? { outcomeUnknownNote: UNKNOWN_NOTE } : {}),
+  };
+}
+
+/** The widget's view of a session, plus what only the back office sees (the CLI's UPDATED column). */
+function adminSessionView(session: Session) {
+  return {
+    ...sessionView(session),
+    updatedAt: session.updatedAt.toISOString(),
+    plan: planView(session),
+  };
 }
 
 function planView(session: Session) {
@@ -178,7 +201,7 @@ export function opsRoutes(deps: OpsDeps): express.Router {
     }
     const sessions = await deps.store.listRecentSessions(limitOf(req), status);
     res.json({
-      payments: sessions.map(session => ({ ...sessionView(session), plan: planView(session) })),
+      payments: sessions.map(adminSessionView),
     });
   });
 

@@ -65,7 +65,7 @@ export function returnRoutes(deps: ReturnDeps): express.Router {
     await recordBrowserEvidence(deps, session, kind as 'result' | 'cancel', fields ?? {});
     // One gateway query per session per interval, however often the page is (re)loaded.
     const due = throttle.take(session.id, deps.now().getTime());
-    const current = due ? await reconcile(deps, session) : session;
+    const current = due ? (await reconcile(deps, session)).session : session;
     if (current.returnUrl) {
       const target = new URL(current.returnUrl);
       target.searchParams.set('galaxy_pay_session', current.id);

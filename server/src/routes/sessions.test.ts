@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { createLogger } from '../logger.js';
+import { createGatewayClient } from '../gateway-client.js';
+import { createLogger, silentLogger } from '../logger.js';
+import { sweep } from '../sweep.js';
 import { createSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
 import {
@@ -223,6 +225,8 @@ async function openEvents(
 /** Orders of the main stack: each description is unique so the sandbox log can be filtered by it. */
 const CATALOG = {
   'ORDER-1': { amount: 500_000, description: 'Cà phê sữa đá ×10' },
+  'BOUND-1': { amount: 70_000, description: 'Order bound to one browser' },
+  'BOUND-2': { amount: 71_000, description: 'Order opened by a keyless caller' },
   'T01-TAMPER': { amount: 500_000, description: 'Áo dài lụa (T01)' },
   'PROP-1': { amount: 10_000, description: 'Property order' },
   'T06-KEY': { amount: 250_000, description: 'Idempotent order' },
@@ -910,6 +914,24 @@ describe('POST /sessions', () => {
     });
   });
 
+  /** What the background sweep needs, from a test stack (the same parts the signer gives it). */
+  function sweepDeps(stack: Stack) {
+    return {
+      store: stack.store,
+      gateway: createGatewayClient({
+        apiKey: API_KEY,
+        salt: SALT,
+        baseUrl: stack.sandboxUrl,
+        pageOrigins: [stack.sandboxUrl],
+      }),
+      logger: silentLogger,
+      now: () => new Date(),
+      flow: 'checkout' as const,
+      publicUrl: stack.signerUrl,
+      sessionTtlMs: 1_800_000,
+    };
+  }
+
   describe('when the gateway does not answer in time', () => {
     const slow = useStack({
       signer: { gateway: { timeoutMs: 500 } },
@@ -936,33 +958,105 @@ describe('POST /sessions', () => {
       assert.equal(requestDataOf(sent).orderID, session.gatewayOrderId);
     });
 
-    it('T07 retries with the same orderID, keeps pending_unknown on the 409 duplicate, and the gateway holds one transaction', async () => {
+    it('T07 asks again with the same signed request; a 409 Duplicate releases the order and a new session opens at once', async () => {
       const before = await slow().store.findOpenSession('SLOW-1', new Date());
       assert.ok(before);
 
       const retry = await call(slow(), 'POST', '/sessions', { orderRef: 'SLOW-1' });
 
-      assert.ok(retry.status === 502 || retry.status === 504, retry.text);
-      assertError(
-        retry,
-        retry.status,
-        retry.status === 504 ? 'upstream_timeout' : 'upstream_error',
-      );
+      // The new session's own checkout is slow too (the fault rides in the description): 504 again.
+      assertError(retry, 504, 'upstream_timeout');
       const sent = await sandboxRequests(slow(), CHECKOUT);
-      assert.equal(sent.length, 2);
-      assert.deepEqual(
-        sent.map(r => requestDataOf(r).orderID),
-        [before.gatewayOrderId, before.gatewayOrderId],
-      );
+      assert.equal(sent.length, 3);
+      assert.equal(requestDataOf(sent[1]!).orderID, before.gatewayOrderId);
+      assert.equal((JSON.parse(sent[1]!.rawBody) as Json).requestID, before.requestId);
       assert.equal(sent[1]!.verdict.responseCode, '409');
-      const after = await slow().store.findOpenSession('SLOW-1', new Date());
-      assert.ok(after);
-      assert.equal(after.id, before.id);
-      assert.equal(after.status, 'pending_unknown');
+      assert.notEqual(requestDataOf(sent[2]!).orderID, before.gatewayOrderId);
+      const released = await slow().store.getSession(before.id);
+      assert.equal(released?.status, 'failed');
+      assert.equal(released?.code, 'checkout_lost');
       const transactions = (await (
         await fetch(`${slow().sandboxUrl}/__sandbox/transactions`)
       ).json()) as Array<{ orderID: string }>;
       assert.equal(transactions.filter(t => t.orderID === before.gatewayOrderId).length, 1);
+    });
+  });
+
+  describe('when one checkout reply is lost (issue 11 §3)', () => {
+    const lost = useStack({
+      signer: { gateway: { timeoutMs: 300, retries: 0 } },
+      catalog: {
+        'LOST-1': { amount: 100_000, description: 'Order with a lost reply' },
+        'LOST-2': {
+          amount: 100_000,
+          description: 'Order whose gateway stays silent sandbox:reset|reset|ok',
+        },
+        'LOST-3': { amount: 100_000, description: 'Order settled in the background' },
+      },
+    });
+    const faults = (list: string) =>
+      fetch(`${lost().sandboxUrl}/__sandbox/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ faults: list }),
+      });
+
+    it('lets the shopper pay on the next click once the gateway answers: the lost transaction is released, a new one opens', async () => {
+      await faults('delay:1500');
+      const timedOut = await call(lost(), 'POST', '/sessions', { orderRef: 'LOST-1' });
+      assertError(timedOut, 504, 'upstream_timeout');
+      assert.equal(timedOut.headers.get('retry-after'), '2');
+      const inDoubt = await lost().store.findOpenSession('LOST-1', new Date());
+      assert.equal(inDoubt?.status, 'pending_unknown');
+      await faults('');
+
+      const next = await call(lost(), 'POST', '/sessions', { orderRef: 'LOST-1' });
+
+      assert.equal(next.status, 201, next.text);
+      assert.match(String(next.json.checkoutUrl), /\/checkout\/\d{25}$/);
+      assert.notEqual(next.json.sessionId, inDoubt!.id);
+      const old = await lost().store.getSession(inDoubt!.id);
+      assert.equal(old?.status, 'failed');
+      assert.equal(old?.code, 'checkout_lost');
+      await completeInSandbox(lost(), transactionIdOf(next.json.checkoutUrl), 'success');
+      await eventually(async () =>
+        (await lost().store.getSession(String(next.json.sessionId)))?.status === 'paid'
+          ? true
+          : undefined,
+      );
+    });
+
+    it('keeps the session in doubt, and says "try again in a moment", while the gateway still does not answer', async () => {
+      const first = await call(lost(), 'POST', '/sessions', { orderRef: 'LOST-2' });
+      const second = await call(lost(), 'POST', '/sessions', { orderRef: 'LOST-2' });
+      const inDoubt = await lost().store.findOpenSession('LOST-2', new Date());
+      const third = await call(lost(), 'POST', '/sessions', { orderRef: 'LOST-2' });
+
+      assertError(first, 502, 'upstream_error');
+      assertError(second, 503, 'gateway_unavailable');
+      assert.equal(second.headers.get('retry-after'), '2');
+      assert.equal(inDoubt?.status, 'pending_unknown');
+      assert.equal(inDoubt?.checkFailures, 1);
+      assert.ok(inDoubt?.nextCheckAt, 'the sweep backs off');
+      // The gateway answers at last: the same request gets the transaction (it never registered before).
+      assert.equal(third.status, 200, third.text);
+      assert.equal(third.json.sessionId, inDoubt?.id);
+      assert.match(String(third.json.checkoutUrl), /\/checkout\/\d{25}$/);
+    });
+
+    it('is settled by the background pass too: the same request again, then released', async () => {
+      await faults('delay:1500');
+      const first = await call(lost(), 'POST', '/sessions', { orderRef: 'LOST-3' });
+      await faults('');
+      assertError(first, 504, 'upstream_timeout');
+      const inDoubt = await lost().store.findOpenSession('LOST-3', new Date());
+      assert.ok(inDoubt);
+
+      await sweep(sweepDeps(lost()), -1);
+
+      const after = await lost().store.getSession(inDoubt.id);
+      assert.equal(after?.status, 'failed');
+      assert.equal(after?.code, 'checkout_lost');
     });
   });
 
@@ -1097,7 +1191,11 @@ describe('POST /sessions', () => {
 
         assertError(reply, 502, 'upstream_untrusted');
         assert.doesNotMatch(reply.text, /checkoutUrl|evil\.example|\/checkout\//);
-        assert.equal(await tampered().store.findOpenSession(orderRef, new Date()), null);
+        // An untrusted reply is no answer: the gateway may hold the transaction, so the session is in
+        // doubt (asked again with the same request next time), not failed on a guess.
+        const session = await tampered().store.findOpenSession(orderRef, new Date());
+        assert.equal(session?.status, 'pending_unknown');
+        assert.equal(session?.checkoutUrl, null);
       });
     }
   });
@@ -1382,6 +1480,106 @@ describe('POST /sessions/:id/cancel', () => {
         1,
       );
       assert.equal((await stack().store.getSession(id))?.status, 'cancelled');
+    });
+  });
+
+  describe('when the gateway does not answer the query (issue 11 §1)', () => {
+    const faulty = useStack({
+      signer: { gateway: { timeoutMs: 500, retries: 0 } },
+      catalog: {
+        'PAID-SILENT': {
+          amount: 40_000,
+          description: 'Paid, IPN lost, query failing sandbox:no-ipn,500|500@query',
+        },
+      },
+    });
+
+    it('never cancels on a silence: 503 gateway_unavailable, the order opens no second session, the next answer says paid', async () => {
+      const created = await openSessionFor(faulty(), 'PAID-SILENT');
+      const id = String(created.json.sessionId);
+      const transactionId = transactionIdOf(created.json.checkoutUrl);
+      await completeInSandbox(faulty(), transactionId, 'success', { wait: false });
+
+      const unanswered = await call(faulty(), 'POST', `/sessions/${id}/cancel`, {});
+      const stranger = await call(faulty(), 'POST', '/sessions', {
+        orderRef: 'PAID-SILENT',
+        clientKey: 'another-browser-key-01',
+      });
+      const ownerAgain = await call(faulty(), 'POST', '/sessions', { orderRef: 'PAID-SILENT' });
+      const secondTry = await call(faulty(), 'POST', `/sessions/${id}/cancel`, {});
+      const answered = await call(faulty(), 'POST', `/sessions/${id}/cancel`, {});
+
+      assertError(unanswered, 503, 'gateway_unavailable');
+      assert.ok(Number(unanswered.headers.get('retry-after')) >= 1);
+      assertError(stranger, 409, 'order_has_open_session');
+      assert.equal(ownerAgain.status, 200, ownerAgain.text);
+      assert.equal(ownerAgain.json.sessionId, id);
+      assertError(secondTry, 503, 'gateway_unavailable');
+      assert.equal(answered.status, 200, answered.text);
+      assert.equal(answered.json.status, 'paid');
+      const checkouts = await checkoutsFor(
+        faulty(),
+        'Paid, IPN lost, query failing sandbox:no-ipn,500|500@query',
+      );
+      assert.equal(checkouts.length, 1, 'one gateway transaction for the order');
+    });
+  });
+
+  describe('from a caller that is not the browser that opened the session (issue 11 §4)', () => {
+    it('hands the open session only to its browser, and lets only it cancel', async () => {
+      const created = await openSessionFor(stack(), 'BOUND-1');
+      const id = String(created.json.sessionId);
+
+      const anonymous = await call(stack(), 'POST', '/sessions', {
+        orderRef: 'BOUND-1',
+        clientKey: undefined,
+      });
+      const other = await call(stack(), 'POST', '/sessions', {
+        orderRef: 'BOUND-1',
+        clientKey: 'someone-elses-key-0001',
+      });
+      const cancelNoKey = await call(stack(), 'POST', `/sessions/${id}/cancel`, {
+        clientKey: undefined,
+      });
+      const cancelOther = await call(stack(), 'POST', `/sessions/${id}/cancel`, {
+        clientKey: 'someone-elses-key-0001',
+      });
+      const stillOpen = await stack().store.getSession(id);
+      const owner = await call(stack(), 'POST', '/sessions', { orderRef: 'BOUND-1' });
+      const cancelOwner = await call(stack(), 'POST', `/sessions/${id}/cancel`, {});
+
+      for (const refused of [anonymous, other]) {
+        assertError(refused, 409, 'order_has_open_session');
+        assert.ok(!refused.text.includes(id), 'no session id for a stranger');
+        assert.ok(!refused.text.includes(String(created.json.nonce)), 'no nonce for a stranger');
+        assert.doesNotMatch(refused.text, /checkout/);
+      }
+      assertError(cancelNoKey, 403, 'not_session_owner');
+      assertError(cancelOther, 403, 'not_session_owner');
+      assert.equal(stillOpen?.status, 'pending');
+      assert.equal(owner.status, 200, owner.text);
+      assert.equal(owner.json.sessionId, id);
+      assert.equal(owner.json.nonce, created.json.nonce);
+      assert.equal(cancelOwner.json.status, 'cancelled');
+    });
+
+    it('mints a key for a caller that brought none, returned once with the new session', async () => {
+      const created = await call(stack(), 'POST', '/sessions', {
+        orderRef: 'BOUND-2',
+        clientKey: undefined,
+      });
+      assert.equal(created.status, 201, created.text);
+      const key = String(created.json.clientKey);
+      assert.match(key, /^[A-Za-z0-9_-]{22}$/);
+
+      const again = await call(stack(), 'POST', '/sessions', {
+        orderRef: 'BOUND-2',
+        clientKey: key,
+      });
+
+      assert.equal(again.status, 200, again.text);
+      assert.equal(again.json.sessionId, created.json.sessionId);
+      assert.ok(!('clientKey' in again.json));
     });
   });
 

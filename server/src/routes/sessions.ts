@@ -6,10 +6,10 @@
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import { isKnownSourceType } from '@galaxy-pay/protocol';
-import { SESSION_ID, openSession, type CheckoutDeps } from '../checkout.js';
+import { SESSION_ID, openSession, ownsSession, randomId, type CheckoutDeps } from '../checkout.js';
 import { HttpError, requestIdOf } from '../errors.js';
 import { orderRefSchema, resolveOrder, type OrderInput, type ResolveOrder } from '../orders.js';
-import { reconcile } from '../reconcile.js';
+import { gatewayUnavailable, reconcile } from '../reconcile.js';
 import { FINAL_STATUSES, type CancelReason, type Session } from '../store/store.js';
 import type { SessionNotifier } from '../notifier.js';
 import { QueryThrottle } from '../query-throttle.js';
@@ -35,6 +35,11 @@ const FORBIDDEN_FIELDS = new Set([
   'apiKey',
 ]);
 
+/** A browser's secret for one order (≥ 96 bits, base64url or hex). */
+const CLIENT_KEY = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{16,64}$/, 'clientKey must be 16-64 base64url characters');
+
 /** Methods a shopper may ask for; the rest (HUB, BNPL) need merchant set-up first. */
 const WIDGET_METHODS = ['DOMESTIC', 'INTERNATIONAL', 'WALLET', 'QRPAY'] as const;
 
@@ -58,9 +63,13 @@ const createBody = z.strictObject({
     .optional(),
   /** WALLET: show a wallet QR code instead of the hosted page. QRPAY always is a QR code. */
   qr: z.boolean().optional(),
+  /** The browser's secret for this order: the open session is handed back only to its holder. */
+  clientKey: CLIENT_KEY.optional(),
 });
 
-const cancelBody = z.strictObject({ reason: z.enum(['user', 'closed']).optional() }).optional();
+const cancelBody = z
+  .strictObject({ reason: z.enum(['user', 'closed']).optional(), clientKey: CLIENT_KEY.optional() })
+  .optional();
 
 export interface SessionRoutesDeps extends CheckoutDeps {
   allowedOrigins: readonly string[];
@@ -172,7 +181,10 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
     );
     if (!order) throw new HttpError(404, 'order_not_found', 'no such order');
     const origin = req.get('origin');
+    // A caller that brings no key of its own gets one minted here, returned once with the new session.
+    const clientKey = body.clientKey ?? randomId();
     const { kind, session } = await openSession(deps, order, {
+      clientKey,
       locale: body.locale ?? 'vi',
       paymentMethod: paymentMethod ?? body.paymentMethod,
       sourceType: body.sourceType ?? (body.paymentMethod === 'QRPAY' ? 'QRPAY' : undefined),
@@ -197,6 +209,7 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
             },
           }
         : {}),
+      ...(body.clientKey === undefined && kind === 'created' ? { clientKey } : {}),
       ...(session.plan?.op === 'create_token' ? { saveCard: true } : {}),
       ...(session.plan?.op === 'token' ? { tokenId: session.plan.cardId } : {}),
     });
@@ -209,7 +222,8 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
     const open = session.status === 'pending' || session.status === 'pending_unknown';
     const stale = now - session.updatedAt.getTime() > deps.queryIntervalMs;
     if (open && session.transactionId !== null && stale && throttle.take(session.id, now)) {
-      session = await reconcile(deps, session);
+      // Unanswered: the stored status is shown as it is (still open), never guessed.
+      session = (await reconcile(deps, session)).session;
     }
     res.json(sessionView(session));
   });
@@ -222,19 +236,37 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
   router.post('/sessions/:id/cancel', async (req, res) => {
     const body = parseBody(cancelBody, req.body);
     let session = await loadSession(deps, String(req.params.id));
-    if (!FINAL_STATUSES.includes(session.status)) {
-      // Ask the gateway first: the shopper may have paid just before closing the dialog.
-      session = await reconcile(deps, session);
+    // Only the browser that opened the session may cancel it: orderRefs are guessable (issue 11 §4).
+    if (session.clientKeyHash !== null && !ownsSession(session, body?.clientKey)) {
+      throw new HttpError(
+        403,
+        'not_session_owner',
+        'only the browser that opened this session may cancel it',
+      );
     }
     if (!FINAL_STATUSES.includes(session.status)) {
-      const reason: CancelReason = body?.reason ?? 'closed';
-      const result = await deps.store.transition(session.id, {
-        to: 'cancelled',
-        reason,
-        evidence: null,
-        at: deps.now(),
-      });
+      if (session.transactionId === null) {
+        // Its checkout call is under way or in doubt: nothing the shopper saw can be cancelled yet.
+        throw new HttpError(409, 'request_in_progress', 'the checkout is still being opened', {
+          'retry-after': '1',
+        });
+      }
+      // Ask the gateway first: the shopper may have paid just before closing the dialog. Only its answer
+      // lets the session end: without one, it stays open and the caller is told to try again.
+      const result = await reconcile(deps, session);
       session = result.session;
+      if (!FINAL_STATUSES.includes(session.status)) {
+        if (result.outcome !== 'answered') throw gatewayUnavailable();
+        const reason: CancelReason = body?.reason ?? 'closed';
+        session = (
+          await deps.store.transition(session.id, {
+            to: 'cancelled',
+            reason,
+            evidence: null,
+            at: deps.now(),
+          })
+        ).session;
+      }
     }
     res.json(sessionView(session));
   });

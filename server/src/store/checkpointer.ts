@@ -108,6 +108,11 @@ export function checkpointer(
   let ready = false;
   /** A commit was announced and the worker has not checkpointed since: later commits need no message. */
   let announced = false;
+  /**
+   * A commit came while one was announced. The pass under way may have started before it, and nothing
+   * else would copy its pages until the next commit: it is announced again once that pass ends.
+   */
+  let committedSince = false;
   let exited: Promise<void> = Promise.resolve();
 
   function start(): void {
@@ -122,12 +127,20 @@ export function checkpointer(
     });
     worker = thread;
     exited = new Promise(resolve => thread.once('exit', () => resolve()));
+    const announce = () => {
+      announced = true;
+      committedSince = false;
+      thread.postMessage('commit');
+    };
     thread.on('message', (message: 'ready' | 'checkpointed') => {
       if (message === 'checkpointed') {
         announced = false;
+        if (committedSince && worker === thread) announce();
       } else if (worker === thread && db.open) {
         db.pragma('wal_autocheckpoint = 0');
         ready = true;
+        // The commits made while it started are in the WAL too: one pass now copies them.
+        announce();
       }
     });
     let failure = 'it exited';
@@ -148,7 +161,10 @@ export function checkpointer(
   return {
     committed() {
       if (ready) {
-        if (announced) return;
+        if (announced) {
+          committedSince = true;
+          return;
+        }
         announced = true;
         worker!.postMessage('commit');
       } else if (worker === null && ++commits === afterCommits) {

@@ -6,6 +6,8 @@ import type { Store } from './store.js';
 
 export * from './store.js';
 export { StoreError } from './errors.js';
+export { DEFAULT_UNVERIFIED_EVIDENCE } from './evidence.js';
+export type { EvidenceStoreOptions, UnverifiedEvidenceLimits } from './evidence.js';
 export type { StoreErrorCode } from './errors.js';
 export type { OutboxPayload } from './transitions.js';
 export { createPostgresStore, createSqliteStore };
@@ -14,7 +16,7 @@ export type { PostgresStoreOptions };
 /** The database used when DATABASE_URL is unset: a SQLite file in the working directory. */
 export const DEFAULT_DATABASE_URL = 'file:galaxy-pay.db';
 
-/** Options of {@link openStore}; they apply to PostgreSQL only. */
+/** Options of {@link openStore}: the caps on unverified evidence, and (PostgreSQL only) the schema. */
 export type OpenStoreOptions = PostgresStoreOptions;
 
 /**
@@ -29,9 +31,10 @@ export function openStore(
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     return createPostgresStore(url, options);
   }
-  if (url.startsWith('file:')) return createSqliteStore(url);
+  const sqlite = { unverifiedEvidence: options.unverifiedEvidence };
+  if (url.startsWith('file:')) return createSqliteStore(url, sqlite);
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
-  if (scheme === undefined) return createSqliteStore(`file:${url}`);
+  if (scheme === undefined) return createSqliteStore(`file:${url}`, sqlite);
   // Only the scheme is echoed: the rest of the URL may hold a password.
   throw new StoreError(
     'invalid_config',

@@ -1,12 +1,15 @@
 import { date, dateOrNull, int, oneOf, text, textOrNull, bool, type Row } from './rows.js';
 import type {
   LinkStatus,
+  MoneyOperationKind,
   Operation,
+  OperationEvent,
   OperationKind,
   OperationState,
   PaymentLink,
   SavedCard,
 } from './operations.js';
+import type { Session } from './store.js';
 
 const KINDS: readonly string[] = [
   'query',
@@ -28,6 +31,68 @@ const LINK_STATUSES: readonly string[] = ['open', 'paid', 'needs_review'] satisf
 
 /** Operations that still hold what they claimed (a refund's amount, a capture-or-void's session). */
 export const LIVE_OPERATION_STATES: readonly OperationState[] = ['pending', 'succeeded', 'unknown'];
+
+/** The kinds that move money at the gateway (and are told to the merchant). */
+export const MONEY_OPERATION_KINDS: readonly MoneyOperationKind[] = ['refund', 'void', 'capture'];
+
+/** A SQL list of the money kinds (our own constants, never input). */
+export const MONEY_KINDS_SQL = MONEY_OPERATION_KINDS.map(kind => `'${kind}'`).join(', ');
+
+/** The merchant's notice for an operation now in this state, if it gets one. */
+export function operationEventOf(op: Pick<Operation, 'kind' | 'state'>): OperationEvent | null {
+  if (!(MONEY_OPERATION_KINDS as readonly string[]).includes(op.kind)) return null;
+  const kind = op.kind as MoneyOperationKind;
+  switch (op.state) {
+    case 'pending':
+      return null;
+    case 'succeeded':
+      // A void's success moves the session to `voided`, which is told as the session's own event.
+      return kind === 'refund' ? 'refunded' : kind === 'capture' ? 'captured' : null;
+    case 'failed':
+      return `${kind}_failed`;
+    case 'unknown':
+      return `${kind}_unknown`;
+  }
+}
+
+/**
+ * The outbox row of an operation's notice: `event` is `<event>:<operationId>` (unique per session, event
+ * and operation, where a session's own events are unique per session and event), and the payload is the
+ * session's notice plus the operation and the session's cumulative refunded amount, fixed at commit.
+ */
+export function operationOutbox(
+  op: Operation,
+  session: Session,
+  refunded: number,
+  at: Date,
+): { event: string; payload: string } | null {
+  const event = operationEventOf(op);
+  if (event === null) return null;
+  const payload = {
+    event,
+    sessionId: session.id,
+    orderRef: session.orderRef,
+    amount: session.amount,
+    currency: session.currency,
+    status: session.status,
+    transactionId: session.transactionId,
+    code: session.code,
+    message: session.message,
+    lateSuccess: session.lateSuccess,
+    at: at.toISOString(),
+    operation: {
+      id: op.id,
+      kind: op.kind,
+      state: op.state,
+      amount: op.amount,
+      operator: op.operator,
+      idempotencyKey: op.idempotencyKey,
+      responseCode: op.responseCode,
+    },
+    refunded,
+  };
+  return { event: `${event}:${op.id}`, payload: JSON.stringify(payload) };
+}
 
 function intOrNull(row: Row, column: string): number | null {
   return row[column] === null ? null : int(row, column);
@@ -56,6 +121,8 @@ export function operationFromRow(row: Row): Operation {
     detail: textOrNull(row, 'detail'),
     createdAt: date(row, 'created_at'),
     updatedAt: date(row, 'updated_at'),
+    checkCount: row.check_count === undefined ? 0 : int(row, 'check_count'),
+    nextCheckAt: row.next_check_at === undefined ? null : dateOrNull(row, 'next_check_at'),
   };
 }
 

@@ -19,11 +19,30 @@ export type OperationKind =
   | 'reconcile';
 
 /**
- * `pending`: the gateway is being called (a refund's amount is reserved meanwhile); `succeeded` and
- * `failed`: the gateway's definite answer; `unknown`: no answer (timeout) — the amount stays reserved and a
- * retry with the same Idempotency-Key sends the same request again.
+ * `pending`: the gateway is being called (a refund's amount is reserved meanwhile); `succeeded`: evidence
+ * that it happened (the gateway's own success answer, or a query answer that shows it); `failed`: evidence
+ * that it did not (a definite refusal of the first send, or a query answer that shows it did not happen);
+ * `unknown`: neither (timeout, reset, 5xx, a reply we cannot trust) — the amount stays reserved, the signer
+ * keeps asking the gateway, and a retry with the same Idempotency-Key sends the same request again.
  */
 export type OperationState = 'pending' | 'succeeded' | 'failed' | 'unknown';
+
+/** The operations that move money at the gateway: their outcome is settled by evidence only. */
+export type MoneyOperationKind = 'refund' | 'void' | 'capture';
+
+/**
+ * What the merchant is told about a money operation (outbox, webhook, hooks), once per operation and
+ * outcome. A void that succeeded is told by the session's own `voided` event (the session changes too).
+ */
+export type OperationEvent =
+  | 'refunded'
+  | 'refund_failed'
+  | 'refund_unknown'
+  | 'captured'
+  | 'capture_failed'
+  | 'capture_unknown'
+  | 'void_failed'
+  | 'void_unknown';
 
 /** One audit-trail row: who, when, what, and what the gateway answered. */
 export interface Operation {
@@ -48,12 +67,17 @@ export interface Operation {
   raw: string | null;
   detail: string | null;
   createdAt: Date;
+  /** When the state last changed (for a send: when its last attempt ended). */
   updatedAt: Date;
+  /** Unknown outcome: how many times the gateway was asked about it without settling it. */
+  checkCount: number;
+  /** Unknown outcome: the background pass asks again from then on; null = at its next pass. */
+  nextCheckAt: Date | null;
 }
 
 export type NewOperation = Omit<
   Operation,
-  'responseCode' | 'responseMessage' | 'raw' | 'updatedAt' | 'state'
+  'responseCode' | 'responseMessage' | 'raw' | 'updatedAt' | 'state' | 'checkCount' | 'nextCheckAt'
 > & { state?: OperationState };
 
 /** What an operation ended with. */
@@ -63,6 +87,15 @@ export interface OperationOutcome {
   responseMessage: string | null;
   raw: string | null;
   detail?: string | null;
+}
+
+/**
+ * A compare-and-set on `finishOperation`: the answer is recorded only if the operation is still in `state`
+ * and has not changed since `notUpdatedAfter` (no send attempt ended, and none is under way, after then).
+ */
+export interface OperationExpectation {
+  state: 'pending' | 'unknown';
+  notUpdatedAfter: Date;
 }
 
 /** Checked in the same transaction as the insert. */
@@ -155,8 +188,26 @@ export interface LinkSettlement {
 export interface OperationsStore {
   /** Starts an operation (the audit row), atomically with its guard and its idempotency key. */
   beginOperation(operation: NewOperation, guard?: OperationGuard): Promise<BeginOperation>;
-  /** Records the gateway's answer on a pending or unknown operation (a finished one stays as it is). */
-  finishOperation(id: string, outcome: OperationOutcome, at: Date): Promise<Operation>;
+  /**
+   * Records the gateway's answer on a pending or unknown operation (a finished one stays as it is; with
+   * `expect`, only under that condition). A refund, void or capture whose state changes queues the
+   * merchant's notice ({@link OperationEvent}) in the same transaction.
+   */
+  finishOperation(
+    id: string,
+    outcome: OperationOutcome,
+    at: Date,
+    expect?: OperationExpectation,
+  ): Promise<Operation>;
+  /** unknown → pending, to send the same request again: null when it is not unknown any more. */
+  claimOperation(id: string, at: Date): Promise<Operation | null>;
+  /**
+   * Refunds, voids and captures whose outcome is unknown and due for a check at `now`, and those still
+   * `pending` since before `staleBefore` (their process stopped mid-call), oldest first.
+   */
+  listUnsettledOperations(now: Date, staleBefore: Date, limit: number): Promise<Operation[]>;
+  /** Records an unanswered (or inconclusive) check of an unknown operation, and when to ask again. */
+  scheduleOperationCheck(id: string, checkCount: number, nextCheckAt: Date): Promise<void>;
   getOperation(id: string): Promise<Operation | null>;
   /** Newest first. */
   listOperations(filter: { sessionId?: string; limit: number }): Promise<Operation[]>;

@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL half of {@link OperationsStore}: schema version 3 and the methods. A guarded operation
+ * The PostgreSQL half of {@link OperationsStore}: schema versions 3 and 5, and the methods. A guarded operation
  * locks its session row first (`FOR UPDATE`), so two processes refunding one payment at once are serialized
  * and the second sees the first's reservation; unique indexes back every rule up.
  */
@@ -9,9 +9,11 @@ import {
   cardFromRow,
   linkFromRow,
   LIVE_OPERATION_STATES,
+  MONEY_KINDS_SQL,
   operationFromRow,
+  operationOutbox,
 } from './operation-rows.js';
-import type { BeginOperation, OperationsStore } from './operations.js';
+import type { BeginOperation, Operation, OperationsStore } from './operations.js';
 import { sessionFromRow, type Row } from './rows.js';
 
 const LIVE = LIVE_OPERATION_STATES.map(s => `'${s}'`).join(', ');
@@ -87,7 +89,45 @@ export const POSTGRES_OPERATIONS_MIGRATION = {
   ],
 } as const;
 
+/**
+ * Schema version 5 (issue 11): an operation whose outcome is unknown is asked about again with backoff
+ * (how many checks, and when next), and the background pass finds the unsettled ones by index.
+ */
+export const POSTGRES_OPERATION_CHECKS_MIGRATION = {
+  version: 5,
+  statements: [
+    'ALTER TABLE operations ADD COLUMN check_count integer NOT NULL DEFAULT 0',
+    'ALTER TABLE operations ADD COLUMN next_check_at timestamptz',
+    `CREATE INDEX operations_unsettled_idx ON operations (state, updated_at)
+      WHERE state IN ('pending', 'unknown')`,
+  ],
+} as const;
+
 type Queryable = Pick<pg.ClientBase, 'query'>;
+
+/** Inside a transaction: queues the merchant's notice of an operation that just changed state. */
+async function queueNotice(client: Queryable, op: Operation, at: Date): Promise<void> {
+  if (op.sessionId === null) return;
+  const session = await first(
+    client,
+    'SELECT * FROM sessions WHERE id = $1',
+    [op.sessionId],
+    sessionFromRow,
+  );
+  if (!session) return;
+  const refunded = await client.query<{ total: string }>(
+    `SELECT COALESCE(SUM(amount), 0)::bigint AS total FROM operations
+      WHERE session_id = $1 AND kind = 'refund' AND state = 'succeeded'`,
+    [op.sessionId],
+  );
+  const notice = operationOutbox(op, session, Number(refunded.rows[0]?.total ?? 0), at);
+  if (notice === null) return;
+  await client.query(
+    `INSERT INTO outbox (session_id, event, payload, next_attempt_at, created_at)
+      VALUES ($1, $2, $3, $4, $4) ON CONFLICT (session_id, event) DO NOTHING`,
+    [op.sessionId, notice.event, notice.payload, at],
+  );
+}
 
 function isUnique(error: unknown, constraint: string): boolean {
   return (
@@ -185,29 +225,66 @@ export function postgresOperations(
       }
     },
 
-    async finishOperation(id, outcome, at) {
-      await pool.query(
-        `UPDATE operations SET state = $2, response_code = $3, response_message = $4, raw = $5,
-            detail = COALESCE($6, detail), updated_at = $7
-          WHERE id = $1 AND state IN ('pending', 'unknown')`,
-        [
-          id,
-          outcome.state,
-          outcome.responseCode,
-          outcome.responseMessage,
-          outcome.raw,
-          outcome.detail ?? null,
-          at,
-        ],
-      );
-      const current = await first(
+    async finishOperation(id, outcome, at, expect) {
+      return inTransaction(async client => {
+        const guard = expect
+          ? 'state = $8 AND updated_at <= $9'
+          : "state IN ('pending', 'unknown')";
+        const updated = await client.query<Row>(
+          `UPDATE operations SET state = $2, response_code = $3, response_message = $4, raw = $5,
+              detail = COALESCE($6, detail), updated_at = $7
+            WHERE id = $1 AND ${guard} RETURNING *`,
+          [
+            id,
+            outcome.state,
+            outcome.responseCode,
+            outcome.responseMessage,
+            outcome.raw,
+            outcome.detail ?? null,
+            at,
+            ...(expect ? [expect.state, expect.notUpdatedAfter] : []),
+          ],
+        );
+        const row = updated.rows[0];
+        if (row !== undefined) await queueNotice(client, operationFromRow(row), at);
+        const current = await first(
+          client,
+          'SELECT * FROM operations WHERE id = $1',
+          [id],
+          operationFromRow,
+        );
+        if (!current) throw new Error(`operation ${id} does not exist`);
+        return current;
+      });
+    },
+
+    claimOperation(id, at) {
+      return first(
         pool,
-        'SELECT * FROM operations WHERE id = $1',
-        [id],
+        `UPDATE operations SET state = 'pending', updated_at = $2
+          WHERE id = $1 AND state = 'unknown' RETURNING *`,
+        [id, at],
         operationFromRow,
       );
-      if (!current) throw new Error(`operation ${id} does not exist`);
-      return current;
+    },
+
+    async listUnsettledOperations(now, staleBefore, limit) {
+      const result = await pool.query<Row>(
+        `SELECT * FROM operations WHERE kind IN (${MONEY_KINDS_SQL}) AND (
+            (state = 'unknown' AND (next_check_at IS NULL OR next_check_at <= $1))
+            OR (state = 'pending' AND updated_at < $2))
+          ORDER BY updated_at, id LIMIT $3`,
+        [now, staleBefore, limit],
+      );
+      return result.rows.map(operationFromRow);
+    },
+
+    async scheduleOperationCheck(id, checkCount, nextCheckAt) {
+      await pool.query('UPDATE operations SET check_count = $2, next_check_at = $3 WHERE id = $1', [
+        id,
+        checkCount,
+        nextCheckAt,
+      ]);
     },
 
     getOperation(id) {

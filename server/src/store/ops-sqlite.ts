@@ -1,5 +1,5 @@
 /**
- * The SQLite half of {@link OperationsStore}: schema version 3 and the methods. Every write runs inside the
+ * The SQLite half of {@link OperationsStore}: schema versions 3 and 5, and the methods. Every write runs inside the
  * adapter's group commit (`BEGIN IMMEDIATE`), so a read-check-insert is atomic within and across processes.
  */
 
@@ -8,9 +8,11 @@ import {
   cardFromRow,
   linkFromRow,
   LIVE_OPERATION_STATES,
+  MONEY_KINDS_SQL,
   operationFromRow,
+  operationOutbox,
 } from './operation-rows.js';
-import type { OperationsStore, PaymentLink } from './operations.js';
+import type { Operation, OperationsStore, PaymentLink } from './operations.js';
 import { sessionFromRow, type Row } from './rows.js';
 import type { Session } from './store.js';
 import { statusList } from './transitions.js';
@@ -89,6 +91,20 @@ export const SQLITE_OPERATIONS_MIGRATION = {
   ],
 } as const;
 
+/**
+ * Schema version 5 (issue 11): an operation whose outcome is unknown is asked about again with backoff
+ * (how many checks, and when next), and the background pass finds the unsettled ones by index.
+ */
+export const SQLITE_OPERATION_CHECKS_MIGRATION = {
+  version: 5,
+  statements: [
+    'ALTER TABLE operations ADD COLUMN check_count INTEGER NOT NULL DEFAULT 0',
+    'ALTER TABLE operations ADD COLUMN next_check_at TEXT',
+    `CREATE INDEX operations_unsettled_idx ON operations (state, updated_at)
+      WHERE state IN ('pending', 'unknown')`,
+  ],
+} as const;
+
 type Statement = (sql: string) => Database.Statement<unknown[], Row>;
 
 function iso(date: Date | null): string | null {
@@ -108,6 +124,22 @@ export function sqliteOperations(
     one('SELECT * FROM operations WHERE id = ?', [id], operationFromRow);
   const link = (orderNo: string) =>
     one('SELECT * FROM payment_links WHERE order_no = ?', [orderNo], linkFromRow);
+  /** Inside `write`: queues the merchant's notice of an operation that just changed state. */
+  const queueNotice = (op: Operation, at: Date) => {
+    if (op.sessionId === null) return;
+    const session = one('SELECT * FROM sessions WHERE id = ?', [op.sessionId], sessionFromRow);
+    if (!session) return;
+    const refunded = statement(
+      `SELECT COALESCE(SUM(amount), 0) AS total FROM operations
+        WHERE session_id = ? AND kind = 'refund' AND state = 'succeeded'`,
+    ).get(op.sessionId);
+    const notice = operationOutbox(op, session, Number(refunded?.total ?? 0), at);
+    if (notice === null) return;
+    statement(
+      `INSERT INTO outbox (session_id, event, payload, next_attempt_at, created_at)
+        VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id, event) DO NOTHING`,
+    ).run(op.sessionId, notice.event, notice.payload, at.toISOString(), at.toISOString());
+  };
 
   return {
     beginOperation(op, guard = {}) {
@@ -162,13 +194,14 @@ export function sqliteOperations(
       });
     },
 
-    finishOperation(id, outcome, at) {
+    finishOperation(id, outcome, at, expect) {
       return write(() => {
-        statement(
+        const guard = expect ? 'state = ? AND updated_at <= ?' : "state IN ('pending', 'unknown')";
+        const updated = statement(
           `UPDATE operations SET state = ?, response_code = ?, response_message = ?, raw = ?,
               detail = COALESCE(?, detail), updated_at = ?
-            WHERE id = ? AND state IN ('pending', 'unknown')`,
-        ).run(
+            WHERE id = ? AND ${guard} RETURNING *`,
+        ).get(
           outcome.state,
           outcome.responseCode,
           outcome.responseMessage,
@@ -176,11 +209,44 @@ export function sqliteOperations(
           outcome.detail ?? null,
           at.toISOString(),
           id,
+          ...(expect ? [expect.state, expect.notUpdatedAfter.toISOString()] : []),
         );
+        if (updated !== undefined) queueNotice(operationFromRow(updated), at);
         const current = operation(id);
         if (!current) throw new Error(`operation ${id} does not exist`);
         return current;
       });
+    },
+
+    claimOperation(id, at) {
+      return write(() => {
+        const row = statement(
+          `UPDATE operations SET state = 'pending', updated_at = ?
+            WHERE id = ? AND state = 'unknown' RETURNING *`,
+        ).get(at.toISOString(), id);
+        return row === undefined ? null : operationFromRow(row);
+      });
+    },
+
+    async listUnsettledOperations(now, staleBefore, limit) {
+      return statement(
+        `SELECT * FROM operations WHERE kind IN (${MONEY_KINDS_SQL}) AND (
+            (state = 'unknown' AND (next_check_at IS NULL OR next_check_at <= ?))
+            OR (state = 'pending' AND updated_at < ?))
+          ORDER BY updated_at, id LIMIT ?`,
+      )
+        .all(now.toISOString(), staleBefore.toISOString(), limit)
+        .map(operationFromRow);
+    },
+
+    async scheduleOperationCheck(id, checkCount, nextCheckAt) {
+      await write(() =>
+        statement('UPDATE operations SET check_count = ?, next_check_at = ? WHERE id = ?').run(
+          checkCount,
+          nextCheckAt.toISOString(),
+          id,
+        ),
+      );
     },
 
     async getOperation(id) {

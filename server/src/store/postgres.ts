@@ -1,9 +1,20 @@
 import pg from 'pg';
 
 import { openSessionExists, sessionNotFound, StoreError, transactionIdConflict } from './errors.js';
-import { POSTGRES_OPERATIONS_MIGRATION, postgresOperations } from './ops-postgres.js';
+import {
+  POSTGRES_OPERATION_CHECKS_MIGRATION,
+  POSTGRES_OPERATIONS_MIGRATION,
+  postgresOperations,
+} from './ops-postgres.js';
 import { PAID_OR_AUTHORIZED } from './ops-sqlite.js';
 import { listenToChannel } from './pg-listen.js';
+import {
+  capUnverified,
+  evidenceLimits,
+  POSTGRES_EVIDENCE_MIGRATION,
+  POSTGRES_RECORD_UNVERIFIED_SQL,
+  type EvidenceStoreOptions,
+} from './evidence.js';
 import {
   eventFromRow,
   idempotencyStateFromRow,
@@ -30,7 +41,7 @@ import {
 } from './transitions.js';
 
 /** Options of {@link createPostgresStore}. */
-export interface PostgresStoreOptions {
+export interface PostgresStoreOptions extends EvidenceStoreOptions {
   /**
    * Keep every table in this schema (created by `migrate()`), e.g. a fresh one per test run.
    * Lower-case letters, digits and underscores; it also scopes the notification channel.
@@ -139,6 +150,17 @@ const MIGRATIONS: readonly { version: number; statements: readonly string[] }[] 
     ],
   },
   POSTGRES_OPERATIONS_MIGRATION,
+  {
+    // Issue 11: unanswered gateway queries are retried with backoff; open sessions are bound to a browser.
+    version: 4,
+    statements: [
+      'ALTER TABLE sessions ADD COLUMN check_failures integer NOT NULL DEFAULT 0',
+      'ALTER TABLE sessions ADD COLUMN next_check_at timestamptz',
+      'ALTER TABLE sessions ADD COLUMN client_key_hash text',
+    ],
+  },
+  POSTGRES_OPERATION_CHECKS_MIGRATION,
+  POSTGRES_EVIDENCE_MIGRATION,
 ];
 /**
  * One conditional UPDATE per target status: the WHERE clause is the state machine. Under READ
@@ -211,6 +233,9 @@ async function selectSession(db: Queryable, id: string): Promise<Session | null>
  */
 export function createPostgresStore(url: string, options: PostgresStoreOptions = {}): Store {
   const { schema } = options;
+  const limits = evidenceLimits(options.unverifiedEvidence);
+  // Whether this store has swept unverified rows from the start once (see POSTGRES_RECORD_UNVERIFIED_SQL).
+  let swept = false;
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new StoreError(
       'invalid_config',
@@ -330,8 +355,8 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
         .query<Row>(
           `INSERT INTO sessions (id, nonce, order_ref, gateway_order_id, request_id, amount, currency,
             status, locale, payment_method, source_type, return_url, merchant_origin, created_at,
-            updated_at, expires_at, plan)
-          VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11, $12, $13, $13, $14, $15)
+            updated_at, expires_at, plan, client_key_hash)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)
           RETURNING *`,
           [
             session.id,
@@ -349,6 +374,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
             session.createdAt,
             session.expiresAt,
             session.plan ? JSON.stringify(session.plan) : null,
+            session.clientKeyHash ?? null,
           ],
         )
         .catch((error: unknown) => {
@@ -395,14 +421,24 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
       );
     },
 
-    async listStalePending(before, limit) {
+    async listStalePending(before, limit, now) {
+      // Without `now`, sessions waiting out a backoff are listed too (an operator's explicit reconcile).
       const result = await pool.query<Row>(
         `SELECT * FROM sessions
           WHERE status IN (${statusList(OPEN_STATUSES)}) AND updated_at < $1
+            AND ($3::timestamptz IS NULL OR next_check_at IS NULL OR next_check_at <= $3)
           ORDER BY updated_at, id LIMIT $2`,
-        [before, limit],
+        [before, limit, now ?? null],
       );
       return result.rows.map(sessionFromRow);
+    },
+
+    async scheduleCheck(id, failures, nextCheckAt) {
+      await pool.query('UPDATE sessions SET check_failures = $2, next_check_at = $3 WHERE id = $1', [
+        id,
+        failures,
+        nextCheckAt,
+      ]);
     },
 
     async attachCheckout(id, checkout, at) {
@@ -501,7 +537,20 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     },
 
     async recordEvent(event) {
-      await pool.query(INSERT_EVENT_SQL, eventParams(event));
+      if (event.verified) {
+        await pool.query(INSERT_EVENT_SQL, eventParams(event));
+        return;
+      }
+      // Unverified: a prefix, in a window capped by rows and bytes; the oldest go in the same statement.
+      const { event: kept, bytes } = capUnverified(event);
+      await pool.query(POSTGRES_RECORD_UNVERIFIED_SQL, [
+        ...eventParams(kept),
+        bytes,
+        limits.maxRows,
+        limits.maxBytes,
+        !swept,
+      ]);
+      swept = true;
     },
 
     async listEvents(sessionId) {

@@ -4,6 +4,7 @@ import type {
   EvidenceKind,
   IdempotencyBegin,
   Order,
+  OperationEvent,
   OutboxEvent,
   OutboxItem,
   PaymentEvent,
@@ -53,6 +54,17 @@ const VERDICTS: readonly string[] = [
   'malformed',
   'ignored',
 ] satisfies EventVerdict[];
+/** What the merchant is told about a refund, void or capture (see operations.ts). */
+export const OPERATION_EVENTS = [
+  'refunded',
+  'refund_failed',
+  'refund_unknown',
+  'captured',
+  'capture_failed',
+  'capture_unknown',
+  'void_failed',
+  'void_unknown',
+] as const satisfies readonly OperationEvent[];
 const OUTBOX_EVENTS: readonly string[] = [
   'paid',
   'failed',
@@ -61,7 +73,8 @@ const OUTBOX_EVENTS: readonly string[] = [
   'needs_review',
   'authorized',
   'voided',
-] satisfies OutboxEvent[];
+  ...OPERATION_EVENTS,
+] satisfies Array<OutboxEvent | OperationEvent>;
 
 function unexpected(column: string, value: unknown, wanted: string): TypeError {
   return new TypeError(
@@ -158,6 +171,9 @@ export function sessionFromRow(row: Row): Session {
     expiresAt: date(row, 'expires_at'),
     paidAt: dateOrNull(row, 'paid_at'),
     plan: planFromText(row.plan === undefined ? null : textOrNull(row, 'plan')),
+    clientKeyHash: row.client_key_hash === undefined ? null : textOrNull(row, 'client_key_hash'),
+    checkFailures: row.check_failures === undefined ? 0 : int(row, 'check_failures'),
+    nextCheckAt: row.next_check_at === undefined ? null : dateOrNull(row, 'next_check_at'),
   };
 }
 
@@ -191,7 +207,13 @@ export function outboxFromRow(row: Row): OutboxItem {
   return {
     id: int(row, 'id'),
     sessionId: text(row, 'session_id'),
-    event: oneOf<OutboxEvent>(row, 'event', OUTBOX_EVENTS),
+    // `<event>` for a session's event, `<event>:<operationId>` for an operation's (see operation-rows.ts).
+    event: oneOf<OutboxEvent | OperationEvent>(
+      { event: text(row, 'event').split(':')[0] },
+      'event',
+      OUTBOX_EVENTS,
+    ),
+    operationId: text(row, 'event').split(':')[1] ?? null,
     payload: text(row, 'payload'),
     attempts: int(row, 'attempts'),
     nextAttemptAt: date(row, 'next_attempt_at'),

@@ -14,8 +14,8 @@ after(() => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-describeStoreContract('SQLite', async () => {
-  const store = createSqliteStore(`file:${join(directory, 'contract.db')}`);
+describeStoreContract('SQLite', async options => {
+  const store = createSqliteStore(`file:${join(directory, 'contract.db')}`, options);
   await store.migrate();
   return store;
 });

@@ -13,7 +13,20 @@ import {
 import type { Row } from './rows.js';
 import { checkpointer } from './checkpointer.js';
 import { walSync } from './wal-sync.js';
-import { PAID_OR_AUTHORIZED, SQLITE_OPERATIONS_MIGRATION, sqliteOperations } from './ops-sqlite.js';
+import {
+  capUnverified,
+  evidenceLimits,
+  SQLITE_EVIDENCE_MIGRATION,
+  SQLITE_INSERT_UNVERIFIED_SQL,
+  SQLITE_TRIM_UNVERIFIED_SQL,
+  type EvidenceStoreOptions,
+} from './evidence.js';
+import {
+  PAID_OR_AUTHORIZED,
+  SQLITE_OPERATION_CHECKS_MIGRATION,
+  SQLITE_OPERATIONS_MIGRATION,
+  sqliteOperations,
+} from './ops-sqlite.js';
 import {
   IDEMPOTENCY_LEASE_MS,
   type PaymentEvent,
@@ -128,6 +141,18 @@ const MIGRATIONS: readonly { version: number; statements: readonly string[] }[] 
     ],
   },
   SQLITE_OPERATIONS_MIGRATION,
+  {
+    // Issue 11: a session whose gateway query went unanswered is asked again with backoff (never settled
+    // by the silence), and an open session is handed back only to the browser that opened it.
+    version: 4,
+    statements: [
+      'ALTER TABLE sessions ADD COLUMN check_failures INTEGER NOT NULL DEFAULT 0',
+      'ALTER TABLE sessions ADD COLUMN next_check_at TEXT',
+      'ALTER TABLE sessions ADD COLUMN client_key_hash TEXT',
+    ],
+  },
+  SQLITE_OPERATION_CHECKS_MIGRATION,
+  SQLITE_EVIDENCE_MIGRATION,
 ];
 /** One conditional UPDATE per target status: the WHERE clause is the state machine. */
 const TRANSITION_SQL = Object.fromEntries(
@@ -161,6 +186,7 @@ const FIND_OPEN_SESSION_SQL = `SELECT * FROM sessions
 
 const LIST_STALE_PENDING_SQL = `SELECT * FROM sessions
   WHERE status IN (${statusList(OPEN_STATUSES)}) AND updated_at < ?
+    AND (next_check_at IS NULL OR next_check_at <= ?)
   ORDER BY updated_at, id LIMIT ?`;
 
 type Listener = (sessionId: string) => void;
@@ -314,8 +340,9 @@ function eventArgs(event: PaymentEvent): Record<string, unknown> {
  * event loop meanwhile. `publish`, and every transition that changed a session, reach subscribers in
  * this process only: several signer processes need PostgreSQL.
  */
-export function createSqliteStore(url: string): Store {
+export function createSqliteStore(url: string, options: EvidenceStoreOptions = {}): Store {
   const path = databasePath(url);
+  const limits = evidenceLimits(options.unverifiedEvidence);
   const db = openDatabase(path);
   const prepared = statementCache(db);
   // better-sqlite3 rolls a transaction back when its function throws; nested, it uses a SAVEPOINT.
@@ -500,8 +527,8 @@ export function createSqliteStore(url: string): Store {
             statement(
               `INSERT INTO sessions (id, nonce, order_ref, gateway_order_id, request_id, amount,
               currency, status, locale, payment_method, source_type, return_url, merchant_origin,
-              created_at, updated_at, expires_at, plan)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              created_at, updated_at, expires_at, plan, client_key_hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             RETURNING *`,
             ).get(
               session.id,
@@ -520,6 +547,7 @@ export function createSqliteStore(url: string): Store {
               session.createdAt.toISOString(),
               session.expiresAt.toISOString(),
               session.plan ? JSON.stringify(session.plan) : null,
+              session.clientKeyHash ?? null,
             ),
         );
         return sessionFromRow(inserted as Row);
@@ -551,8 +579,23 @@ export function createSqliteStore(url: string): Store {
       );
     },
 
-    async listStalePending(before, limit) {
-      return statement(LIST_STALE_PENDING_SQL).all(before.toISOString(), limit).map(sessionFromRow);
+    async listStalePending(before, limit, now) {
+      // Without `now`, sessions waiting out a backoff are listed too (an operator's explicit reconcile).
+      // Text comparison: the far future must still be a four-digit year.
+      const due = now?.toISOString() ?? '9999-12-31T23:59:59.999Z';
+      return statement(LIST_STALE_PENDING_SQL)
+        .all(before.toISOString(), due, limit)
+        .map(sessionFromRow);
+    },
+
+    async scheduleCheck(id, failures, nextCheckAt) {
+      await write(() =>
+        statement('UPDATE sessions SET check_failures = ?, next_check_at = ? WHERE id = ?').run(
+          failures,
+          nextCheckAt?.toISOString() ?? null,
+          id,
+        ),
+      );
     },
 
     async attachCheckout(id, checkout, at) {
@@ -632,7 +675,32 @@ export function createSqliteStore(url: string): Store {
     },
 
     async recordEvent(event) {
-      await write(() => statement(INSERT_EVENT_SQL).run(eventArgs(event)));
+      if (event.verified) {
+        await write(() => statement(INSERT_EVENT_SQL).run(eventArgs(event)));
+        return;
+      }
+      // Unverified: a prefix, in a window capped by rows and bytes; the oldest go in the same transaction.
+      const { event: kept, bytes } = capUnverified(event);
+      await write(() => {
+        const inserted = statement(SQLITE_INSERT_UNVERIFIED_SQL).get({
+          session_id: kept.sessionId,
+          kind: kept.kind,
+          transaction_id: kept.transactionId,
+          raw: kept.raw,
+          verdict: kept.verdict,
+          detail: kept.detail,
+          received_at: kept.receivedAt.toISOString(),
+          bytes,
+        });
+        statement(SQLITE_TRIM_UNVERIFIED_SQL[0]).run({
+          seq: inserted?.unverified_seq,
+          max_rows: limits.maxRows,
+        });
+        statement(SQLITE_TRIM_UNVERIFIED_SQL[1]).run({
+          next_offset: inserted?.next_offset,
+          max_bytes: limits.maxBytes,
+        });
+      });
     },
 
     async listEvents(sessionId) {

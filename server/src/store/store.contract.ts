@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 
 import fc from 'fast-check';
 
+import { UNVERIFIED_RAW_KEEP_BYTES, type EvidenceStoreOptions } from './evidence.js';
 import { IDEMPOTENCY_LEASE_MS } from './store.js';
 import type {
   Evidence,
@@ -45,9 +46,10 @@ const STATUSES: readonly SessionStatus[] = [
 const EXPECTED_MOVES: Readonly<Record<SessionStatus, readonly Target[]>> = {
   pending: TARGETS,
   pending_unknown: TARGETS,
-  failed: ['paid', 'needs_review'],
-  cancelled: ['paid', 'needs_review'],
-  expired: ['paid', 'needs_review'],
+  // A late authorization holds money on the card too: recorded and flagged like a late success.
+  failed: ['paid', 'needs_review', 'authorized'],
+  cancelled: ['paid', 'needs_review', 'authorized'],
+  expired: ['paid', 'needs_review', 'authorized'],
   paid: [],
   needs_review: [],
   // Manual capture: a capture makes it paid (not a late success), a void voided.
@@ -161,7 +163,14 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
  * migrated store instance on the adapter's test database each time it is called; the suite closes
  * every instance it opens, and leaves removing the database to the caller.
  */
-export function describeStoreContract(name: string, makeStore: () => Promise<Store>): void {
+/**
+ * The contract every store meets. `makeStore` opens a migrated store on the suite's database; with options, a
+ * second one on the same database (the suite closes it).
+ */
+export function describeStoreContract(
+  name: string,
+  makeStore: (options?: EvidenceStoreOptions) => Promise<Store>,
+): void {
   describe(`${name} store`, () => {
     let store: Store;
 
@@ -230,6 +239,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           updatedAt: input.createdAt,
           paidAt: null,
           plan: null,
+          clientKeyHash: null,
+          checkFailures: 0,
+          nextCheckAt: null,
         });
         assert.deepEqual(await store.getSession(session.id), session);
       });
@@ -328,6 +340,48 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           limited.map(session => session.id),
           [first.id],
         );
+      });
+      it('leaves a session out of the listing while its backoff runs, unless no time is given', async () => {
+        const era = new Date('1999-01-01T00:00:00.000Z').getTime();
+        const order = await store.putOrder(newOrder());
+        const session = await store.createSession(
+          newSession(order.orderRef, { createdAt: new Date(era) }),
+        );
+        const before = new Date(era + 60_000);
+
+        await store.scheduleCheck(session.id, 3, new Date(era + 120_000));
+
+        const waiting = await store.listStalePending(before, 10, new Date(era + 119_000));
+        const due = await store.listStalePending(before, 10, new Date(era + 120_000));
+        const explicit = await store.listStalePending(before, 10);
+        const stored = await store.getSession(session.id);
+        await store.scheduleCheck(session.id, 0, null);
+        const reset = await store.getSession(session.id);
+
+        assert.deepEqual(waiting, []);
+        assert.deepEqual(
+          due.map(s => s.id),
+          [session.id],
+        );
+        assert.deepEqual(
+          explicit.map(s => s.id),
+          [session.id],
+        );
+        assert.equal(stored?.checkFailures, 3);
+        assert.deepEqual(stored?.nextCheckAt, new Date(era + 120_000));
+        assert.deepEqual(stored?.updatedAt, session.updatedAt, 'a check is not a change');
+        assert.deepEqual([reset?.checkFailures, reset?.nextCheckAt], [0, null]);
+      });
+
+      it('keeps the hash of the opening browser key with the session', async () => {
+        const order = await store.putOrder(newOrder());
+
+        const session = await store.createSession(
+          newSession(order.orderRef, { clientKeyHash: 'ab'.repeat(32) }),
+        );
+
+        assert.equal(session.clientKeyHash, 'ab'.repeat(32));
+        assert.equal((await store.getSession(session.id))?.clientKeyHash, 'ab'.repeat(32));
       });
     });
 
@@ -433,7 +487,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       for (const from of STATUSES) {
         for (const to of TARGETS) {
           const allowed = EXPECTED_MOVES[from].includes(to);
-          const late = allowed && to === 'paid' && LATE_FROM.includes(from);
+          const late =
+            allowed && (to === 'paid' || to === 'authorized') && LATE_FROM.includes(from);
           const article = from === 'expired' ? 'an' : 'a';
           const title = allowed
             ? `moves ${article} ${from} session to ${to}${late ? ' flagged as a late success' : ''}`
@@ -734,6 +789,92 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await store.recordEvent(deadLetter);
 
         assert.deepEqual(await store.listEvents(uniqueId('session')), []);
+      });
+    });
+
+    describe('unverified evidence (issue 11 §5)', () => {
+      const unverified = (sessionId: string, raw: string, detail = 'invalid_signature') =>
+        paymentEvent(sessionId, { raw, verified: false, verdict: 'bad_signature', detail });
+      const bytesOf = (event: PaymentEvent) =>
+        Buffer.byteLength(event.raw) + Buffer.byteLength(event.detail ?? '');
+
+      async function withCappedStore(
+        limits: { maxRows: number; maxBytes: number },
+        work: (capped: Store) => Promise<void>,
+      ): Promise<void> {
+        const capped = await makeStore({ unverifiedEvidence: limits });
+        try {
+          await work(capped);
+        } finally {
+          await capped.close();
+        }
+      }
+
+      it('keeps only the newest unverified events within the row cap, and every verified one whole', async () => {
+        await withCappedStore({ maxRows: 20, maxBytes: 1_000_000 }, async capped => {
+          const sessionId = uniqueId('session');
+          const large = paymentEvent(sessionId, {
+            raw: 'A'.repeat(40_000),
+            verdict: 'rejected_schema',
+          });
+          const later = paymentEvent(sessionId, { raw: 'B'.repeat(30_000), receivedAt: at(40) });
+
+          await capped.recordEvent(large);
+          for (let i = 0; i < 60; i++)
+            await capped.recordEvent(unverified(sessionId, `forged-${i}`));
+          await capped.recordEvent(later);
+
+          const events = (await capped.listEvents(sessionId)).map(({ id: _id, ...event }) => event);
+          assert.deepEqual(
+            events.filter(event => event.verified),
+            [large, later],
+          );
+          assert.deepEqual(
+            events.filter(event => !event.verified).map(event => event.raw),
+            Array.from({ length: 20 }, (_, i) => `forged-${40 + i}`),
+          );
+        });
+      });
+
+      it('keeps only the newest unverified events within the byte cap', async () => {
+        const maxBytes = 5_000;
+        await withCappedStore({ maxRows: 1_000, maxBytes }, async capped => {
+          const sessionId = uniqueId('session');
+          const sent = Array.from({ length: 30 }, (_, i) =>
+            unverified(sessionId, `${i}:`.padEnd(400, 'x')),
+          );
+
+          for (const event of sent) await capped.recordEvent(event);
+
+          const kept = await capped.listEvents(sessionId);
+          const keptBytes = kept.reduce((sum, event) => sum + bytesOf(event), 0);
+          assert.ok(keptBytes <= maxBytes, `${keptBytes} bytes kept`);
+          // Full: one more (older) row would not have fitted.
+          assert.ok(keptBytes + bytesOf(sent[0]!) > maxBytes, `${keptBytes} bytes kept`);
+          assert.deepEqual(
+            kept.map(event => event.raw),
+            sent.slice(sent.length - kept.length).map(event => event.raw),
+          );
+        });
+      });
+
+      it('keeps a prefix of long unverified input, cut on a character boundary, with its length and SHA-256', async () => {
+        const sessionId = uniqueId('session');
+        // 'é' is two bytes in UTF-8, after one ASCII byte: the prefix limit falls inside a character.
+        const received = `x${'é'.repeat(15_000)}`;
+
+        await store.recordEvent(unverified(sessionId, received));
+
+        const [kept] = await store.listEvents(sessionId);
+        const size = Buffer.byteLength(received);
+        const digest = createHash('sha256').update(received).digest('hex');
+        assert.ok(received.startsWith(kept!.raw));
+        assert.equal(Buffer.byteLength(kept!.raw), UNVERIFIED_RAW_KEEP_BYTES - 1);
+        assert.equal(
+          kept!.detail,
+          `invalid_signature; kept ${UNVERIFIED_RAW_KEEP_BYTES - 1} of ${size} bytes, sha256 ${digest}`,
+        );
+        assert.equal(kept!.verified, false);
       });
     });
 
@@ -1068,6 +1209,123 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         assert.deepEqual([done.state, done.operator, done.raw], ['succeeded', 'alice', '{}']);
         assert.deepEqual(later, done);
         assert.deepEqual(await store.getOperation(id), done);
+      });
+    });
+
+    describe('operations with an unknown outcome (issue 11)', () => {
+      function refundOp(sessionId: string, amount: number): NewOperation {
+        return {
+          id: uniqueId('op'),
+          sessionId,
+          kind: 'refund',
+          amount,
+          idempotencyKey: uniqueId('key'),
+          requestHash: 'h',
+          operator: 'alice',
+          gatewayRequestId: uniqueId('req'),
+          gatewayRef: uniqueId('ref'),
+          detail: null,
+          createdAt: at(90),
+        };
+      }
+      async function started(op: NewOperation) {
+        const begun = await store.beginOperation(op);
+        assert.equal(begun.state, 'started');
+        return begun.state === 'started' ? begun.operation : assert.fail('not started');
+      }
+      const noAnswer = {
+        state: 'unknown',
+        responseCode: null,
+        responseMessage: null,
+        raw: null,
+      } as const;
+
+      it('settles an unknown operation only if no send attempt ended or began since the query', async () => {
+        const session = await givenSessionIn('paid');
+        const op = await started(refundOp(session.id, 1000));
+        await store.finishOperation(op.id, noAnswer, at(91));
+        const failed = { ...noAnswer, state: 'failed' } as const;
+
+        const claimed = await store.claimOperation(op.id, at(92));
+        const whileSending = await store.finishOperation(op.id, failed, at(93), {
+          state: 'unknown',
+          notUpdatedAfter: at(99),
+        });
+        const claimedTwice = await store.claimOperation(op.id, at(93));
+        await store.finishOperation(op.id, noAnswer, at(94));
+        const olderAnswer = await store.finishOperation(op.id, failed, at(95), {
+          state: 'unknown',
+          notUpdatedAfter: at(93),
+        });
+        const newerAnswer = await store.finishOperation(op.id, failed, at(96), {
+          state: 'unknown',
+          notUpdatedAfter: at(94),
+        });
+
+        assert.equal(claimed?.state, 'pending');
+        assert.equal(whileSending.state, 'pending');
+        assert.equal(claimedTwice, null);
+        assert.equal(olderAnswer.state, 'unknown');
+        assert.deepEqual([newerAnswer.state, newerAnswer.updatedAt], ['failed', at(96)]);
+      });
+
+      it('lists unknown money operations once due, and pending ones left since before a time', async () => {
+        const session = await givenSessionIn('paid');
+        const due = await started(refundOp(session.id, 1));
+        const later = await started(refundOp(session.id, 2));
+        const stale = await started(refundOp(session.id, 3));
+        const query = await started({ ...refundOp(session.id, 4), kind: 'query' });
+        await store.finishOperation(due.id, noAnswer, at(91));
+        await store.finishOperation(later.id, noAnswer, at(91));
+        await store.finishOperation(query.id, noAnswer, at(91));
+        await store.scheduleOperationCheck(later.id, 3, at(200));
+
+        const listed = await store.listUnsettledOperations(at(150), at(95), 1000);
+        const listedLater = await store.listUnsettledOperations(at(200), at(80), 1000);
+
+        const mine = (ops: { id: string }[]) =>
+          ops.map(op => op.id).filter(id => [due.id, later.id, stale.id, query.id].includes(id));
+        assert.deepEqual(mine(listed).sort(), [due.id, stale.id].sort());
+        assert.deepEqual(mine(listedLater).sort(), [due.id, later.id].sort());
+        const scheduled = await store.getOperation(later.id);
+        assert.deepEqual([scheduled?.checkCount, scheduled?.nextCheckAt], [3, at(200)]);
+      });
+
+      it('queues one merchant notice per refund outcome, with the refunded total, in the same write', async () => {
+        const session = await givenSessionIn('paid');
+        const first = await started(refundOp(session.id, 1000));
+        const second = await started(refundOp(session.id, 2500));
+        const done = {
+          state: 'succeeded',
+          responseCode: '200',
+          responseMessage: 'OK',
+          raw: '{}',
+        } as const;
+
+        await store.finishOperation(first.id, done, at(91));
+        await store.finishOperation(second.id, noAnswer, at(92));
+        await store.claimOperation(second.id, at(93));
+        await store.finishOperation(second.id, noAnswer, at(94));
+        await store.finishOperation(second.id, done, at(95));
+
+        const items = (await store.listOutbox(session.id)).filter(item => item.operationId);
+        assert.deepEqual(
+          items.map(item => [item.event, item.operationId]),
+          [
+            ['refunded', first.id],
+            ['refund_unknown', second.id],
+            ['refunded', second.id],
+          ],
+        );
+        const payloads = items.map(item => JSON.parse(item.payload) as Record<string, unknown>);
+        assert.deepEqual(
+          payloads.map(p => [p.refunded, (p.operation as { amount: number }).amount]),
+          [
+            [1000, 1000],
+            [1000, 2500],
+            [3500, 2500],
+          ],
+        );
       });
     });
 

@@ -4,7 +4,7 @@
  * and learns the current row, so duplicates and races resolve to exactly one effect (RELIABILITY.md §2).
  */
 
-import type { OperationsStore } from './operations.js';
+import type { OperationEvent, OperationsStore } from './operations.js';
 
 export type * from './operations.js';
 
@@ -86,6 +86,16 @@ export interface Session {
   paidAt: Date | null;
   /** How the gateway is asked to take this payment, when it is not a plain hosted checkout. */
   plan: SessionPlan | null;
+  /**
+   * SHA-256 (hex) of the secret the opening browser holds: the open session is handed back only to a caller
+   * that presents it, and only it may cancel (orderRefs are guessable). Null for sessions opened by the
+   * merchant's back end (FAST_PAY) or before the column existed.
+   */
+  clientKeyHash: string | null;
+  /** Gateway questions about this session that went unanswered in a row (the sweep backs off). */
+  checkFailures: number;
+  /** The background sweep leaves the session alone until then; null = due as soon as it is stale. */
+  nextCheckAt: Date | null;
 }
 
 /**
@@ -117,7 +127,10 @@ export type NewSession = Omit<
   | 'updatedAt'
   | 'paidAt'
   | 'plan'
-> & { plan?: SessionPlan | null };
+  | 'clientKeyHash'
+  | 'checkFailures'
+  | 'nextCheckAt'
+> & { plan?: SessionPlan | null; clientKeyHash?: string | null };
 
 /** Where a callback or query answer came from. */
 export type EvidenceKind = 'ipn' | 'result' | 'cancel' | 'query' | 'checkout' | 'operation';
@@ -165,7 +178,10 @@ export type OutboxEvent =
 export interface OutboxItem {
   id: number;
   sessionId: string;
-  event: OutboxEvent;
+  /** A session's event, or an operation's (a refund, void or capture: see `operationId`). */
+  event: OutboxEvent | OperationEvent;
+  /** The refund, void or capture an operation event is about (one row per operation and event). */
+  operationId?: string | null;
   /** JSON text of the webhook/hook payload, fixed at transition time. */
   payload: string;
   attempts: number;
@@ -217,8 +233,13 @@ export interface Store extends OperationsStore {
   findOpenSession(orderRef: string, now: Date): Promise<Session | null>;
   /** The paid session of an order (or its authorized one, awaiting capture), if any. */
   findPaidSession(orderRef: string): Promise<Session | null>;
-  /** Sessions still pending (or pending_unknown) that were last updated before `before`. */
-  listStalePending(before: Date, limit: number): Promise<Session[]>;
+  /**
+   * Sessions still pending (or pending_unknown) that were last updated before `before`; with `now`, only
+   * those whose backoff (`nextCheckAt`) has run out by then.
+   */
+  listStalePending(before: Date, limit: number, now?: Date): Promise<Session[]>;
+  /** Records how many gateway questions went unanswered in a row, and when to ask again (null: reset). */
+  scheduleCheck(id: string, failures: number, nextCheckAt: Date | null): Promise<void>;
 
   /**
    * Records the gateway's checkout answer. Sets the transaction id and checkout URL only if none is set

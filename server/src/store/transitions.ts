@@ -21,7 +21,8 @@ export const ALLOWED_FROM: Readonly<Record<Transition['to'], readonly SessionSta
   cancelled: OPEN_STATUSES,
   expired: OPEN_STATUSES,
   needs_review: [...OPEN_STATUSES, ...LATE_SUCCESS_FROM, 'authorized'],
-  authorized: OPEN_STATUSES,
+  // A late authorization (after a cancel or an expiry) holds money on the card: it is recorded, flagged.
+  authorized: [...OPEN_STATUSES, ...LATE_SUCCESS_FROM],
   voided: [...OPEN_STATUSES, 'authorized'],
 };
 
@@ -50,7 +51,7 @@ export function transitionChanges(transition: Transition): TransitionChanges {
   const evidence = 'evidence' in transition ? transition.evidence : null;
   return {
     status: transition.to,
-    flagLateSuccess: transition.to === 'paid',
+    flagLateSuccess: transition.to === 'paid' || transition.to === 'authorized',
     transactionId: evidence?.transactionId ?? null,
     code: evidence?.code ?? null,
     message: evidence?.message ?? null,
