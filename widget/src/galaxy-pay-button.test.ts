@@ -80,9 +80,16 @@ describe('<galaxy-pay-button>', () => {
       el.close();
       await oneEvent(el, 'galaxy-pay-cancel');
 
-      expect(sessionPosts(fetch)).to.deep.equal([
-        { orderRef: el.orderRef, locale: 'en', paymentMethod: 'DOMESTIC', sourceType: '970400' },
-      ]);
+      const [{ clientKey, ...rest }] = sessionPosts(fetch) as [Record<string, unknown>];
+      expect(rest).to.deep.equal({
+        orderRef: el.orderRef,
+        locale: 'en',
+        paymentMethod: 'DOMESTIC',
+        sourceType: '970400',
+      });
+      // This tab's key for the order (issue 11 §4): the same one on every later call about it.
+      expect(clientKey).to.match(/^[0-9-]{16,64}$/);
+      expect(Object.values(sessionStorage)).to.include(clientKey);
     });
 
     it('does nothing while disabled, and reflects the attribute', async () => {

@@ -432,23 +432,16 @@ export class GalaxyPayButton extends LitElement {
     const { signal } = flow.controller;
     for (;;) {
       try {
-        const view = await cancelSession(
-          flow.base,
-          flow.sessionId,
-          reason,
-          { signal },
-          clientKeyFor(flow.base, flow.orderRef),
+        const key = clientKeyFor(flow.base, flow.orderRef);
+        return this.handleView(
+          flow,
+          await cancelSession(flow.base, flow.sessionId, reason, { signal }, key),
         );
-        this.handleView(flow, view);
-        return;
       } catch (error) {
         if (signal.aborted) return;
         // 503: the gateway did not answer, so whether the shopper paid is unknown. Keep asking (the status
         // watcher may report the payment first); never report a cancel the signer could not verify.
-        if (!(error instanceof GalaxyPayRequestError && error.status === 503)) {
-          this.fail(flow, error);
-          return;
-        }
+        if ((error as GalaxyPayRequestError).status !== 503) return this.fail(flow, error);
         await new Promise(wake => setTimeout(wake, 2000));
         if (this.flow !== flow) return;
       }

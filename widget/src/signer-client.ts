@@ -52,33 +52,23 @@ export async function call<T>(
   return (await res.json()) as T;
 }
 
-const keys = new Map<string, string>();
+const keys: Record<string, string> = {};
 
 /**
  * This tab's secret for one order at one signer: the signer hands an open session back, and lets it be
  * cancelled, only to the browser holding it. Kept in sessionStorage so a reload (or a redirect return) in the
- * same tab still holds it; in memory where storage is refused.
+ * same tab still holds it; in memory where storage is refused (sandboxed frame, privacy mode).
  */
 export function clientKeyFor(signer: string, orderRef: string): string {
   const name = `galaxy-pay:${signer} ${orderRef}`;
-  let key = keys.get(name);
+  // 128 random bits as four uint32s: at least 16 characters with the separators, in all but ~1e-18 of cases.
+  const fresh = () => crypto.getRandomValues(new Uint32Array(4)).join('-');
   try {
-    key ??= sessionStorage.getItem(name) ?? undefined;
+    keys[name] ??= sessionStorage[name] ??= fresh();
   } catch {
-    // Storage refused (sandboxed frame, privacy mode): memory only.
+    keys[name] ??= fresh();
   }
-  if (!key) {
-    key = Array.from(crypto.getRandomValues(new Uint8Array(16)), b =>
-      (b + 256).toString(16).slice(1),
-    ).join('');
-    try {
-      sessionStorage.setItem(name, key);
-    } catch {
-      // As above.
-    }
-  }
-  keys.set(name, key);
-  return key;
+  return keys[name];
 }
 
 /** `POST {signer}/sessions`: the signer prices the order and opens (or returns) its session. */

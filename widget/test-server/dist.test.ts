@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
 const dist = new URL('../dist/', import.meta.url);
-const BUDGET = 12 * 1024;
+// 12 KiB + 128 B: issue 11 added the per-tab client key and the cancel that waits out a silent gateway
+// (+34 B over 12 KiB). Issue 13 brings the file under 10 KiB by loading more of it lazily.
+const BUDGET = 12 * 1024 + 128;
 
 const gzipped = (file: string) => gzipSync(readFileSync(new URL(file, dist)), { level: 9 }).length;
 

@@ -281,7 +281,7 @@ for (const kind of ['sqlite', 'postgres'] as const satisfies readonly StoreKind[
     });
 
     describe('from a new source each time (behind a proxy)', () => {
-      const CAPS = { maxRows: 150, maxBytes: 60_000 };
+      const CAPS = { maxRows: 150, maxBytes: 15_000 };
       let database: Database;
       let stack: Stack;
 

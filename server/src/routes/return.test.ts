@@ -309,7 +309,10 @@ describe('GET|POST /return/:id/:kind', () => {
       assert.ok(rawData?.includes('+'), 'the fault puts a raw + in the query string');
       assert.equal(raw.status, 200, raw.html);
       assert.equal(encoded.status, 200, encoded.html);
-      assert.deepEqual(await stack.store.getSession(session.id), before);
+      const after = await stack.store.getSession(session.id);
+      // The refused query is only noted for the background pass's backoff: nothing else changed.
+      assert.equal(after?.checkFailures, 1);
+      assert.deepEqual({ ...after, checkFailures: 0, nextCheckAt: null }, before);
       // The same data percent-encoded verifies: only the transport encoding was wrong.
       assert.deepEqual(shape(await stack.store.listEvents(session.id)), [
         ['result', false, 'bad_signature'],

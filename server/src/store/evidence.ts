@@ -132,6 +132,15 @@ export const POSTGRES_EVIDENCE_MIGRATION = {
       ON payment_events (unverified_seq, unverified_offset, unverified_bytes) WHERE verified = false`,
     `CREATE INDEX payment_events_unverified_offset_idx
       ON payment_events (unverified_offset) WHERE verified = false`,
+    // The place of the next unverified row, in one row: its lock orders unverified inserts across processes.
+    `CREATE TABLE unverified_evidence_log (
+      singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+      last_seq bigint NOT NULL,
+      next_offset bigint NOT NULL
+    )`,
+    `INSERT INTO unverified_evidence_log (last_seq, next_offset)
+      SELECT COALESCE(max(unverified_seq), 0), COALESCE(max(unverified_offset + unverified_bytes), 0)
+      FROM payment_events WHERE verified = false`,
   ],
 } as const;
 
@@ -161,25 +170,37 @@ export const SQLITE_TRIM_UNVERIFIED_SQL = [
 
 /**
  * PostgreSQL: the insert and the trim in one statement (one round trip, atomic). Parameters: the event's eight
- * columns (`verified` false), its bytes, maxRows, maxBytes, and `sweep`. Writers in several processes may read the
- * same newest row at once and take the same place: the caps then hold within the rows written concurrently.
+ * columns (`verified` false), its bytes, maxRows, maxBytes, and `sweep`.
  *
- * Each insert deletes only the rows that its own row pushes out of the window (the ones before were deleted by
- * earlier inserts), so the index ranges it reads never include the index entries of rows deleted before (which
- * stay until VACUUM and would otherwise be read again on every insert of a flood). With `sweep` (a process's first
- * unverified insert: caps lowered since, rows from before the migration) it deletes from the start. The bounds
- * are given on both sides so that the planner, which cannot know them in advance, picks the indexes.
+ * The new row's place comes from the one row of `unverified_evidence_log`, whose lock orders concurrent
+ * unverified inserts (of every process), so the caps are exact. The transaction commits without waiting for the
+ * WAL flush (`synchronous_commit` off, for this transaction only): the lock is held for the statement alone, and a
+ * crash can lose at most the last forged attempts' records, never anything verified (other transactions).
+ *
+ * Each insert deletes only the rows that its own row pushes out of the window (those before went with earlier
+ * inserts), so its index ranges never reach the entries of rows deleted before (they stay until VACUUM and would
+ * otherwise be read again on every insert of a flood). With `sweep` (a process's first unverified insert, and
+ * every 64th: caps lowered since, rows from before the migration, a row committed while this one waited) it
+ * deletes from the start. Both bounds are given so that the planner, which cannot know them, picks the indexes.
  */
-export const POSTGRES_RECORD_UNVERIFIED_SQL = `WITH inserted AS (
+export const POSTGRES_RECORD_UNVERIFIED_SQL = `WITH durability AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting),
+  place AS (
+    UPDATE unverified_evidence_log SET last_seq = last_seq + 1, next_offset = next_offset + $9
+    WHERE singleton AND (SELECT setting FROM durability) = 'off'
+    RETURNING last_seq, next_offset),
+  inserted AS (
     INSERT INTO payment_events
       (session_id, kind, transaction_id, raw, verified, verdict, detail, received_at,
         unverified_seq, unverified_offset, unverified_bytes)
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8,
-      COALESCE(newest.unverified_seq, 0) + 1, COALESCE(newest.next_offset, 0), $9
-    FROM (SELECT 1) AS one LEFT JOIN ${NEWEST('false')} AS newest ON true
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, place.last_seq, place.next_offset - $9, $9
+    FROM place
     RETURNING unverified_seq, unverified_offset, unverified_offset + unverified_bytes AS next_offset)
   DELETE FROM payment_events WHERE verified = false
     AND ((unverified_seq >= CASE WHEN $12 THEN 0 ELSE (SELECT unverified_seq FROM inserted) - $10 END
         AND unverified_seq <= (SELECT unverified_seq FROM inserted) - $10)
       OR (unverified_offset >= CASE WHEN $12 THEN 0 ELSE (SELECT unverified_offset FROM inserted) - $11 END
         AND unverified_offset < (SELECT next_offset FROM inserted) - $11))`;
+
+/** PostgreSQL: every how many unverified inserts a process sweeps from the start. */
+export const POSTGRES_SWEEP_EVERY = 64;

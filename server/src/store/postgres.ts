@@ -13,6 +13,7 @@ import {
   evidenceLimits,
   POSTGRES_EVIDENCE_MIGRATION,
   POSTGRES_RECORD_UNVERIFIED_SQL,
+  POSTGRES_SWEEP_EVERY,
   type EvidenceStoreOptions,
 } from './evidence.js';
 import {
@@ -234,8 +235,8 @@ async function selectSession(db: Queryable, id: string): Promise<Session | null>
 export function createPostgresStore(url: string, options: PostgresStoreOptions = {}): Store {
   const { schema } = options;
   const limits = evidenceLimits(options.unverifiedEvidence);
-  // Whether this store has swept unverified rows from the start once (see POSTGRES_RECORD_UNVERIFIED_SQL).
-  let swept = false;
+  // Unverified inserts so far: the first and every POSTGRES_SWEEP_EVERY-th sweep from the start.
+  let unverifiedInserts = 0;
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new StoreError(
       'invalid_config',
@@ -434,11 +435,10 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     },
 
     async scheduleCheck(id, failures, nextCheckAt) {
-      await pool.query('UPDATE sessions SET check_failures = $2, next_check_at = $3 WHERE id = $1', [
-        id,
-        failures,
-        nextCheckAt,
-      ]);
+      await pool.query(
+        'UPDATE sessions SET check_failures = $2, next_check_at = $3 WHERE id = $1',
+        [id, failures, nextCheckAt],
+      );
     },
 
     async attachCheckout(id, checkout, at) {
@@ -548,9 +548,8 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
         bytes,
         limits.maxRows,
         limits.maxBytes,
-        !swept,
+        unverifiedInserts++ % POSTGRES_SWEEP_EVERY === 0,
       ]);
-      swept = true;
     },
 
     async listEvents(sessionId) {

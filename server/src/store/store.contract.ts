@@ -53,7 +53,7 @@ const EXPECTED_MOVES: Readonly<Record<SessionStatus, readonly Target[]>> = {
   paid: [],
   needs_review: [],
   // Manual capture: a capture makes it paid (not a late success), a void voided.
-  authorized: ['paid', 'failed', 'needs_review', 'voided'],
+  authorized: ['paid', 'needs_review', 'voided'],
   voided: [],
 };
 const LATE_FROM: readonly SessionStatus[] = ['failed', 'cancelled', 'expired'];

@@ -17,7 +17,9 @@ export const LATE_SUCCESS_FROM: readonly SessionStatus[] = ['failed', 'cancelled
 export const ALLOWED_FROM: Readonly<Record<Transition['to'], readonly SessionStatus[]>> = {
   // authorized → paid is a capture, not a late success (authorized is not in LATE_SUCCESS_FROM).
   paid: [...OPEN_STATUSES, ...LATE_SUCCESS_FROM, 'authorized'],
-  failed: [...OPEN_STATUSES, 'authorized'],
+  // Not from authorized: money is held on the card, and a failure report after it is stale (an IPN that
+  // arrived out of order). Only a capture, a void or a person ends an authorization.
+  failed: OPEN_STATUSES,
   cancelled: OPEN_STATUSES,
   expired: OPEN_STATUSES,
   needs_review: [...OPEN_STATUSES, ...LATE_SUCCESS_FROM, 'authorized'],
