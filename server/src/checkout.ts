@@ -6,6 +6,7 @@
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
+  classifyTransactionStatus,
   Endpoint,
   formatGatewayDateTime,
   newRequestId,
@@ -259,20 +260,11 @@ async function openSessionNow(
       });
     }
     // The open session goes back only to the browser that opened it (issue 11 §4).
-    if (!ownsSession(open, prefs.clientKey)) {
-      throw new HttpError(
-        409,
-        'order_has_open_session',
-        'this order is being paid in another window; finish or close it there, or try again later',
-        {
-          'retry-after': String(
-            Math.max(1, Math.ceil((open.expiresAt.getTime() - now.getTime()) / 1000)),
-          ),
-        },
-      );
-    }
+    if (!ownsSession(open, prefs.clientKey)) throw orderBeingPaid(open, now);
     return { kind: 'existing', session: open };
   }
+  const reopened = await reuseEndedSession(deps, order, prefs, now);
+  if (reopened) return { kind: 'existing', session: reopened };
   await retireLapsedSession(deps, order, now);
   let session: Session;
   try {
@@ -360,6 +352,60 @@ function isAnswer(error: GatewayError): boolean {
   return (
     (error.code === 'gateway_duplicate' || error.code === 'gateway_rejected') &&
     error.responseCode !== undefined
+  );
+}
+
+/**
+ * A session the shopper closed can still take a payment on its hosted page until the gateway ends it:
+ * Galaxy Pay has no call that cancels an unpaid transaction. So before a second gateway transaction opens
+ * for the order, each recently ended session with a page is checked with the gateway (issue 11 §1):
+ * - paid or authorized after all: the order is paid (recorded as a late success);
+ * - no answer: nothing may open yet (503, try again in a moment);
+ * - ended at the gateway (499 cancelled, 408 expired, 505 failed): its page takes no payment; go on;
+ * - anything else (still processing, an undocumented code): the page may still be paid. Its browser gets that
+ *   same page back (the session reopens as pending); anyone else hears that the order is being paid.
+ */
+async function reuseEndedSession(
+  deps: CheckoutDeps,
+  order: Order,
+  prefs: CheckoutPreferences,
+  now: Date,
+): Promise<Session | null> {
+  for (const ended of await deps.store.findEndedWithPage(order.orderRef, now)) {
+    const result = await reconcile(deps, ended);
+    const current = result.session;
+    if (current.status === 'paid' || current.status === 'authorized') {
+      throw new HttpError(409, 'order_already_paid', 'this order has already been paid');
+    }
+    if (
+      result.outcome !== 'answered' ||
+      classifyTransactionStatus(result.gatewayStatus) === 'unknown'
+    ) {
+      throw gatewayUnavailable(
+        'an earlier payment attempt for this order is still being checked with the gateway; try again in a moment',
+      );
+    }
+    const gatewaySays = classifyTransactionStatus(result.gatewayStatus);
+    const pageEnded =
+      gatewaySays === 'cancelled' ||
+      gatewaySays === 'expired' ||
+      gatewaySays === 'voided' ||
+      (gatewaySays === 'failed' && result.gatewayStatus === '505');
+    if (pageEnded) continue;
+    if (!ownsSession(current, prefs.clientKey)) throw orderBeingPaid(current, now);
+    const reopened = await deps.store.reopenSession(current.id, now);
+    if (reopened.session.status === 'pending') return reopened.session;
+  }
+  return null;
+}
+
+function orderBeingPaid(session: Session, now: Date): HttpError {
+  const seconds = Math.max(1, Math.ceil((session.expiresAt.getTime() - now.getTime()) / 1000));
+  return new HttpError(
+    409,
+    'order_has_open_session',
+    'this order is being paid in another window; finish or close it there, or try again later',
+    { 'retry-after': String(seconds) },
   );
 }
 

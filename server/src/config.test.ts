@@ -52,6 +52,7 @@ describe('loadConfig', () => {
       assert.equal(config.salt, SALT);
       assert.deepEqual(config.unverifiedEvidence, { maxRows: 10_000, maxBytes: 8_388_608 });
       assert.equal(config.unverifiedIpnRate, 60);
+      assert.equal(config.unverifiedIpnRateTotal, 600);
       assert.equal(config.unexpectedAuthorization, 'void');
     });
 
@@ -105,6 +106,7 @@ describe('loadConfig', () => {
           UNVERIFIED_EVIDENCE_MAX_ROWS: '500',
           UNVERIFIED_EVIDENCE_MAX_BYTES: '1048576',
           UNVERIFIED_IPN_RATE: '0',
+          UNVERIFIED_IPN_RATE_TOTAL: '6000',
         }),
       );
 
@@ -131,6 +133,7 @@ describe('loadConfig', () => {
       assert.deepEqual(config.unverifiedEvidence, { maxRows: 500, maxBytes: 1_048_576 });
       assert.ok(Object.isFrozen(config.unverifiedEvidence));
       assert.equal(config.unverifiedIpnRate, 0);
+      assert.equal(config.unverifiedIpnRateTotal, 6000);
     });
   });
 
@@ -315,6 +318,11 @@ describe('loadConfig', () => {
         name: 'UNVERIFIED_IPN_RATE -1',
         extra: { UNVERIFIED_IPN_RATE: '-1' },
         variable: /^UNVERIFIED_IPN_RATE .*"-1"/,
+      },
+      {
+        name: 'UNVERIFIED_IPN_RATE_TOTAL 1.5',
+        extra: { UNVERIFIED_IPN_RATE_TOTAL: '1.5' },
+        variable: /^UNVERIFIED_IPN_RATE_TOTAL .*"1.5"/,
       },
     ];
 

@@ -42,6 +42,8 @@ export interface Config {
   unverifiedEvidence: { maxRows: number; maxBytes: number };
   /** Unverifiable IPNs recorded per minute and source (bursts as large); 0 records none. */
   unverifiedIpnRate: number;
+  /** The same, from all sources together. */
+  unverifiedIpnRateTotal: number;
 }
 
 /** A configuration error: names the variable; safe to print (never contains a secret). */
@@ -135,6 +137,7 @@ export function loadConfig(env: Env): Config {
       maxBytes: integer(env, 'UNVERIFIED_EVIDENCE_MAX_BYTES', 8 * 1024 * 1024, 65_536, 2 ** 40),
     }),
     unverifiedIpnRate: integer(env, 'UNVERIFIED_IPN_RATE', 60, 0, 100_000),
+    unverifiedIpnRateTotal: integer(env, 'UNVERIFIED_IPN_RATE_TOTAL', 600, 0, 1_000_000),
   });
 }
 

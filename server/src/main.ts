@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     logger,
     trustProxy: config.trustProxy,
     unverifiedIpnRate: config.unverifiedIpnRate,
+    unverifiedIpnRateTotal: config.unverifiedIpnRateTotal,
     savedCards: config.savedCards,
     captureMode: config.captureMode,
     refundWindowDays: config.refundWindowDays,

@@ -82,6 +82,8 @@ export interface SignerOptions {
    * it they are answered as usual but only counted. Never applies to verified IPNs. Default 60; 0 records none.
    */
   unverifiedIpnRate?: number;
+  /** The same, per minute from all sources together (many addresses each start full). Default 600. */
+  unverifiedIpnRateTotal?: number;
   /**
    * Proxy hops in front of the signer, as Express's `trust proxy`: how `signer.ipn` finds a request's source
    * when it runs before Express (mounted as a route, it uses the host app's `req.ip`). Default 0.
@@ -180,6 +182,7 @@ export function createSigner(options: SignerOptions): Signer {
     onChange: () => void outbox.drain(),
     maxInFlight: options.ipnMaxInFlight ?? 64,
     unverifiedPerMinute: options.unverifiedIpnRate ?? 60,
+    unverifiedPerMinuteTotal: options.unverifiedIpnRateTotal ?? 600,
     trustProxy: options.trustProxy ?? 0,
     setHeaders: apiHeaders.applyTo,
     cards,

@@ -261,7 +261,7 @@ for (const kind of ['sqlite', 'postgres'] as const satisfies readonly StoreKind[
         assert.equal(stored.rows, RATE);
         const refused = lines.filter(line => line.msg === 'unverifiable IPN refused');
         const summaries = lines.filter(line =>
-          String(line.msg).startsWith('unverifiable IPNs over the per-source limit'),
+          String(line.msg).startsWith('unverifiable IPNs over the recording limit'),
         );
         assert.equal(
           refused.length,
@@ -290,7 +290,8 @@ for (const kind of ['sqlite', 'postgres'] as const satisfies readonly StoreKind[
         stack = await startStack({
           sharedStore: database.store,
           catalog: CATALOG,
-          signer: { trustProxy: 1 },
+          // Every forgery is recorded (no limit applies), so that the caps alone must hold.
+          signer: { trustProxy: 1, unverifiedIpnRateTotal: 1_000_000 },
         });
       });
       after(async () => {
@@ -337,6 +338,42 @@ for (const kind of ['sqlite', 'postgres'] as const satisfies readonly StoreKind[
             `(caps ${CAPS.maxRows} rows, ${CAPS.maxBytes} bytes)` +
             (kind === 'sqlite' ? `; file + WAL ${sizeBefore} → ${database.size()} bytes` : ''),
         );
+      });
+    });
+
+    describe('from many sources at once (behind a proxy)', () => {
+      const TOTAL = 40;
+      let database: Database;
+      let stack: Stack;
+
+      before(async () => {
+        database = await cappedStore(kind);
+        const frozen = new Date();
+        stack = await startStack({
+          sharedStore: database.store,
+          catalog: CATALOG,
+          signer: { trustProxy: 1, unverifiedIpnRateTotal: TOTAL, now: () => new Date(frozen) },
+        });
+      });
+      after(async () => {
+        await stack.close();
+        await database.drop(database.store);
+      });
+
+      it(`records only ${TOTAL} of 2,040 forgeries from 2,040 addresses, and applies a verified IPN from one of them`, async () => {
+        const session = await openTestSession(stack, 'FLOOD-1');
+        const verified = encodeCallback(gatewayCallbackFor(session), SALT);
+        const { bodies, at } = floodWith([verified]);
+
+        const answers = await flood(stack, bodies, i => ({
+          'x-forwarded-for': `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+        }));
+
+        const forged = answers.filter((_, i) => !at.includes(i));
+        assert.deepEqual(statusCounts(forged), { 401: 2_040 });
+        assert.deepEqual([answers[at[0]!]!.status, answers[at[0]!]!.json.ipnStatus], [200, '200']);
+        assert.equal((await stack.store.getSession(session.id))?.status, 'paid');
+        assert.equal((await unverifiedStats(database)).rows, TOTAL);
       });
     });
   });

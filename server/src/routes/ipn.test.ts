@@ -213,6 +213,7 @@ describe('POST /ipn', () => {
         // The forgery property below counts a record per forgery; the limit has its own tests
         // (ipn-flood.test.ts).
         unverifiedIpnRate: 1_000_000,
+        unverifiedIpnRateTotal: 1_000_000,
         hooks: {
           onPaid: (notice: PaymentNotice) => {
             paidHookCalls.set(notice.sessionId, (paidHookCalls.get(notice.sessionId) ?? 0) + 1);

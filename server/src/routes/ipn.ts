@@ -40,10 +40,12 @@ export interface IpnDeps {
   /** Saved cards: where a PAY_WITH_CREATE_TOKEN IPN's token goes (encrypted). */
   cards?: SavedCardsConfig;
   /**
-   * Unverifiable IPNs recorded per minute and source (a token bucket as large); beyond it they are still
-   * answered, but only counted. Charged after verification fails: never limits a verified IPN.
+   * Unverifiable IPNs recorded per minute and source (a token bucket as large), and per minute from all
+   * sources together; beyond either they are still answered, but only counted. Charged after verification
+   * fails: never limits a verified IPN.
    */
   unverifiedPerMinute: number;
+  unverifiedPerMinuteTotal: number;
   /** Proxy hops in front of the intake, to find the source when it runs before Express (as `trust proxy`). */
   trustProxy: number;
 }
@@ -237,14 +239,14 @@ async function handle(
 type UnverifiedGate = (req: IncomingMessage) => boolean;
 
 /**
- * The per-source limit on recording unverifiable IPNs. The source is Express's `req.ip` when the intake runs
- * as a route (the host app's `trust proxy` applies), else the address `trustProxy` hops in.
+ * The limits on recording unverifiable IPNs, per source and in all. The source is Express's `req.ip` when the
+ * intake runs as a route (the host app's `trust proxy` applies), else the address `trustProxy` hops in.
  */
 function unverifiedGate(deps: IpnDeps): UnverifiedGate {
-  const limiter = sourceLimiter({
-    perMinute: deps.unverifiedPerMinute,
-    now: () => deps.now().getTime(),
-  });
+  const now = () => deps.now().getTime();
+  const perSource = sourceLimiter({ perMinute: deps.unverifiedPerMinute, now });
+  // Many addresses (a botnet, an IPv6 range) each get a fresh bucket: this one bounds what they write together.
+  const total = sourceLimiter({ perMinute: deps.unverifiedPerMinuteTotal, now, maxSources: 1 });
   let unrecorded = 0;
   let lastSource = '';
   let timer: NodeJS.Timeout | undefined;
@@ -253,8 +255,13 @@ function unverifiedGate(deps: IpnDeps): UnverifiedGate {
     timer = undefined;
     if (unrecorded === 0) return;
     deps.logger.warn(
-      { unrecorded, lastSource, perMinute: deps.unverifiedPerMinute },
-      'unverifiable IPNs over the per-source limit: answered, not recorded',
+      {
+        unrecorded,
+        lastSource,
+        perMinute: deps.unverifiedPerMinute,
+        perMinuteTotal: deps.unverifiedPerMinuteTotal,
+      },
+      'unverifiable IPNs over the recording limit: answered, not recorded',
     );
     unrecorded = 0;
     timer = setTimeout(report, UNRECORDED_REPORT_MS);
@@ -263,7 +270,7 @@ function unverifiedGate(deps: IpnDeps): UnverifiedGate {
   return req => {
     const ip = (req as IncomingMessage & { ip?: unknown }).ip;
     const source = sourceKey(typeof ip === 'string' ? ip : clientAddress(req, deps.trustProxy));
-    if (limiter.take(source)) return true;
+    if (perSource.take(source) && total.take('all')) return true;
     unrecorded += 1;
     lastSource = source;
     if (timer === undefined) report();

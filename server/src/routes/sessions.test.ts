@@ -226,6 +226,11 @@ async function openEvents(
 const CATALOG = {
   'ORDER-1': { amount: 500_000, description: 'Cà phê sữa đá ×10' },
   'BOUND-1': { amount: 70_000, description: 'Order bound to one browser' },
+  'REOPEN-1': { amount: 72_000, description: 'Order whose dialog was closed' },
+  'REOPEN-2': {
+    amount: 73_000,
+    description: 'Order paid after its dialog was closed sandbox:no-ipn',
+  },
   'BOUND-2': { amount: 71_000, description: 'Order opened by a keyless caller' },
   'T01-TAMPER': { amount: 500_000, description: 'Áo dài lụa (T01)' },
   'PROP-1': { amount: 10_000, description: 'Property order' },
@@ -1522,6 +1527,49 @@ describe('POST /sessions/:id/cancel', () => {
         'Paid, IPN lost, query failing sandbox:no-ipn,500|500@query',
       );
       assert.equal(checkouts.length, 1, 'one gateway transaction for the order');
+    });
+  });
+
+  describe('after the shopper closed the dialog while the page could still be paid (issue 11 §1)', () => {
+    it('gives the same browser the same page back, refuses a stranger, and opens a new one once the gateway ends the old', async () => {
+      const created = await openSessionFor(stack(), 'REOPEN-1');
+      const id = String(created.json.sessionId);
+      const cancelled = await call(stack(), 'POST', `/sessions/${id}/cancel`, {});
+
+      const stranger = await call(stack(), 'POST', '/sessions', {
+        orderRef: 'REOPEN-1',
+        clientKey: 'someone-elses-key-0002',
+      });
+      const again = await call(stack(), 'POST', '/sessions', { orderRef: 'REOPEN-1' });
+      await call(stack(), 'POST', `/sessions/${id}/cancel`, {});
+      await completeInSandbox(stack(), transactionIdOf(created.json.checkoutUrl), 'cancel');
+      const fresh = await call(stack(), 'POST', '/sessions', { orderRef: 'REOPEN-1' });
+
+      assert.equal(cancelled.json.status, 'cancelled');
+      assertError(stranger, 409, 'order_has_open_session');
+      assert.equal(again.status, 200, again.text);
+      assert.equal(again.json.sessionId, id);
+      assert.equal(again.json.checkoutUrl, created.json.checkoutUrl);
+      assert.equal(again.json.status, 'pending');
+      assert.equal(fresh.status, 201, fresh.text);
+      assert.notEqual(fresh.json.sessionId, id);
+      assert.equal((await checkoutsFor(stack(), CATALOG['REOPEN-1'].description)).length, 2);
+    });
+
+    it('answers order_already_paid when the closed page was paid after all, without a new transaction', async () => {
+      const created = await openSessionFor(stack(), 'REOPEN-2');
+      const id = String(created.json.sessionId);
+      await call(stack(), 'POST', `/sessions/${id}/cancel`, {});
+      await completeInSandbox(stack(), transactionIdOf(created.json.checkoutUrl), 'success', {
+        wait: false,
+      });
+
+      const again = await call(stack(), 'POST', '/sessions', { orderRef: 'REOPEN-2' });
+
+      assertError(again, 409, 'order_already_paid');
+      const session = await stack().store.getSession(id);
+      assert.deepEqual([session?.status, session?.lateSuccess], ['paid', true]);
+      assert.equal((await checkoutsFor(stack(), CATALOG['REOPEN-2'].description)).length, 1);
     });
   });
 

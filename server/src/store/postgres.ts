@@ -413,6 +413,45 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
       );
     },
 
+    async findEndedWithPage(orderRef, now) {
+      const result = await pool.query<Row>(
+        `SELECT * FROM sessions
+          WHERE order_ref = $1 AND status IN ('cancelled', 'failed') AND transaction_id IS NOT NULL
+            AND checkout_url <> '' AND expires_at > $2
+          ORDER BY created_at DESC LIMIT 5`,
+        [orderRef, now],
+      );
+      return result.rows.map(sessionFromRow);
+    },
+
+    async reopenSession(id, at) {
+      const result = await pool
+        .query<Row>(
+          `UPDATE sessions SET status = 'pending', cancel_reason = NULL, updated_at = $2
+            WHERE id = $1 AND status IN ('cancelled', 'failed') AND transaction_id IS NOT NULL
+            RETURNING *`,
+          [id, at],
+        )
+        .catch((error: unknown) => {
+          if (
+            error instanceof pg.DatabaseError &&
+            error.code === '23505' &&
+            error.constraint === 'sessions_one_open_per_order'
+          ) {
+            throw openSessionExists(id, error);
+          }
+          throw error;
+        });
+      const row = result.rows[0];
+      if (row !== undefined) {
+        await pool.query('SELECT pg_notify($1, $2)', [channel, id]).catch(() => undefined);
+        return { changed: true, session: sessionFromRow(row) };
+      }
+      const current = await selectSession(pool, id);
+      if (current === null) throw sessionNotFound(id);
+      return { changed: false, session: current };
+    },
+
     findPaidSession(orderRef) {
       return selectOne(
         `SELECT * FROM sessions WHERE order_ref = $1 AND status IN (${PAID_OR_AUTHORIZED})

@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
+import Database from 'better-sqlite3';
+
+import { SQLITE_EVIDENCE_MIGRATION } from './evidence.js';
 import { createSqliteStore } from './sqlite.js';
 import { describeStoreContract } from './store.contract.js';
 import type { PaymentEvent, Session, Store, Transition } from './store.js';
@@ -264,6 +267,54 @@ describe('SQLite group commit', () => {
       assert.equal((await store.getSession(broken.id))?.status, 'pending');
       assert.deepEqual(await store.listOutbox(broken.id), []);
       assert.deepEqual(await store.listEvents(broken.id), []);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('SQLite unverified evidence from before the caps (migration 6)', () => {
+  it('places the rows already there, and the next unverified insert trims them to the caps; verified rows stay', async () => {
+    const url = `file:${join(directory, 'legacy.db')}`;
+    const first = createSqliteStore(url);
+    await first.migrate();
+    await first.close();
+    const db = new Database(url.slice('file:'.length));
+    // As the signer stored them before version 6: every forgery, with no place in the window.
+    const insert = db.prepare(
+      `INSERT INTO payment_events (session_id, kind, raw, verified, verdict, detail, received_at)
+        VALUES ('legacy-session', 'ipn', ?, ?, ?, 'invalid_signature', '2030-01-01T00:00:00.000Z')`,
+    );
+    for (let i = 0; i < 120; i++) insert.run(`legacy-${i}`, 0, 'bad_signature');
+    for (let i = 0; i < 5; i++) insert.run(`verified-${i}`, 1, 'applied');
+    const backfill = SQLITE_EVIDENCE_MIGRATION.statements.find(sql => sql.startsWith('UPDATE'))!;
+    db.exec(backfill);
+    db.close();
+    const store = createSqliteStore(url, {
+      unverifiedEvidence: { maxRows: 50, maxBytes: 1_000_000 },
+    });
+    await store.migrate();
+    try {
+      await store.recordEvent({
+        sessionId: 'legacy-session',
+        kind: 'ipn',
+        transactionId: null,
+        raw: 'new',
+        verified: false,
+        verdict: 'bad_signature',
+        detail: 'invalid_signature',
+        receivedAt: new Date('2030-01-01T00:00:01.000Z'),
+      });
+
+      const events = await store.listEvents('legacy-session');
+      assert.deepEqual(
+        events.filter(event => event.verified).map(event => event.raw),
+        ['verified-0', 'verified-1', 'verified-2', 'verified-3', 'verified-4'],
+      );
+      assert.deepEqual(
+        events.filter(event => !event.verified).map(event => event.raw),
+        [...Array.from({ length: 49 }, (_, i) => `legacy-${71 + i}`), 'new'],
+      );
     } finally {
       await store.close();
     }

@@ -570,6 +570,37 @@ export function createSqliteStore(url: string, options: EvidenceStoreOptions = {
       return selectOne(FIND_OPEN_SESSION_SQL, [orderRef, now.toISOString()], sessionFromRow);
     },
 
+    async findEndedWithPage(orderRef, now) {
+      return statement(
+        `SELECT * FROM sessions
+          WHERE order_ref = ? AND status IN ('cancelled', 'failed') AND transaction_id IS NOT NULL
+            AND checkout_url <> '' AND expires_at > ?
+          ORDER BY created_at DESC LIMIT 5`,
+      )
+        .all(orderRef, now.toISOString())
+        .map(sessionFromRow);
+    },
+
+    async reopenSession(id, at) {
+      const result = await write(() => {
+        const row = refusingDuplicate(
+          'sessions.order_ref',
+          cause => openSessionExists(id, cause),
+          () =>
+            statement(
+              `UPDATE sessions SET status = 'pending', cancel_reason = NULL, updated_at = ?
+                WHERE id = ? AND status IN ('cancelled', 'failed') AND transaction_id IS NOT NULL
+                RETURNING *`,
+            ).get(at.toISOString(), id),
+        );
+        return row === undefined
+          ? { changed: false, session: currentSession(id) }
+          : { changed: true, session: sessionFromRow(row) };
+      });
+      if (result.changed) await this.publish(id);
+      return result;
+    },
+
     async findPaidSession(orderRef) {
       return selectOne(
         `SELECT * FROM sessions WHERE order_ref = ? AND status IN (${PAID_OR_AUTHORIZED})

@@ -234,6 +234,17 @@ export interface Store extends OperationsStore {
   /** The paid session of an order (or its authorized one, awaiting capture), if any. */
   findPaidSession(orderRef: string): Promise<Session | null>;
   /**
+   * The order's newest sessions (at most 5) that ended cancelled or failed while their hosted page may still
+   * take a payment: they have a gateway transaction and a page, and have not reached their expiry.
+   */
+  findEndedWithPage(orderRef: string, now: Date): Promise<Session[]>;
+  /**
+   * cancelled|failed → pending, cancel reason cleared: the same gateway page is handed back to the browser
+   * that opened it, instead of a second gateway transaction for the order. Throws `open_session_exists`
+   * when the order has another open session.
+   */
+  reopenSession(id: string, at: Date): Promise<TransitionResult>;
+  /**
    * Sessions still pending (or pending_unknown) that were last updated before `before`; with `now`, only
    * those whose backoff (`nextCheckAt`) has run out by then.
    */
@@ -267,7 +278,11 @@ export interface Store extends OperationsStore {
    */
   transition(id: string, transition: Transition, event?: PaymentEvent): Promise<TransitionResult>;
 
-  /** Stores a callback attempt or query answer with its verdict (dead letters have no session). */
+  /**
+   * Stores a callback attempt or query answer with its verdict (dead letters have no session). A verified one
+   * is kept whole, for ever; an unverified one is cut to a prefix and kept only within the store's caps on
+   * unverified evidence, the oldest deleted first (`store/evidence.ts`).
+   */
   recordEvent(event: PaymentEvent): Promise<void>;
   listEvents(sessionId: string): Promise<PaymentEvent[]>;
 
