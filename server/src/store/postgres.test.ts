@@ -4,6 +4,7 @@ import { after, describe, it } from 'node:test';
 
 import pg from 'pg';
 
+import { POSTGRES_EVIDENCE_MIGRATION } from './evidence.js';
 import { createPostgresStore } from './postgres.js';
 import { describeStoreContract } from './store.contract.js';
 
@@ -134,5 +135,65 @@ describe('createPostgresStore', () => {
       name: 'StoreError',
       code: 'invalid_config',
     });
+  });
+});
+
+describe('PostgreSQL unverified evidence from before the caps (migration 6)', () => {
+  it('places the rows already there, and the next unverified insert trims them to the caps; verified rows stay', async () => {
+    const schema = freshSchema();
+    const first = createPostgresStore(DATABASE_URL, { schema });
+    await first.migrate();
+    await first.close();
+    const table = (name: string) => `${pg.escapeIdentifier(schema)}.${name}`;
+    // As the signer stored them before version 6: every forgery, with no place in the window.
+    await sql(
+      `INSERT INTO ${table('payment_events')}
+        (session_id, kind, raw, verified, verdict, detail, received_at)
+        SELECT 'legacy-session', 'ipn', 'legacy-' || i, false, 'bad_signature', 'invalid_signature', now()
+        FROM generate_series(0, 119) AS i`,
+    );
+    await sql(
+      `INSERT INTO ${table('payment_events')}
+        (session_id, kind, raw, verified, verdict, detail, received_at)
+        SELECT 'legacy-session', 'ipn', 'verified-' || i, true, 'applied', NULL, now()
+        FROM generate_series(0, 4) AS i`,
+    );
+    const [backfill, initLog] = [
+      POSTGRES_EVIDENCE_MIGRATION.statements.find(text => text.startsWith('UPDATE'))!,
+      POSTGRES_EVIDENCE_MIGRATION.statements.find(text => text.startsWith('INSERT'))!,
+    ];
+    await sql(
+      `SET search_path = ${pg.escapeIdentifier(schema)}; ${backfill};
+        DELETE FROM unverified_evidence_log; ${initLog}`,
+    );
+    const store = createPostgresStore(DATABASE_URL, {
+      schema,
+      unverifiedEvidence: { maxRows: 50, maxBytes: 1_000_000 },
+    });
+    await store.migrate();
+    try {
+      await store.recordEvent({
+        sessionId: 'legacy-session',
+        kind: 'ipn',
+        transactionId: null,
+        raw: 'new',
+        verified: false,
+        verdict: 'bad_signature',
+        detail: 'invalid_signature',
+        receivedAt: new Date(),
+      });
+
+      const events = await store.listEvents('legacy-session');
+      assert.deepEqual(
+        events.filter(event => event.verified).map(event => event.raw),
+        ['verified-0', 'verified-1', 'verified-2', 'verified-3', 'verified-4'],
+      );
+      assert.deepEqual(
+        events.filter(event => !event.verified).map(event => event.raw),
+        [...Array.from({ length: 49 }, (_, i) => `legacy-${71 + i}`), 'new'],
+      );
+    } finally {
+      await store.close();
+    }
   });
 });

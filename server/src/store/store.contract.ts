@@ -373,6 +373,62 @@ export function describeStoreContract(
         assert.deepEqual([reset?.checkFailures, reset?.nextCheckAt], [0, null]);
       });
 
+      it('reopens a cancelled or failed session with a page, and finds such sessions until their expiry', async () => {
+        const order = await store.putOrder(newOrder());
+        const session = await store.createSession(newSession(order.orderRef));
+        await store.attachCheckout(
+          session.id,
+          { transactionId: uniqueId('TXN'), checkoutUrl: 'https://pay.example/c/r' },
+          at(1),
+        );
+        await store.transition(session.id, {
+          to: 'cancelled',
+          reason: 'closed',
+          evidence: null,
+          at: at(2),
+        });
+
+        const found = await store.findEndedWithPage(order.orderRef, at(3));
+        const afterExpiry = await store.findEndedWithPage(order.orderRef, at(15 * 60));
+        const reopened = await store.reopenSession(session.id, at(4));
+        const twice = await store.reopenSession(session.id, at(5));
+
+        assert.deepEqual(
+          found.map(s => s.id),
+          [session.id],
+        );
+        assert.deepEqual(afterExpiry, []);
+        assert.equal(reopened.changed, true);
+        assert.deepEqual(
+          [reopened.session.status, reopened.session.cancelReason, reopened.session.updatedAt],
+          ['pending', null, at(4)],
+        );
+        assert.equal(twice.changed, false);
+        assert.equal((await store.findOpenSession(order.orderRef, at(6)))?.id, session.id);
+      });
+
+      it('never reopens a paid session, nor one without a gateway transaction', async () => {
+        const paid = await givenSessionIn('paid');
+        const order = await store.putOrder(newOrder());
+        const bare = await store.createSession(newSession(order.orderRef));
+        await store.transition(bare.id, {
+          to: 'failed',
+          evidence: {
+            kind: 'checkout',
+            transactionId: null,
+            code: 'checkout_lost',
+            message: 'lost',
+          },
+          at: at(1),
+        });
+
+        const a = await store.reopenSession(paid.id, at(9));
+        const b = await store.reopenSession(bare.id, at(9));
+
+        assert.deepEqual([a.changed, a.session.status], [false, 'paid']);
+        assert.deepEqual([b.changed, b.session.status], [false, 'failed']);
+      });
+
       it('keeps the hash of the opening browser key with the session', async () => {
         const order = await store.putOrder(newOrder());
 
