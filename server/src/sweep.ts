@@ -5,7 +5,8 @@
  */
 
 import { settleUnansweredCheckout, type CheckoutDeps } from './checkout.js';
-import { mayExpire, reconcile } from './reconcile.js';
+import { classifyTransactionStatus } from '@galaxy-pay/protocol';
+import { mayExpire, nextCheckDelayMs, reconcile } from './reconcile.js';
 
 /** Sessions looked at per pass: the rest wait for the next one (oldest first). */
 const BATCH = 50;
@@ -40,5 +41,55 @@ export async function sweep(deps: CheckoutDeps, staleAfterMs: number): Promise<n
       );
     }
   }
-  return stale.length;
+  return stale.length + (await watchEndedPages(deps, staleAfterMs, now));
+}
+
+/** How long after its expiry a closed session's page is still asked about (the gateway's own page lifetime
+ * is not documented; the sandbox's is 15 minutes, shorter than a session's 30). */
+const WATCH_AFTER_EXPIRY_MS = 60 * 60_000;
+/** "Never again": the gateway ended the page itself. */
+const NEVER = new Date('9999-12-31T00:00:00.000Z');
+
+/**
+ * Sessions the shopper closed while the gateway said "still processing" stay payable on their page until the
+ * gateway ends it (Galaxy Pay cannot cancel an unpaid transaction). Ask about them with backoff until the
+ * gateway says paid (recorded as a late success), or ended, or the page's lifetime is surely over.
+ */
+async function watchEndedPages(
+  deps: CheckoutDeps,
+  staleAfterMs: number,
+  now: Date,
+): Promise<number> {
+  const ended = await deps.store.listEndedToWatch(
+    new Date(now.getTime() - staleAfterMs),
+    new Date(now.getTime() - WATCH_AFTER_EXPIRY_MS),
+    now,
+    BATCH,
+  );
+  for (const session of ended) {
+    try {
+      const result = await reconcile(deps, session);
+      if (result.outcome !== 'answered') continue; // reconcile scheduled the next try
+      const says = classifyTransactionStatus(result.gatewayStatus);
+      const over =
+        says === 'cancelled' ||
+        says === 'expired' ||
+        says === 'voided' ||
+        result.gatewayStatus === '505';
+      const checks = session.checkFailures + 1;
+      await deps.store.scheduleCheck(
+        session.id,
+        checks,
+        over || result.session.status === 'paid'
+          ? NEVER
+          : new Date(now.getTime() + nextCheckDelayMs(checks)),
+      );
+    } catch (error) {
+      deps.logger.warn(
+        { sessionId: session.id, errorName: (error as Error).name },
+        'watching a closed page failed; next pass retries',
+      );
+    }
+  }
+  return ended.length;
 }

@@ -424,6 +424,18 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
       return result.rows.map(sessionFromRow);
     },
 
+    async listEndedToWatch(before, expiresAfter, now, limit) {
+      const result = await pool.query<Row>(
+        `SELECT * FROM sessions
+          WHERE status IN ('cancelled', 'failed') AND transaction_id IS NOT NULL AND checkout_url <> ''
+            AND (cancel_reason IS NULL OR cancel_reason IN ('user', 'closed'))
+            AND expires_at > $1 AND updated_at < $2 AND (next_check_at IS NULL OR next_check_at <= $3)
+          ORDER BY updated_at, id LIMIT $4`,
+        [expiresAfter, before, now, limit],
+      );
+      return result.rows.map(sessionFromRow);
+    },
+
     async reopenSession(id, at) {
       const result = await pool
         .query<Row>(

@@ -581,6 +581,18 @@ export function createSqliteStore(url: string, options: EvidenceStoreOptions = {
         .map(sessionFromRow);
     },
 
+    async listEndedToWatch(before, expiresAfter, now, limit) {
+      return statement(
+        `SELECT * FROM sessions
+          WHERE status IN ('cancelled', 'failed') AND transaction_id IS NOT NULL AND checkout_url <> ''
+            AND (cancel_reason IS NULL OR cancel_reason IN ('user', 'closed'))
+            AND expires_at > ? AND updated_at < ? AND (next_check_at IS NULL OR next_check_at <= ?)
+          ORDER BY updated_at, id LIMIT ?`,
+      )
+        .all(expiresAfter.toISOString(), before.toISOString(), now.toISOString(), limit)
+        .map(sessionFromRow);
+    },
+
     async reopenSession(id, at) {
       const result = await write(() => {
         const row = refusingDuplicate(

@@ -407,6 +407,32 @@ export function describeStoreContract(
         assert.equal((await store.findOpenSession(order.orderRef, at(6)))?.id, session.id);
       });
 
+      it('lists closed sessions with a page to watch, until their window ends or their backoff runs', async () => {
+        const order = await store.putOrder(newOrder());
+        const session = await store.createSession(newSession(order.orderRef));
+        await store.attachCheckout(
+          session.id,
+          { transactionId: uniqueId('TXN'), checkoutUrl: 'https://pay.example/c/w' },
+          at(1),
+        );
+        await store.transition(session.id, {
+          to: 'cancelled',
+          reason: 'closed',
+          evidence: null,
+          at: at(2),
+        });
+        const ids = (list: Session[]) => list.filter(s => s.id === session.id).map(s => s.id);
+
+        const watched = await store.listEndedToWatch(at(60), at(0), at(60), 1000);
+        const windowOver = await store.listEndedToWatch(at(60), at(15 * 60), at(60), 1000);
+        await store.scheduleCheck(session.id, 1, at(120));
+        const backingOff = await store.listEndedToWatch(at(60), at(0), at(100), 1000);
+
+        assert.deepEqual(ids(watched), [session.id]);
+        assert.deepEqual(ids(windowOver), []);
+        assert.deepEqual(ids(backingOff), []);
+      });
+
       it('never reopens a paid session, nor one without a gateway transaction', async () => {
         const paid = await givenSessionIn('paid');
         const order = await store.putOrder(newOrder());

@@ -239,6 +239,12 @@ export interface Store extends OperationsStore {
    */
   findEndedWithPage(orderRef: string, now: Date): Promise<Session[]>;
   /**
+   * Sessions the shopper closed (or a failure report ended) whose hosted page may still take a payment: a
+   * gateway transaction and a page, not ended by the gateway itself, expiring after `expiresAfter`, last
+   * updated before `before`, and with their backoff (`nextCheckAt`) run out by `now`. Oldest first.
+   */
+  listEndedToWatch(before: Date, expiresAfter: Date, now: Date, limit: number): Promise<Session[]>;
+  /**
    * cancelled|failed → pending, cancel reason cleared: the same gateway page is handed back to the browser
    * that opened it, instead of a second gateway transaction for the order. Throws `open_session_exists`
    * when the order has another open session.
