@@ -1,11 +1,23 @@
 /**
  * The shop in the browser, shared by both pages: products, a cart, placing an order (the shop's back end
  * prices it and registers it with the signer), then `<galaxy-pay-button>` with the order reference only.
+ * The checkout offers what the product does: a QR code, the customer's saved cards (a customer handle the
+ * shop's back end mints), FAST_PAY with a saved card (the shop's back end charges it), and "authorize only"
+ * (the button talks to the manual-capture signer; the back office captures or voids).
  * Everything is built with DOM calls and `textContent`: no HTML strings, nothing for the CSP to refuse.
  */
 
 import type {} from '@galaxy-pay/widget';
-import { WORDS, formatVnd, initialLang, type Lang, type Words } from './i18n.js';
+import { api, byId, h, readJson } from './dom.js';
+import {
+  WORDS,
+  formatVnd,
+  initialLang,
+  saveLang,
+  translatePage,
+  type Lang,
+  type Words,
+} from './i18n.js';
 
 interface Product {
   id: string;
@@ -32,9 +44,32 @@ interface Order {
 
 interface Receipt {
   order: Order;
+  status: 'paid' | 'authorized';
   transactionId: string | null;
   amount: number;
   at: string;
+}
+
+/** A saved card as the signer shows it: masked, never the token. */
+interface SavedCard {
+  tokenId: string;
+  paymentMethod: string;
+  brand: string | null;
+  maskedNumber: string;
+}
+
+/** What the shop's back end gives this browser's demo customer: a fresh handle and the saved cards. */
+interface Customer {
+  handle: string;
+  expiresAt: string;
+  cards: SavedCard[];
+}
+
+/** The checkout's choices (kept for the tab, so a full-page redirect comes back to the same signer). */
+interface PayOptions {
+  method: '' | 'QRPAY';
+  savedCards: boolean;
+  manual: boolean;
 }
 
 type View =
@@ -49,6 +84,9 @@ type Notice = {
 const CART_KEY = 'gp-demo-cart';
 const ORDER_KEY = 'gp-demo-order';
 const MODE_KEY = 'gp-demo-mode';
+const OPTIONS_KEY = 'gp-demo-options';
+/** How long an "add" button says "Added" (feedback, not a wait). */
+const ADDED_MS = 1600;
 const EVENTS = [
   'galaxy-pay-open',
   'galaxy-pay-result',
@@ -57,45 +95,28 @@ const EVENTS = [
   'galaxy-pay-close',
 ] as const;
 
-/** A small element builder: attributes, then children (strings become text nodes). */
-function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attributes: Record<string, string | boolean | undefined> = {},
-  ...children: Array<Node | string | null | undefined | false>
-): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === undefined || value === false) continue;
-    element.setAttribute(name, value === true ? '' : value);
-  }
-  for (const child of children) if (child) element.append(child);
-  return element;
-}
-
-function byId<T extends HTMLElement>(id: string): T {
-  const element = document.getElementById(id);
-  if (!element) throw new Error(`#${id} is missing from the page`);
-  return element as T;
-}
-
-function readJson<T>(storage: Storage, key: string): T | null {
-  try {
-    return JSON.parse(storage.getItem(key) ?? 'null') as T | null;
-  } catch {
-    return null;
-  }
-}
-
 /** Starts the shop on the current page. The widget must be defined by the page (script tag or import). */
 export async function startShop(): Promise<void> {
-  const signerUrl =
-    document.querySelector<HTMLMetaElement>('meta[name="galaxy-pay-signer"]')?.content ?? '';
+  const meta = (name: string) =>
+    document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content ?? '';
+  const signerUrl = meta('galaxy-pay-signer');
+  const manualSignerUrl = meta('galaxy-pay-signer-manual');
   let lang: Lang = initialLang();
   let products: Product[] = [];
   let cart: Record<string, number> = readJson(localStorage, CART_KEY) ?? {};
   let mode = sessionStorage.getItem(MODE_KEY) ?? 'auto';
+  const options: PayOptions = {
+    method: '',
+    savedCards: false,
+    manual: false,
+    ...readJson<PayOptions>(sessionStorage, OPTIONS_KEY),
+  };
+  let customer: Customer | null = null;
   let notice: Notice | null = null;
   let busy = false;
+  const justAdded = new Map<string, number>();
+  /** What the last "add" did, in words (read out by the cart bar, a status region). */
+  let lastAdded = '';
   const pending = readJson<Order>(sessionStorage, ORDER_KEY);
   // Back from a full-page redirect: show the checkout again so the button can report the result.
   let view: View =
@@ -105,6 +126,7 @@ export async function startShop(): Promise<void> {
 
   const productList = byId('products');
   const side = byId('side');
+  const cartBar = byId('cart-bar');
   // The pay button lives in its own container that renders never replace: moving the element out of the
   // document mid-payment would end the payment (the widget releases everything on disconnect).
   const sideMain = h('div');
@@ -117,31 +139,26 @@ export async function startShop(): Promise<void> {
 
   const words = (): Words => WORDS[lang];
   const saveCart = () => localStorage.setItem(CART_KEY, JSON.stringify(cart));
+  const saveOptions = () => sessionStorage.setItem(OPTIONS_KEY, JSON.stringify(options));
 
   function setLang(next: Lang): void {
     lang = next;
-    localStorage.setItem('gp-demo-lang', next);
+    saveLang(next);
     render();
   }
 
   function translateStatic(): void {
     const w = words();
-    document.documentElement.lang = lang;
+    translatePage(lang, w);
     document.title = `${w.title} · Galaxy Pay demo`;
-    for (const element of document.querySelectorAll<HTMLElement>('[data-i18n]')) {
-      const key = element.dataset.i18n as keyof Words;
-      if (key in w) element.textContent = w[key];
-    }
-    for (const link of document.querySelectorAll<HTMLButtonElement>('[data-lang]')) {
-      link.setAttribute('aria-pressed', String(link.dataset.lang === lang));
-    }
   }
 
   function renderProducts(): void {
     const w = words();
     productList.replaceChildren(
-      ...products.map(product =>
-        h(
+      ...products.map(product => {
+        const added = justAdded.has(product.id);
+        return h(
           'article',
           { class: 'product', 'data-product': product.id },
           h('img', { src: product.image, alt: '', width: '160', height: '120' }),
@@ -155,15 +172,16 @@ export async function startShop(): Promise<void> {
               'button',
               {
                 type: 'button',
-                class: 'add',
+                class: added ? 'add added' : 'add',
                 'data-add': product.id,
+                'data-added': added,
                 disabled: view.kind !== 'cart',
               },
-              w.add,
+              added ? `✓ ${w.added}` : w.add,
             ),
           ),
-        ),
-      ),
+        );
+      }),
     );
   }
 
@@ -171,6 +189,22 @@ export async function startShop(): Promise<void> {
     return Object.entries(cart)
       .map(([id, quantity]) => ({ product: products.find(p => p.id === id)!, quantity }))
       .filter(line => line.product && line.quantity > 0);
+  }
+
+  /** The bar small screens show while shopping: what is in the cart, and a way to it. */
+  function renderCartBar(): void {
+    const lines = cartLines();
+    const count = lines.reduce((sum, line) => sum + line.quantity, 0);
+    cartBar.hidden = view.kind !== 'cart' || count === 0;
+    if (cartBar.hidden) return cartBar.replaceChildren();
+    const w = words();
+    const total = lines.reduce((sum, line) => sum + line.product.price * line.quantity, 0);
+    cartBar.dataset.count = String(count);
+    cartBar.replaceChildren(
+      h('span', { class: 'visually-hidden' }, lastAdded),
+      h('span', { class: 'cart-bar-text' }, w.cartBar(count, formatVnd(total, lang))),
+      h('a', { href: '#side', class: 'cart-bar-link' }, w.viewCart),
+    );
   }
 
   function renderNotice(): HTMLElement | null {
@@ -221,19 +255,116 @@ export async function startShop(): Promise<void> {
     );
   }
 
+  /** Points the button at what the checkout's choices say (read when the shopper clicks it). */
+  function configureButton(pay: HTMLElementTagNameMap['galaxy-pay-button']): void {
+    const w = words();
+    pay.setAttribute('signer', options.manual && manualSignerUrl ? manualSignerUrl : signerUrl);
+    pay.setAttribute('mode', mode);
+    pay.setAttribute('lang', lang);
+    if (options.method) pay.setAttribute('payment-method', options.method);
+    else pay.removeAttribute('payment-method');
+    const handle = options.savedCards ? customer?.handle : undefined;
+    if (handle) pay.setAttribute('customer-handle', handle);
+    else pay.removeAttribute('customer-handle');
+    // Waiting for the customer handle: a click now would pay without the saved cards asked for.
+    pay.toggleAttribute('disabled', options.savedCards && !handle);
+    // The widget's own words, except where the demo must say how to "scan" (a public property).
+    pay.strings = { qrHint: w.qrHintDemo };
+    pay.textContent = w.payWith;
+  }
+
   function payButton(order: Order): HTMLElementTagNameMap['galaxy-pay-button'] {
     if (!button || button.orderRef !== order.orderRef) {
       button = document.createElement('galaxy-pay-button');
       button.id = 'pay';
       // Attributes before the element connects: a returning redirect is claimed on connect.
-      button.setAttribute('signer', signerUrl);
       button.setAttribute('order-ref', order.orderRef);
       for (const name of EVENTS) button.addEventListener(name, onWidgetEvent);
     }
-    button.setAttribute('mode', mode);
-    button.setAttribute('lang', lang);
-    button.textContent = words().payWith;
+    configureButton(button);
     return button;
+  }
+
+  function renderOptions(): HTMLElement {
+    const w = words();
+    const radio = (value: PayOptions['method'], label: string) =>
+      h(
+        'label',
+        { class: 'option' },
+        h('input', {
+          type: 'radio',
+          name: 'method',
+          value,
+          id: value ? `method-${value.toLowerCase()}` : 'method-hosted',
+          checked: options.method === value,
+        }),
+        h('span', {}, label),
+      );
+    const check = (id: string, on: boolean, label: string, hint: string) =>
+      h(
+        'label',
+        { class: 'option' },
+        h('input', { type: 'checkbox', id, checked: on }),
+        h('span', {}, label, h('small', { class: 'fine' }, hint)),
+      );
+    return h(
+      'fieldset',
+      { class: 'options', id: 'pay-options' },
+      h('legend', {}, w.options),
+      radio('', w.methodHosted),
+      radio('QRPAY', w.methodQr),
+      options.method === 'QRPAY'
+        ? h(
+            'p',
+            { class: 'fine', id: 'qr-demo-hint' },
+            `${w.qrDemoHint} `,
+            h('a', { href: '/bank', target: '_blank', rel: 'noopener' }, `${w.bankLink} ↗`),
+          )
+        : null,
+      check('opt-saved', options.savedCards, w.useSavedCards, w.savedCardsHint),
+      manualSignerUrl
+        ? check('opt-manual', options.manual, w.authorizeOnly, w.authorizeOnlyHint)
+        : null,
+    );
+  }
+
+  function renderSavedCards(order: Order): HTMLElement | null {
+    if (!options.savedCards || !customer) return null;
+    const w = words();
+    const rows = customer.cards.map(card =>
+      h(
+        'li',
+        { 'data-card': card.tokenId },
+        h('span', { class: 'name' }, `${card.brand ?? card.paymentMethod} ${card.maskedNumber}`),
+        card.paymentMethod === 'INTERNATIONAL'
+          ? h(
+              'button',
+              {
+                type: 'button',
+                class: 'small',
+                'data-fast-pay': card.tokenId,
+                'data-order': order.orderRef,
+                disabled: busy,
+              },
+              busy ? w.fastPaying : w.fastPay,
+            )
+          : null,
+        h(
+          'button',
+          { type: 'button', class: 'small secondary', 'data-forget': card.tokenId, disabled: busy },
+          w.forgetCard,
+        ),
+      ),
+    );
+    return h(
+      'section',
+      { class: 'saved', id: 'saved-cards', 'aria-labelledby': 'saved-title' },
+      h('h3', { id: 'saved-title' }, w.savedCards),
+      rows.length
+        ? h('ul', { class: 'lines' }, ...rows)
+        : h('p', { class: 'fine' }, w.noSavedCards),
+      rows.length ? h('p', { class: 'fine' }, w.fastPayHint) : null,
+    );
   }
 
   function renderCheckout(order: Order): HTMLElement {
@@ -272,20 +403,28 @@ export async function startShop(): Promise<void> {
       ),
       h('p', { class: 'fine' }, w.pricedByServer),
       h('label', { class: 'mode' }, h('span', {}, w.mode), select),
+      renderOptions(),
+      renderSavedCards(order),
       renderNotice(),
     );
   }
 
   function renderReceipt(receipt: Receipt): HTMLElement {
     const w = words();
+    const authorized = receipt.status === 'authorized';
     const row = (label: string, value: string, id?: string) =>
       h('div', {}, h('dt', {}, label), h('dd', { id }, value));
     return h(
       'section',
-      { class: 'receipt', id: 'receipt', 'aria-labelledby': 'receipt-title' },
+      {
+        class: 'receipt',
+        id: 'receipt',
+        'data-status': receipt.status,
+        'aria-labelledby': 'receipt-title',
+      },
       h('div', { class: 'tick', 'aria-hidden': 'true' }, '✓'),
-      h('h2', { id: 'receipt-title' }, w.paid),
-      h('p', {}, w.thanks),
+      h('h2', { id: 'receipt-title' }, authorized ? w.authorized : w.paid),
+      h('p', {}, authorized ? w.authorizedThanks : w.thanks),
       h(
         'dl',
         {},
@@ -301,6 +440,17 @@ export async function startShop(): Promise<void> {
           h('li', {}, h('span', { class: 'name' }, `${line.quantity} × ${line.name[lang]}`)),
         ),
       ),
+      authorized
+        ? h(
+            'p',
+            {},
+            h(
+              'a',
+              { href: `/backoffice#${receipt.order.orderRef}`, id: 'to-backoffice' },
+              w.captureInBackoffice,
+            ),
+          )
+        : null,
       h('button', { type: 'button', id: 'continue', class: 'primary' }, w.continueShopping),
     );
   }
@@ -308,6 +458,7 @@ export async function startShop(): Promise<void> {
   function render(): void {
     translateStatic();
     renderProducts();
+    renderCartBar();
     const panel =
       view.kind === 'cart'
         ? renderCart()
@@ -324,15 +475,35 @@ export async function startShop(): Promise<void> {
     }
   }
 
+  /** Renders, then gives the focus back to the control that had it (renders rebuild the panel). */
+  function renderKeepingFocus(): void {
+    const id = document.activeElement?.id;
+    render();
+    if (id) document.getElementById(id)?.focus();
+  }
+
   function show(next: View, nextNotice: Notice | null = null): void {
     view = next;
     notice = nextNotice;
-    if (next.kind === 'checkout') sessionStorage.setItem(ORDER_KEY, JSON.stringify(next.order));
-    else {
+    if (next.kind === 'checkout') {
+      sessionStorage.setItem(ORDER_KEY, JSON.stringify(next.order));
+      if (options.savedCards) void loadCustomer();
+    } else {
       sessionStorage.removeItem(ORDER_KEY);
       button = null;
     }
     render();
+  }
+
+  /** A fresh customer handle and the saved cards, from the shop's back end (which asks the signer). */
+  async function loadCustomer(): Promise<void> {
+    try {
+      customer = await api<Customer>('/api/customer', {});
+    } catch {
+      customer = null;
+      notice = { tone: 'error', text: w => w.errorSigner };
+    }
+    if (view.kind === 'checkout') renderKeepingFocus();
   }
 
   async function placeOrder(): Promise<void> {
@@ -340,21 +511,61 @@ export async function startShop(): Promise<void> {
     notice = null;
     render();
     try {
-      const res = await fetch('/api/orders', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          items: cartLines().map(({ product, quantity }) => ({ id: product.id, quantity })),
-        }),
+      const order = await api<Order>('/api/orders', {
+        items: cartLines().map(({ product, quantity }) => ({ id: product.id, quantity })),
       });
-      if (res.status !== 201) throw new Error(`HTTP ${res.status}`);
-      const order = (await res.json()) as Order;
       busy = false;
       show({ kind: 'checkout', order });
     } catch {
       busy = false;
       show({ kind: 'cart' }, { tone: 'error', text: w => w.orderFailed });
     }
+  }
+
+  /** FAST_PAY: the shop's back end charges the saved card; no page, no OTP, no widget events. */
+  async function fastPay(order: Order, tokenId: string): Promise<void> {
+    busy = true;
+    notice = null;
+    renderKeepingFocus();
+    try {
+      const payment = await api<{ status: string; transactionId: string | null; amount: number }>(
+        `/api/orders/${encodeURIComponent(order.orderRef)}/fast-pay`,
+        { tokenId },
+      );
+      busy = false;
+      if (payment.status === 'paid' || payment.status === 'authorized') {
+        cart = {};
+        saveCart();
+        show({
+          kind: 'receipt',
+          receipt: {
+            order,
+            status: payment.status,
+            transactionId: payment.transactionId,
+            amount: payment.amount,
+            at: new Date().toISOString(),
+          },
+        });
+        return;
+      }
+      notice = { tone: 'error', title: w => w.failed, text: w => w.fastPayFailed };
+    } catch {
+      busy = false;
+      notice = { tone: 'error', title: w => w.failed, text: w => w.fastPayFailed };
+    }
+    render();
+  }
+
+  async function forgetCard(tokenId: string): Promise<void> {
+    busy = true;
+    render();
+    try {
+      await api(`/api/customer/cards/${encodeURIComponent(tokenId)}/delete`, {});
+    } catch {
+      notice = { tone: 'error', text: w => w.errorOther };
+    }
+    busy = false;
+    await loadCustomer();
   }
 
   function logEvent(event: Event): void {
@@ -388,6 +599,7 @@ export async function startShop(): Promise<void> {
             kind: 'receipt',
             receipt: {
               order,
+              status: detail.status,
               transactionId: detail.transactionId,
               amount: detail.amount,
               at: new Date().toISOString(),
@@ -395,8 +607,15 @@ export async function startShop(): Promise<void> {
           });
           return;
         }
-        const reason = detail.message ? `${detail.message}. ` : '';
-        notice = { tone: 'error', title: w => w.failed, text: w => `${reason}${w.failedHint}` };
+        // The gateway's own message is English whatever the page's language (and it is the gateway's
+        // wording, not the shop's): the shopper reads the shop's words for the result code; the event log
+        // keeps the message for developers.
+        const reason = failureWords(detail.code);
+        notice = {
+          tone: 'error',
+          title: w => w.failed,
+          text: w => [reason(w), w.failedHint].filter(Boolean).join(' '),
+        };
         break;
       }
       case 'galaxy-pay-cancel': {
@@ -415,16 +634,35 @@ export async function startShop(): Promise<void> {
     render();
   }
 
+  function added(id: string): void {
+    // Feedback where the finger is (the button) and where the cart is out of sight (the bar).
+    clearTimeout(justAdded.get(id));
+    justAdded.set(
+      id,
+      window.setTimeout(() => {
+        justAdded.delete(id);
+        renderProducts();
+      }, ADDED_MS),
+    );
+    const product = products.find(p => p.id === id);
+    const count = Object.values(cart).reduce((sum, quantity) => sum + quantity, 0);
+    lastAdded = product ? words().addedTo(product.name[lang], count) : '';
+    cartBar.classList.remove('bump');
+    void cartBar.offsetWidth; // restarts the animation
+    cartBar.classList.add('bump');
+  }
+
   document.addEventListener('click', event => {
     const target = (event.target as Element).closest<HTMLElement>('button');
     if (!target) return;
-    const { add, inc, dec, lang: langChoice } = target.dataset;
+    const { add, inc, dec, lang: langChoice, fastPay: token, forget } = target.dataset;
     if (langChoice === 'vi' || langChoice === 'en') return setLang(langChoice);
     if (add || inc) {
       const id = (add ?? inc)!;
       cart[id] = Math.min(20, (cart[id] ?? 0) + 1);
       saveCart();
       notice = null;
+      if (add) added(id);
       render();
       if (add) document.querySelector<HTMLElement>(`[data-add="${id}"]`)?.focus();
     } else if (dec) {
@@ -432,6 +670,10 @@ export async function startShop(): Promise<void> {
       if (cart[dec]! <= 0) delete cart[dec];
       saveCart();
       render();
+    } else if (token && view.kind === 'checkout') {
+      void fastPay(view.order, token);
+    } else if (forget) {
+      void forgetCard(forget);
     } else if (target.id === 'place-order') {
       void placeOrder();
     } else if (target.id === 'edit-cart' || target.id === 'continue') {
@@ -439,17 +681,39 @@ export async function startShop(): Promise<void> {
     }
   });
   document.addEventListener('change', event => {
-    const target = event.target as HTMLSelectElement;
-    if (target.id !== 'mode') return;
-    mode = target.value;
-    sessionStorage.setItem(MODE_KEY, mode);
-    button?.setAttribute('mode', mode);
+    const target = event.target as HTMLInputElement | HTMLSelectElement;
+    if (target.id === 'mode') {
+      mode = target.value;
+      sessionStorage.setItem(MODE_KEY, mode);
+      button?.setAttribute('mode', mode);
+      return;
+    }
+    if (target.name === 'method') options.method = target.value === 'QRPAY' ? 'QRPAY' : '';
+    else if (target.id === 'opt-saved') options.savedCards = (target as HTMLInputElement).checked;
+    else if (target.id === 'opt-manual') options.manual = (target as HTMLInputElement).checked;
+    else return;
+    saveOptions();
+    if (target.id === 'opt-saved' && options.savedCards) void loadCustomer();
+    renderKeepingFocus();
   });
 
   const res = await fetch('/api/products');
   products = ((await res.json()) as { products: Product[] }).products;
+  if (view.kind === 'checkout' && options.savedCards) await loadCustomer();
   render();
   document.body.dataset.ready = 'true';
+}
+
+/** The shop's words for a failed payment's result code (Galaxy Pay's table); '' when it has none. */
+function failureWords(code: string | null): (w: Words) => string {
+  switch (code) {
+    case '505':
+      return w => w.declined;
+    case '408':
+      return w => w.failedExpired;
+    default:
+      return () => '';
+  }
 }
 
 function errorWords(code: string): (w: Words) => string {

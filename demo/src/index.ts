@@ -4,6 +4,7 @@ export {
   DEMO_ADMIN_TOKEN,
   DEMO_API_KEY,
   DEMO_SALT,
+  MANUAL_CAPTURE_PATH,
   type DemoOptions,
   type DemoStack,
 } from './stack.js';

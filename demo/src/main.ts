@@ -48,14 +48,18 @@ async function main(): Promise<void> {
   }
   console.log(`
   Galaxy Pay demo shop: ${stack.shopUrl}/   (SPA version: ${stack.shopUrl}/spa)
+  Back office:          ${stack.shopUrl}/backoffice   orders, refunds, capture/void, payment links
+  Demo bank (QR codes): ${stack.shopUrl}/bank   "scans" the QR codes the shop shows
 
   Signer (standalone):  ${stack.signerUrl}   SQLite in a temporary folder
+    manual capture:     ${stack.manualSignerUrl}   the same signer with CAPTURE_MODE=manual
+    saved cards:        on; TOKEN_ENCRYPTION_KEY and CUSTOMER_HANDLE_SECRET minted for this run only
   Sandbox gateway:      ${stack.sandboxUrl}   inspect: ${stack.sandboxUrl}/__sandbox/transactions
 
   Test cards (domestic cards: holder NGUYEN VAN A, issue date; OTP is "otp"):
 ${cardLines()}
 
-  Back office: SIGNER_URL=${stack.signerUrl} ADMIN_TOKEN=${DEMO_ADMIN_TOKEN} pnpm -C server cli -- orders list
+  CLI: SIGNER_URL=${stack.signerUrl} ADMIN_TOKEN=${DEMO_ADMIN_TOKEN} pnpm -C server cli -- orders list
 
   Press Ctrl-C to stop.
 `);

@@ -1,20 +1,35 @@
 /**
- * `createShop(options)`: the demo shop's Express app. It serves two static pages (script tag and ESM import
- * of the widget) under a strict CSP, prices carts on the server, registers each order with the signer's
- * admin API, and learns about payments from the signer's signed webhook. Builds, never listens.
+ * `createShop(options)`: the demo shop's Express app. It serves its pages (the shop with the widget by script
+ * tag and by ESM import, the back office, the demo bank) under a strict CSP, prices carts on the server,
+ * registers each order with the signer's admin API, and learns about payments from the signer's signed
+ * webhook. Everything that needs the admin token (orders, saved cards, FAST_PAY, the back office) happens
+ * here, server to server. Builds, never listens.
  */
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { extname, join } from 'node:path';
+import express, {
+  type ErrorRequestHandler,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import { verifyWebhook, type PaymentNotice } from '@galaxy-pay/server';
+import { adminClient, adminError, ShopError } from './admin-api.js';
 import { demoDir, type ShopAssets } from './assets.js';
+import { backofficeRoutes } from './backoffice.js';
+import { bankRoutes } from './bank.js';
 import { productById, products } from './products.js';
 
 export interface ShopOptions {
   /** The signer's base URL, as the browser and this server reach it. */
   signerUrl: string;
+  /**
+   * A signer with `CAPTURE_MODE=manual` on the same origin and store (the demo mounts one at `/manual`): the
+   * checkout's "authorize only" choice points the button at it. Absent: no such choice.
+   */
+  manualSignerUrl?: string;
   /** Where this server reaches the signer's admin API, if not at `signerUrl` (another instance). */
   adminUrl?: string;
   /** The signer's `ADMIN_TOKEN`: order registration happens server to server. */
@@ -23,11 +38,15 @@ export interface ShopOptions {
   gatewayOrigins: string[];
   /** Secret of the signer's webhook to `POST /api/galaxy-pay/webhook`; absent: no webhook route. */
   webhookSecret?: string;
+  /** The local sandbox: enables the demo bank (`/bank`), which "scans" QR codes through its inspection API. */
+  sandboxUrl?: string;
   assets: ShopAssets;
 }
 
 export type ShopOrderStatus =
   | 'awaiting_payment'
+  | 'authorized'
+  | 'voided'
   | 'paid'
   | 'partially_refunded'
   | 'refunded'
@@ -68,32 +87,35 @@ export interface Shop {
 const MAX_LINES = 10;
 const MAX_QUANTITY = 20;
 const SHOP_NAME = 'Cà Phê Ngân Hà';
-
-class ShopError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** The demo's stand-in for a signed-in customer: a random id in an HttpOnly cookie, one per browser. */
+const CUSTOMER_COOKIE = 'gp_demo_customer';
+const CUSTOMER_REF = /^demo-[0-9a-f]{16}$/;
+/** Customer handles the shop mints for its pages live 15 minutes (the signer allows up to 24 h). */
+const HANDLE_TTL_SECONDS = 900;
 
 export function createShop(options: ShopOptions): Shop {
   const signerUrl = options.signerUrl.replace(/\/+$/, '');
   const signerOrigin = new URL(signerUrl).origin;
-  const adminUrl = (options.adminUrl ?? signerUrl).replace(/\/+$/, '');
+  const manualSignerUrl = options.manualSignerUrl?.replace(/\/+$/, '') ?? '';
+  const admin = adminClient(options.adminUrl ?? signerUrl, options.adminToken);
   const orders = new Map<string, ShopOrder>();
-  const pages = {
-    index: renderPage('index.html', options, signerUrl),
-    spa: renderPage('spa.html', options, signerUrl),
-  };
-  // The iframe starts on the gateway and ends on the signer's return page: both must be allowed.
+  const pages = Object.fromEntries(
+    ['index', 'spa', 'backoffice', 'bank'].map(name => [
+      name,
+      renderPage(`${name}.html`, {
+        SIGNER_URL: signerUrl,
+        MANUAL_SIGNER_URL: manualSignerUrl,
+        WIDGET_INTEGRITY: options.assets.widgetIntegrity,
+      }),
+    ]),
+  );
+  // The iframe starts on the gateway and ends on the signer's return page: both must be allowed. The QR
+  // code of a QRPAY payment is an image the signer renders (`<img src="{signer}/sessions/:id/qr.svg">`).
   const csp = [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data:",
+    `img-src 'self' data: ${signerOrigin}`,
     `connect-src 'self' ${signerOrigin}`,
     `frame-src ${[...options.gatewayOrigins, signerOrigin].join(' ')}`,
     "frame-ancestors 'self'",
@@ -122,22 +144,39 @@ export function createShop(options: ShopOptions): Shop {
       });
       res.type('html').send(html);
     };
-  app.get(['/', '/index.html'], page(pages.index));
-  app.get(['/spa', '/spa.html'], page(pages.spa));
+  app.get(['/', '/index.html'], page(pages.index!));
+  app.get(['/spa', '/spa.html'], page(pages.spa!));
+  // In a real shop this page sits behind the staff's login; the demo runs on loopback only.
+  app.get(['/backoffice', '/backoffice.html'], page(pages.backoffice!));
+  if (options.sandboxUrl) app.get(['/bank', '/bank.html'], page(pages.bank!));
 
   const script =
     (body: string | Buffer): RequestHandler =>
     (_req, res) => {
       res.set('cache-control', 'no-cache').type('text/javascript').send(body);
     };
-  app.get('/assets/galaxy-pay-button.js', script(options.assets.widgetScript));
-  if (options.assets.widgetSourceMap) {
-    const map = options.assets.widgetSourceMap;
-    app.get('/assets/galaxy-pay-button.js.map', (_req, res) => res.type('json').send(map));
-  }
   app.get('/assets/shop.js', script(options.assets.shopScript));
   app.get('/assets/spa.js', script(options.assets.spaScript));
+  app.get('/assets/backoffice.js', script(options.assets.backofficeScript));
+  app.get('/assets/bank.js', script(options.assets.bankScript));
+  // Every file of the widget's dist, not a list: the script-tag file imports others from next to itself
+  // (`galaxy-pay-extras.js` for saved cards and QR codes, and whatever a later build splits off).
+  app.use('/assets', (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    let name: string;
+    try {
+      name = decodeURIComponent(req.path.slice(1));
+    } catch {
+      return next();
+    }
+    const file = options.assets.widgetFiles.get(name);
+    if (!file) return next();
+    res.set('cache-control', 'no-cache').type(contentTypeOf(name)).send(file);
+  });
   app.use(express.static(join(demoDir, 'public'), { index: false, maxAge: '1h' }));
+
+  // Browsers send Origin on every cross-origin POST: the shop's own pages are the only callers of its API.
+  app.use('/api', refuseCrossSite);
 
   app.get('/api/products', (_req, res) => {
     res.set('cache-control', 'no-store').json({ products, currency: 'VND' });
@@ -148,20 +187,9 @@ export function createShop(options: ShopOptions): Shop {
     const amount = lines.reduce((sum, line) => sum + line.lineTotal, 0);
     const orderRef = newOrderRef();
     const description = `${SHOP_NAME}: ${lines.map(l => `${l.quantity}× ${l.name.vi}`).join(', ')}`;
-    const registered = await fetch(`${adminUrl}/admin/orders`, {
+    const registered = await admin('/admin/orders', {
       method: 'POST',
-      headers: {
-        authorization: `Bearer ${options.adminToken}`,
-        'content-type': 'application/json',
-        'x-operator': 'demo-shop',
-      },
-      body: JSON.stringify({
-        orderRef,
-        amount,
-        currency: 'VND',
-        description: truncate(description, 250),
-      }),
-      signal: AbortSignal.timeout(10_000),
+      body: { orderRef, amount, currency: 'VND', description: truncate(description, 250) },
     }).catch(() => null);
     if (!registered || registered.status !== 201) {
       throw new ShopError(502, 'signer_unavailable', 'the payment service did not take the order');
@@ -187,6 +215,58 @@ export function createShop(options: ShopOptions): Shop {
     if (!order) throw new ShopError(404, 'order_not_found', 'no such order');
     res.set('cache-control', 'no-store').json(publicOrder(order));
   });
+
+  // Saved cards. The customer is whoever this browser's cookie says (the demo has no login): the page gets
+  // a short-lived, signed customer handle for that customer, never a customer id it could change.
+  app.post('/api/customer', async (req, res) => {
+    const customerRef = customerOf(req, res);
+    const [minted, cards] = await Promise.all([
+      admin<{ handle: string; expiresAt: string }>('/admin/customer-handles', {
+        method: 'POST',
+        body: { customerRef, ttlSeconds: HANDLE_TTL_SECONDS },
+      }),
+      admin<{ cards: unknown[] }>(`/admin/customers/${customerRef}/cards`),
+    ]);
+    if (minted.status !== 201) throw adminError(minted);
+    if (cards.status !== 200) throw adminError(cards);
+    res.set('cache-control', 'no-store').json({
+      handle: minted.body.handle,
+      expiresAt: minted.body.expiresAt,
+      cards: cards.body.cards,
+    });
+  });
+
+  app.post('/api/customer/cards/:tokenId/delete', async (req, res) => {
+    const customerRef = customerOf(req, res);
+    const tokenId = encodeURIComponent(String(req.params.tokenId));
+    const answer = await admin(`/admin/customers/${customerRef}/cards/${tokenId}`, {
+      method: 'DELETE',
+      operator: 'demo-customer',
+    });
+    if (answer.status !== 200) throw adminError(answer);
+    res.set('cache-control', 'no-store').json({ deleted: true });
+  });
+
+  // FAST_PAY: the shop's back end charges a saved international card, no page and no OTP (the shopper's
+  // "pay now with my saved card"; also how a shop renews a subscription).
+  app.post('/api/orders/:orderRef/fast-pay', express.json({ limit: '1kb' }), async (req, res) => {
+    const customerRef = customerOf(req, res);
+    const order = orders.get(String(req.params.orderRef));
+    if (!order) throw new ShopError(404, 'order_not_found', 'no such order');
+    const tokenId = (req.body as { tokenId?: unknown } | undefined)?.tokenId;
+    if (typeof tokenId !== 'string') throw new ShopError(400, 'invalid_field', 'send a tokenId');
+    const answer = await admin<{ payment: Record<string, unknown> }>('/admin/fast-pay', {
+      method: 'POST',
+      body: { orderRef: order.orderRef, customerRef, tokenId },
+      operator: 'demo-shop',
+    });
+    if (answer.status !== 201) throw adminError(answer);
+    const { status, transactionId, amount, code } = answer.body.payment;
+    res.set('cache-control', 'no-store').json({ status, transactionId, amount, code });
+  });
+
+  app.use('/api/backoffice', backofficeRoutes({ admin, orders }));
+  if (options.sandboxUrl) app.use('/api/bank', bankRoutes(options.sandboxUrl));
 
   if (options.webhookSecret) {
     const secret = options.webhookSecret;
@@ -219,6 +299,54 @@ export function createShop(options: ShopOptions): Shop {
   };
   app.use(onError);
   return { app, orders };
+}
+
+/**
+ * Refuses a state-changing request another site's page made (CSRF): browsers send `Sec-Fetch-Site` and
+ * `Origin` with it. Server-to-server callers (the signer's webhook, tests) send neither.
+ */
+const refuseCrossSite: RequestHandler = (req, _res, next) => {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.path === '/galaxy-pay/webhook') {
+    return next();
+  }
+  const site = req.get('sec-fetch-site');
+  const origin = req.get('origin');
+  if (
+    (site !== undefined && site !== 'same-origin' && site !== 'none') ||
+    (origin !== undefined && origin !== `${req.protocol}://${req.get('host')}`)
+  ) {
+    return next(
+      new ShopError(403, 'cross_site_request', "this API answers the shop's own pages only"),
+    );
+  }
+  next();
+};
+
+/** The demo customer of this browser (set on first use). */
+function customerOf(req: Request, res: Response): string {
+  const cookie = /(?:^|;\s*)gp_demo_customer=([^;]*)/.exec(req.get('cookie') ?? '')?.[1];
+  if (cookie && CUSTOMER_REF.test(cookie)) return cookie;
+  const customerRef = `demo-${randomBytes(8).toString('hex')}`;
+  res.append(
+    'set-cookie',
+    `${CUSTOMER_COOKIE}=${customerRef}; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000`,
+  );
+  return customerRef;
+}
+
+function contentTypeOf(name: string): string {
+  switch (extname(name)) {
+    case '.js':
+    case '.mjs':
+      return 'text/javascript';
+    case '.map':
+    case '.json':
+      return 'application/json';
+    case '.css':
+      return 'text/css';
+    default:
+      return 'text/plain';
+  }
 }
 
 /** Prices a cart from the catalogue; quantities and ids are all the browser may say. */
@@ -264,7 +392,13 @@ function applyNotice(orders: Map<string, ShopOrder>, notice: PaymentNotice): voi
   // A paid order stays paid; anything later about another session of it is only recorded.
   if (order.paidAt !== null) return;
   const status = notice.status as ShopOrderStatus;
-  if (['paid', 'failed', 'cancelled', 'expired', 'needs_review'].includes(status)) {
+  // An authorization is held until the back office captures it (then `paid`) or voids it (`voided`).
+  if (order.status === 'authorized' && notice.event !== 'paid' && notice.event !== 'voided') return;
+  if (
+    ['paid', 'authorized', 'voided', 'failed', 'cancelled', 'expired', 'needs_review'].includes(
+      status,
+    )
+  ) {
     order.status = status;
   }
   if (status === 'paid') {
@@ -278,9 +412,12 @@ function publicOrder(order: ShopOrder) {
   return rest;
 }
 
-/** `GC-<base36 time>-<random>`: unique, and only characters the signer accepts in an orderRef. */
+/**
+ * `GC<base36 time><random>`, 16 letters and digits: unique, and it fits the gateway's `orderNumber`
+ * (alphanumeric, ≤ 20), so the hosted page and Galaxy Pay's portal show the shop's own reference.
+ */
 function newOrderRef(): string {
-  return `GC-${Date.now().toString(36).toUpperCase()}-${randomBytes(3).toString('hex').toUpperCase()}`;
+  return `GC${Date.now().toString(36).toUpperCase()}${randomBytes(3).toString('hex').toUpperCase()}`;
 }
 
 function truncate(text: string, max: number): string {
@@ -291,9 +428,11 @@ function escapeAttribute(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 }
 
-/** Fills a page template: the signer URL and the widget's SRI hash. */
-function renderPage(file: string, options: ShopOptions, signerUrl: string): string {
-  return readFileSync(join(demoDir, 'pages', file), 'utf8')
-    .replaceAll('%SIGNER_URL%', escapeAttribute(signerUrl))
-    .replaceAll('%WIDGET_INTEGRITY%', escapeAttribute(options.assets.widgetIntegrity));
+/** Fills a page template's `%NAME%` placeholders (the signer URLs, the widget's SRI hash). */
+function renderPage(file: string, values: Record<string, string>): string {
+  let html = readFileSync(join(demoDir, 'pages', file), 'utf8');
+  for (const [name, value] of Object.entries(values)) {
+    html = html.replaceAll(`%${name}%`, escapeAttribute(value));
+  }
+  return html;
 }

@@ -2,6 +2,12 @@
  * `startDemo(options)`: the whole product on loopback: the offline Galaxy Pay sandbox, the standalone signer
  * (its own origin, SQLite in a temporary folder unless a store is given) and the shop. `pnpm demo` runs it on
  * fixed ports; the end-to-end tests on ephemeral ones. `close()` stops everything it started.
+ *
+ * Everything the product does is on, with no configuration:
+ * - saved cards and FAST_PAY, with a token encryption key and a customer-handle secret minted here at every
+ *   start (demo-only secrets: never written anywhere, gone when the demo stops, as are the cards they guard);
+ * - manual capture: a second signer on the same origin and store, under `/manual`, opens authorize-only
+ *   sessions (`CAPTURE_MODE=manual`); the shop's "authorize only" choice points the button at it.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -21,6 +27,9 @@ export const DEMO_SALT = 'GO@2021';
 /** The signer's admin token in the demo (loopback only; a real one comes from a secret store). */
 export const DEMO_ADMIN_TOKEN = 'demo-admin-token-change-me-0123456789';
 
+/** Where the manual-capture signer is mounted on the signer's origin. */
+export const MANUAL_CAPTURE_PATH = '/manual';
+
 export interface DemoOptions {
   /** Ports on `host`; 0 (the default) picks free ones. */
   ports?: { sandbox?: number; signer?: number; shop?: number };
@@ -28,6 +37,7 @@ export interface DemoOptions {
   /** A ready, migrated store (e.g. PostgreSQL); default: SQLite in a temporary folder, removed on close. */
   store?: Store;
   sandbox?: Partial<SandboxOptions>;
+  /** Options of both signers (the manual-capture one keeps `captureMode: 'manual'` and its own URL). */
   signer?: Partial<AppOptions>;
   /** Already loaded shop assets (tests load them once). */
   assets?: ShopAssets;
@@ -36,11 +46,14 @@ export interface DemoOptions {
 export interface DemoStack {
   shopUrl: string;
   signerUrl: string;
+  /** The manual-capture signer: `${signerUrl}/manual`, same origin, same store and admin token. */
+  manualSignerUrl: string;
   sandboxUrl: string;
   adminToken: string;
   store: Store;
   sandbox: Sandbox;
   signer: Signer;
+  manualSigner: Signer;
   /** The shop's own order records, updated by the signer's webhook. */
   orders: Map<string, ShopOrder>;
   close(): Promise<void>;
@@ -95,8 +108,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoStack> {
     const shopUrl = shopServer.url;
     const signerUrl = signerServer.url;
     const webhookSecret = randomBytes(32).toString('base64url');
+    const manualSignerUrl = `${signerUrl}${MANUAL_CAPTURE_PATH}`;
 
-    const { listener: signerListener, signer } = createApp({
+    const common: AppOptions = {
       apiKey: DEMO_API_KEY,
       salt: DEMO_SALT,
       gatewayBaseUrl: sandboxUrl,
@@ -106,18 +120,38 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoStack> {
       store,
       adminToken: DEMO_ADMIN_TOKEN,
       webhook: { url: `${shopUrl}/api/galaxy-pay/webhook`, secret: webhookSecret },
+      // TOKEN_ENCRYPTION_KEY and CUSTOMER_HANDLE_SECRET, minted for this run only (see the file comment).
+      savedCards: {
+        encryptionKeys: [randomBytes(32)],
+        customerHandleSecret: randomBytes(32).toString('base64url'),
+      },
       ...options.signer,
-    });
-    await signer.ready;
+    };
+    const auto = createApp(common);
+    const manual = createApp({ ...common, publicUrl: manualSignerUrl, captureMode: 'manual' });
+    const { signer } = auto;
+    const manualSigner = manual.signer;
+    await Promise.all([signer.ready, manualSigner.ready]);
     // Runs before the server closes (cleanups run in reverse): readiness fails first.
-    cleanups.splice(cleanups.length - 1, 0, () => signer.close());
-    signerServer.server.on('request', signerListener);
+    cleanups.splice(cleanups.length - 1, 0, () =>
+      Promise.all([signer.close(), manualSigner.close()]).then(() => undefined),
+    );
+    signerServer.server.on('request', (req, res) => {
+      const path = req.url ?? '';
+      const toManual =
+        path === MANUAL_CAPTURE_PATH ||
+        path.startsWith(`${MANUAL_CAPTURE_PATH}/`) ||
+        path.startsWith(`${MANUAL_CAPTURE_PATH}?`);
+      (toManual ? manual.listener : auto.listener)(req, res);
+    });
 
     const shop = createShop({
       signerUrl,
+      manualSignerUrl,
       adminToken: DEMO_ADMIN_TOKEN,
       gatewayOrigins: [new URL(sandboxUrl).origin],
       webhookSecret,
+      sandboxUrl,
       assets,
     });
     shopServer.server.on('request', shop.app);
@@ -125,11 +159,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoStack> {
     return {
       shopUrl,
       signerUrl,
+      manualSignerUrl,
       sandboxUrl,
       adminToken: DEMO_ADMIN_TOKEN,
       store,
       sandbox,
       signer,
+      manualSigner,
       orders: shop.orders,
       close,
     };

@@ -16,6 +16,16 @@ export const Endpoint = {
   CreateToken: 'api/v1/tokenization/createToken',
   DeleteToken: 'api/v1/tokenization/deleteToken',
   QueryTokens: 'api/v1/tokenization/queryTokens',
+  /**
+   * Remove Token (G3.6.1 §2.8 gives the fields, no URL): the path the official API playground calls
+   * (`sample-upc-dotnet`, branch `feature/luanlm/Docker_Nodejs_Demo`, `UPC-Api/Controllers/TokenController.cs`).
+   */
+  RemoveToken: 'api/v1/token/remove',
+  /**
+   * Apple Pay merchant validation [INFERRED]: the docs list an "Apple Pay Validation" page (Appendix › Payment
+   * Hubs) whose content is not available; this path is our guess, and the signer's is configurable.
+   */
+  ApplePayValidation: 'api/v1/applepay/validateMerchant',
 } as const;
 
 /** Gateway hosts (§2). The sandbox plays them locally. */
@@ -268,13 +278,14 @@ export interface TestCard {
   otp: boolean;
   /** What the issuer answers. `decline` cards are the sandbox's own, not Galaxy Pay's. */
   outcome: 'approve' | 'decline';
-  source: 'GUIDE 3.6.1' | 'UPC 3.1' | 'sandbox';
+  /** `DOCS createToken`: the card of the docs' Create Token example (§7.13), not in a test-card table. */
+  source: 'GUIDE 3.6.1' | 'UPC 3.1' | 'DOCS createToken' | 'sandbox';
 }
 
 /** The OTP the test cards accept (the guide gives `otp` for NAPAS; the sandbox uses it for 3-D Secure too). */
 export const TEST_OTP = 'otp';
 
-/** Documented test cards (§12) plus two sandbox-only decline cards. */
+/** Documented test cards (§12), the docs' createToken card, and two sandbox-only decline cards. */
 export const testCards: readonly TestCard[] = [
   {
     number: '5506920809243667',
@@ -363,6 +374,20 @@ export const testCards: readonly TestCard[] = [
     otp: true,
     outcome: 'approve',
     source: 'UPC 3.1',
+  },
+  {
+    // The docs' createToken example (HUYNH HUU LOC, 01/39, CVV 100), which succeeds there. Its BIN is the MPGS
+    // test card's above; whether it asks for 3-D Secure is not documented: like that card, it does [INFERRED].
+    number: '5506922400634930',
+    method: 'INTERNATIONAL',
+    network: 'MPGS',
+    brand: 'MASTER',
+    date: '01/39',
+    cvv: '100',
+    holder: 'HUYNH HUU LOC',
+    otp: true,
+    outcome: 'approve',
+    source: 'DOCS createToken',
   },
   {
     number: '4000000000000002',

@@ -227,6 +227,24 @@ export interface QueryTokensResponseData {
   tokens: Array<CardAccount & { tokenID: NumericValue }>;
 }
 
+/** `api/v1/token/remove` (Remove Token, G3.6.1 §2.8): the same field as deleteToken. */
+export interface RemoveTokenRequestData {
+  token: string;
+}
+
+/** Apple Pay merchant validation [INFERRED]: Apple's `validationURL` and the merchant page's domain. */
+export interface ApplePayValidationRequestData {
+  validationURL: string;
+  domainName: string;
+  displayName?: string;
+}
+
+/**
+ * Apple's opaque merchant session, passed to `completeMerchantValidation` untouched [INFERRED]: bare in
+ * `responseData`, or under `merchantSession`.
+ */
+export type ApplePayValidationResponseData = Record<string, unknown>;
+
 /** The request data for each endpoint path. */
 export interface EndpointRequestData {
   'api/v1/transaction/pay': PayRequestData;
@@ -241,6 +259,8 @@ export interface EndpointRequestData {
   'api/v1/tokenization/createToken': CreateTokenRequestData;
   'api/v1/tokenization/deleteToken': DeleteTokenRequestData;
   'api/v1/tokenization/queryTokens': QueryTokensRequestData;
+  'api/v1/token/remove': RemoveTokenRequestData;
+  'api/v1/applepay/validateMerchant': ApplePayValidationRequestData;
 }
 
 /** The response data for each endpoint path (`undefined`: the envelope only). */
@@ -257,6 +277,8 @@ export interface EndpointResponseData {
   'api/v1/tokenization/createToken': CreateTokenResponseData;
   'api/v1/tokenization/deleteToken': undefined;
   'api/v1/tokenization/queryTokens': QueryTokensResponseData;
+  'api/v1/token/remove': undefined;
+  'api/v1/applepay/validateMerchant': ApplePayValidationResponseData;
 }
 
 /** One of the documented endpoint paths (relative to the API base URL). */
@@ -315,6 +337,23 @@ export interface PaymentLinkCallback {
   responseCode: string;
   responseMessage: string;
   responseData: PaymentLinkCallbackData;
+}
+
+/**
+ * The payment-link IPN as Galaxy Pay's own example encodes it (seed `001_…`, docs
+ * `/upc/payment-link/ipn-callback`): the transaction-callback shape, not the table's. `requestID`, and
+ * `orderID` holds the link's `orderNo`; `orderNumber` (32 hex in the example) reads as the merchant's
+ * create-time `orderID` [INFERRED]. It passes `verifyCallback` as a `TransactionCallback`.
+ */
+export interface PaymentLinkTransactionCallbackData extends TransactionCallbackData {
+  extraData?: {
+    fullName?: string;
+    phone?: string;
+    email?: string;
+    shippingAddress?: string;
+    /** The link's short URL. */
+    paymentLink?: string;
+  };
 }
 
 /** Any decoded callback payload. */

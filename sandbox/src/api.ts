@@ -31,6 +31,19 @@ import type { Transaction, TransactionKind } from './ledger.js';
 import { currentStatus, finishPayment, type Outcome } from './payments.js';
 import { cardAccount, checkCard } from './cards.js';
 import { vietQrPayload } from './qr.js';
+import { validateApplePayMerchant } from './apple-pay.js';
+import { managementOrderIdRefusal, replySignatureHeaders } from './fidelity.js';
+import {
+  LegacyPaths,
+  envelopeRefusal,
+  mediaTypeRefusal,
+  readRequest,
+  rememberRequest,
+  repeatedOrderIdAllowed,
+  routeOf,
+  validationOptions,
+  type RequestRefusal,
+} from './request-checks.js';
 
 /** The outcome of one API call, before faults shape the reply. */
 interface Reply {
@@ -58,6 +71,8 @@ class ApiError extends Error {
 
 const badField = (issue: FieldIssue) =>
   new ApiError(400, '400', `Bad Request: ${issue.field} ${issue.message}`, issue.field);
+const refused = (refusal: RequestRefusal) =>
+  new ApiError(refusal.httpStatus, refusal.responseCode, refusal.message, refusal.field);
 
 const endpointNames = new Map<string, string>(
   Object.values(Endpoint).map(path => [path, path.slice(path.lastIndexOf('/') + 1)]),
@@ -67,12 +82,15 @@ const ONE_YEAR_MS = 366 * 24 * 60 * 60 * 1000;
 
 export function apiRouter(ctx: SandboxContext): express.Router {
   const router = express.Router();
+  // Older clients' paths (guides 3.3–3.5, the official samples) are aliases (request-checks.ts, ledger Q1).
+  const legacyPaths = ctx.options.legacyPaths ? Object.keys(LegacyPaths) : [];
   router.post(
-    '/api/v1/:group/:name',
-    // Any content type: the signature covers the raw text, so nothing may parse it first.
+    ['/api/v1/:group/:name', ...legacyPaths],
+    // Read as text whatever the content type (checked later): the signature covers the raw text.
     express.text({ type: () => true, limit: MAX_BODY, defaultCharset: 'utf-8' }),
     async (req: Request, res: Response) => {
-      const path = `api/v1/${String(req.params.group)}/${String(req.params.name)}`;
+      const route = routeOf(req);
+      const path = route.path;
       const raw = typeof req.body === 'string' ? req.body : '';
       let reply: Reply;
       let requestID: unknown = null;
@@ -82,7 +100,13 @@ export function apiRouter(ctx: SandboxContext): express.Router {
         requestID = (parsed as { requestID?: unknown } | null)?.requestID ?? null;
         const issue = validateEnvelope(parsed)[0];
         if (issue) throw badField(issue);
-        reply = await handle(ctx, path as EndpointPath, parsed as Record<string, unknown>);
+        // Freshness, duplicate requestID, legacy and blank fields (request-checks.ts, ledger Q*).
+        const stale = envelopeRefusal(ctx, route, parsed as Record<string, unknown>);
+        if (stale) throw refused(stale);
+        const read = readRequest(ctx, route, parsed as Record<string, unknown>);
+        if ('refusal' in read) throw refused(read.refusal);
+        reply = await handle(ctx, path as EndpointPath, read.request);
+        rememberRequest(ctx, route, read.request, reply.responseCode);
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         reply = {
@@ -101,21 +125,24 @@ export function apiRouter(ctx: SandboxContext): express.Router {
     },
   );
   // The body parser refused the body (too large, unknown charset): still a signed, recorded gateway reply.
-  router.use('/api/v1', async (error: unknown, req: Request, res: Response, next: NextFunction) => {
-    const status = (error as { status?: unknown }).status;
-    if (typeof status !== 'number' || status < 400 || status >= 500) return next(error);
-    const message =
-      status === 413
-        ? `Payload Too Large: the body exceeds ${MAX_BODY}`
-        : `Bad Request: ${(error as Error).message}`;
-    const reply: Reply = {
-      httpStatus: status,
-      responseCode: String(status),
-      responseMessage: message,
-    };
-    record(ctx, req, '', reply);
-    await send(ctx, res, reply, null);
-  });
+  router.use(
+    ['/api/v1', ...legacyPaths],
+    async (error: unknown, req: Request, res: Response, next: NextFunction) => {
+      const status = (error as { status?: unknown }).status;
+      if (typeof status !== 'number' || status < 400 || status >= 500) return next(error);
+      const message =
+        status === 413
+          ? `Payload Too Large: the body exceeds ${MAX_BODY}`
+          : `Bad Request: ${(error as Error).message}`;
+      const reply: Reply = {
+        httpStatus: status,
+        responseCode: String(status),
+        responseMessage: message,
+      };
+      record(ctx, req, '', reply);
+      await send(ctx, res, reply, null);
+    },
+  );
   return router;
 }
 
@@ -135,9 +162,11 @@ function record(ctx: SandboxContext, req: Request, rawBody: string, reply: Reply
   });
 }
 
-/** API key, then the signature over the raw text, then JSON (the caller checks the envelope). */
+/** Path, media type, API key, then the signature over the raw text, then JSON (the caller checks the envelope). */
 function authenticate(ctx: SandboxContext, req: Request, raw: string, path: string): unknown {
   if (!endpointNames.has(path)) throw new ApiError(404, '404', `Not Found: no API at /${path}`);
+  const media = mediaTypeRefusal(ctx, req);
+  if (media) throw refused(media);
   const apiKey = req.get('apikey');
   if (apiKey === undefined || !safeEqual(apiKey, ctx.options.apiKey)) {
     throw new ApiError(401, '401', 'Unauthorized: Invalid API Key');
@@ -165,7 +194,7 @@ async function handle(
   request: Record<string, unknown>,
 ): Promise<Reply> {
   const data = request.requestData as Record<string, unknown>;
-  const issue = validateRequestData(path, data)[0];
+  const issue = validateRequestData(path, data, validationOptions(ctx))[0];
   if (issue) throw badField(issue);
   const name = endpointNames.get(path)!;
   let own: FaultPlan;
@@ -193,7 +222,9 @@ async function handle(
     ...txn?.faults.scoped[name],
     ...own.scoped[name],
   };
-  const chainKey = `${String(data.orderID ?? data.transactionID ?? data.token ?? '')}:${name}`;
+  // A chain counts the calls on one transaction (query, refund, void, capture: each of these may carry an
+  // orderID of its own), else on one orderID.
+  const chainKey = `${String(data.transactionID ?? data.orderID ?? data.token ?? '')}:${name}`;
   const step = nextReplyStep(ctx, faults, chainKey);
   if (step) return { ...step, faults: { ...faults, ...step.faults } };
   if (faults.duplicate409) {
@@ -266,6 +297,11 @@ function operate(
       return deleteToken(ctx, data);
     case Endpoint.QueryTokens:
       return queryTokens(ctx, data);
+    // Remove Token (G3.6.1 §2.8) at the playground's path: the same effect as deleteToken (ledger K1).
+    case Endpoint.RemoveToken:
+      return deleteToken(ctx, data);
+    case Endpoint.ApplePayValidation:
+      return validateApplePayMerchant(ctx, data);
     case Endpoint.CreatePaymentLink:
       return createPaymentLink(ctx, request, data, faults);
   }
@@ -290,7 +326,7 @@ async function createPayment(
   faults: FaultPlan,
 ): Promise<Reply> {
   const orderID = String(data.orderID);
-  if (ctx.ledger.orderIds.has(orderID)) {
+  if (ctx.ledger.orderIds.has(orderID) && !repeatedOrderIdAllowed(ctx, data)) {
     throw new ApiError(
       409,
       '409',
@@ -475,14 +511,7 @@ function refund(
   checkCurrency(txn, data);
   const orderID = String(data.orderID);
   // A refund reference other than the original orderID identifies this refund: the same one twice is a duplicate.
-  if (orderID !== txn.orderID && txn.refunds.some(r => r.orderID === orderID)) {
-    throw new ApiError(
-      409,
-      '409',
-      `Transaction Duplicate: refund ${orderID} was already made`,
-      'requestData.orderID',
-    );
-  }
+  checkManagementOrderId(ctx, txn, orderID);
   const amount = amountOf(data.orderAmount);
   const remaining = txn.capturedAmount - txn.refunds.reduce((sum, r) => sum + r.amount, 0);
   if (amount > remaining) {
@@ -520,7 +549,22 @@ function findAuthorized(
     throw new ApiError(400, '400', `Bad Request: ${why}`, 'requestData.transactionID');
   }
   checkCurrency(txn, data);
+  checkManagementOrderId(ctx, txn, String(data.orderID));
   return txn;
+}
+
+/** The `orderID` of a refund, void or capture, per `managementOrderId` (fidelity.ts, ledger M1–M3). */
+function checkManagementOrderId(ctx: SandboxContext, txn: Transaction, orderID: string): void {
+  const refusal = managementOrderIdRefusal(
+    ctx.options.managementOrderId,
+    orderID,
+    { orderID: txn.orderID, refundOrderIds: txn.refunds.map(r => r.orderID) },
+    id => ctx.ledger.orderIds.has(id),
+  );
+  if (refusal) {
+    const code = String(refusal.httpStatus);
+    throw new ApiError(refusal.httpStatus, code, refusal.message, 'requestData.orderID');
+  }
 }
 
 function voidTransaction(ctx: SandboxContext, data: Record<string, unknown>): Reply {
@@ -668,11 +712,17 @@ async function send(
   if (responseData) envelope.responseData = responseData;
   if (faults.huge) envelope.padding = 'x'.repeat(5 * 1024 * 1024);
   const body = JSON.stringify(envelope);
-  let signature = signText(body, ctx.options.salt);
-  if (faults.badResponseSignature) signature = signText(`${body} `, ctx.options.salt);
+  // How the reply is signed is a sandbox option (fidelity.ts, ledger R2–R7); the fault breaks it.
+  const signed = replySignatureHeaders(
+    ctx.options.responseSignature,
+    body,
+    reply.responseCode,
+    ctx.options.salt,
+  );
+  if (faults.badResponseSignature) signed.signature = signText(`${body} `, ctx.options.salt);
   res
     .status(reply.httpStatus)
-    .set({ 'content-type': 'application/json; charset=utf-8', signature });
+    .set({ 'content-type': 'application/json; charset=utf-8', ...signed });
   if (!faults.drip) {
     res.send(body);
     return;

@@ -9,6 +9,7 @@ import { AUTOSUBMIT_SCRIPT, STYLESHEET } from './html.js';
 import { inspectRouter } from './inspect.js';
 import { IpnSender } from './ipn-sender.js';
 import { Ledger } from './ledger.js';
+import { legacyQrRouter } from './legacy-qr.js';
 import { linksRouter } from './links.js';
 import { pagesRouter } from './pages.js';
 
@@ -53,10 +54,14 @@ export function createSandbox(options: SandboxOptions): Sandbox {
       name: 'galaxy-pay-sandbox',
       api: `${url}/api/v1/transaction/{checkout,pay,payWithOption,payWithQR,query,refund,void,capture,createPaymentLink}`,
       tokenization: `${url}/api/v1/tokenization/{createToken,deleteToken,queryTokens}`,
+      removeToken: `${url}/api/v1/token/remove`,
+      applePayValidation: `${url}/api/v1/applepay/validateMerchant`,
+      archivedQr: `${url}/api-ex/qrpayment/{create,query}`,
       inspection: `${url}/__sandbox/{requests,ipn,transactions,tokens,links,faults,reset}`,
     });
   });
   app.use(apiRouter(ctx));
+  app.use(legacyQrRouter(ctx));
   app.use(inspectRouter(ctx));
   app.use(linksRouter(ctx));
   app.use(pagesRouter(ctx));

@@ -9,7 +9,6 @@ import {
   verifyCallback,
   verifyResponseSignature,
   type CallbackEnvelope,
-  type PaymentLinkCallback,
   type TransactionCallback,
 } from '@galaxy-pay/protocol';
 import type { IpnAttempt } from './ledger.js';
@@ -1223,17 +1222,23 @@ describe('sandbox flows over HTTP', () => {
       assert.match(await paid.text(), /Payment successful/);
       const hit = await eventually(() => merchant.ipns()[0]);
       assert.match(hit.contentType ?? '', /^application\/json/);
+      // The default shape is Galaxy Pay's own example's (ledger L2): requestID, orderID = the link's orderNo.
       const decoded = verifyCallback(
         JSON.parse(hit.body) as CallbackEnvelope,
         SALT,
-      ) as PaymentLinkCallback;
-      assert.equal(decoded.requestId, requestID);
-      assert.equal('requestID' in decoded, false);
+      ) as TransactionCallback & {
+        responseData: { extraData?: Record<string, string> };
+      };
+      assert.equal(decoded.requestID, requestID);
+      assert.equal('requestId' in decoded, false);
       assert.equal(decoded.responseCode, '200');
-      assert.equal(decoded.responseData.orderNo, orderNo);
+      assert.equal(decoded.responseData.orderID, orderNo);
       assert.equal(decoded.responseData.orderAmount, '150000');
+      assert.equal(decoded.responseData.orderCurrency, 'VND');
+      assert.match(decoded.responseData.transactionID, /^\d{25}$/);
       assert.equal(decoded.responseData.extraData?.fullName, 'Nguyễn Văn Ă');
       assert.equal(decoded.responseData.extraData?.email, 'a@example.com');
+      assert.equal(decoded.responseData.extraData?.paymentLink, shortLink);
       const attempts = await ipnAttempts(sandbox.url, `orderNo=${orderNo}`);
       assert.equal(attempts.length, 1);
       assert.equal(attempts[0]!.acknowledged, true);
@@ -1293,8 +1298,8 @@ describe('sandbox flows over HTTP', () => {
       const decoded = verifyCallback(
         JSON.parse(hit.body) as CallbackEnvelope,
         SALT,
-      ) as PaymentLinkCallback;
-      assert.equal(decoded.responseData.orderNo, orderNo);
+      ) as TransactionCallback & { responseData: { extraData?: Record<string, string> } };
+      assert.equal(decoded.responseData.orderID, orderNo);
       assert.equal(decoded.responseData.extraData?.fullName, 'Tran Thi B');
     });
 

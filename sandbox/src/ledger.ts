@@ -83,6 +83,8 @@ export interface PaymentLink {
   state: 'open' | 'paid';
   paidAt?: Date;
   payer?: Record<string, string>;
+  /** The payment's transactionID, sent in the `example`-shaped IPN (set at the first one). */
+  transactionID?: string;
   faults: FaultPlan;
 }
 
@@ -146,6 +148,8 @@ export class Ledger {
   readonly ipnAttempts: IpnAttempt[] = [];
   /** Calls made so far per reply chain (`500|500|ok`), keyed by order and endpoint. */
   readonly chainCalls = new Map<string, number>();
+  /** requestIDs of accepted calls that change something: another call with one is a duplicate (409). */
+  readonly requestIds = new Set<string>();
   private nextRequestId = 1;
   private nextIpnId = 1;
   private nextDeliveryId = 1;
@@ -206,5 +210,6 @@ export class Ledger {
     this.requests.length = 0;
     this.ipnAttempts.length = 0;
     this.chainCalls.clear();
+    this.requestIds.clear();
   }
 }

@@ -1,16 +1,36 @@
 /**
- * Payment links: the short-link page where a payer fills the requested fields and pays, and the link's own
- * IPN format (§8.4: `requestId` with a lower-case d, `orderNo`, what the payer typed in `extraData`).
+ * Payment links: the short-link page where a payer fills the requested fields and pays, and the link's IPN
+ * in either documented shape (`linkIpnShape`), with what the payer typed in `extraData`.
  */
 
 import express, { type Request, type Response } from 'express';
-import { ResponseCode, encodeCallback, type PaymentLinkCallback } from '@galaxy-pay/protocol';
+import {
+  ResponseCode,
+  encodeCallback,
+  formatGatewayDateTime,
+  type PaymentLinkCallback,
+  type PaymentLinkTransactionCallbackData,
+  type TransactionCallback,
+} from '@galaxy-pay/protocol';
+
+type PaymentLinkTransactionCallback = Omit<TransactionCallback, 'responseData'> & {
+  responseData: PaymentLinkTransactionCallbackData;
+};
 import type { SandboxContext } from './context.js';
 import { mergeFaults, type FaultPlan } from './faults.js';
 import { escapeHtml as e, formatAmount, layout } from './html.js';
 import type { PaymentLink } from './ledger.js';
 import { pageHeaders } from './pages.js';
 import { pickLang, strings, type Strings } from './strings.js';
+
+/**
+ * The payment-link IPN's two documented shapes (docs `/upc/payment-link/ipn-callback`, ledger L1–L3):
+ * `example`, what Galaxy Pay's own example decodes to (seed `001_…`: `requestID`, `transactionID`, `orderID`
+ * holding the link's orderNo, `orderNumber`, `orderCurrency`…), and `table`, what the table above it lists
+ * (`requestId`, `orderNo`, `orderReference`). Where they disagree the example, real traffic, wins by default.
+ */
+export const LinkIpnShapes = ['example', 'table'] as const;
+export type LinkIpnShape = (typeof LinkIpnShapes)[number];
 
 const FIELD_KEYS = ['fullname', 'email', 'phone', 'shippingAddress'] as const;
 type FieldKey = (typeof FIELD_KEYS)[number];
@@ -130,23 +150,45 @@ export function sendLinkIpn(
       : ctx.options.merchantUrls?.ipnURL;
   if (!url || faults.noIpn) return undefined;
   const payer = link.payer ?? {};
-  const payload: PaymentLinkCallback = {
-    requestId: link.requestID,
-    responseDateTime: ctx.clock.now(),
-    responseCode: ResponseCode.Success,
-    responseMessage: 'Success',
-    responseData: {
-      orderNo: link.orderNo,
-      orderReference: String(link.data.orderID),
-      orderAmount: String(link.amount + (faults.amountDelta ?? 0)),
-      extraData: {
-        fullName: payer.fullname,
-        phone: payer.phone,
-        email: payer.email,
-        shippingAddress: payer.shippingAddress,
-      },
-    },
+  const extraData = {
+    fullName: payer.fullname,
+    phone: payer.phone,
+    email: payer.email,
+    shippingAddress: payer.shippingAddress,
   };
+  const amount = String(link.amount + (faults.amountDelta ?? 0));
+  const payload: PaymentLinkCallback | PaymentLinkTransactionCallback =
+    ctx.options.linkIpnShape === 'table'
+      ? {
+          requestId: link.requestID,
+          responseDateTime: ctx.clock.now(),
+          responseCode: ResponseCode.Success,
+          responseMessage: 'Success',
+          responseData: {
+            orderNo: link.orderNo,
+            orderReference: String(link.data.orderID),
+            orderAmount: amount,
+            extraData,
+          },
+        }
+      : {
+          requestID: link.requestID,
+          responseDateTime: ctx.clock.now(),
+          responseCode: ResponseCode.Success,
+          responseMessage: 'Giao dịch thanh toán thành công.',
+          responseData: {
+            transactionID: (link.transactionID ??= ctx.ledger.newTransactionId(ctx.options.now())),
+            orderID: link.orderNo,
+            // 32 hex in the example: read as the merchant's create-time orderID [INFERRED].
+            orderNumber: String(link.data.orderID),
+            orderAmount: amount,
+            orderDescription: String(link.data.orderDescription),
+            orderCurrency: link.currency,
+            orderDateTime: formatGatewayDateTime(link.paidAt ?? ctx.options.now()),
+            extraData: { ...extraData, paymentLink: `${ctx.origin()}/link/${link.code}` },
+            language: link.data.language === 'en' ? 'en' : 'vi',
+          },
+        };
   return ctx.ipn.deliver({
     url,
     envelope: encodeCallback(payload, ctx.options.salt),

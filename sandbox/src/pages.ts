@@ -43,10 +43,21 @@ interface PageContext {
   base: string;
 }
 
+/**
+ * Chromium ignores `autofocus` in a cross-origin frame ("Blocked autofocusing on a <input> element in a
+ * cross-origin subframe"), which is where the OTP step runs in the merchant's dialog; a script's `focus()`
+ * is allowed there. No `allow` attribute of the iframe changes that (`focus-without-user-activation` is an
+ * origin trial only).
+ */
+const AUTOFOCUS_SCRIPT = "document.querySelector('[autofocus]')?.focus();\n";
+
 export function pagesRouter(ctx: SandboxContext): express.Router {
   const router = express.Router();
   const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
 
+  router.get('/__assets/autofocus.js', (_req, res) => {
+    res.set('cache-control', 'no-cache').type('js').send(AUTOFOCUS_SCRIPT);
+  });
   router.get('/:kind/:id', (req, res) =>
     withTransaction(ctx, req, res, page => showPage(ctx, req, res, page)),
   );
@@ -224,6 +235,7 @@ function otpForm(page: PageContext): string {
 <label>${e(t.otp)}<input name="otp" autocomplete="one-time-code" required autofocus></label>
 <button type="submit">${e(t.confirm)}</button>
 </form>
+<script src="/__assets/autofocus.js"></script>
 <div class="actions">${cancelButton(page)}</div>`;
 }
 

@@ -227,13 +227,17 @@ function browserCallback(
   return { kind, method, url, envelope, location };
 }
 
-/** A callback URL from the request, else the merchant's configured one. */
+/**
+ * A callback URL from the request, else the merchant's configured one. With `checkoutCallbackUrls: 'ignore'`
+ * a checkout's own URLs are not used (its table lists none; ledger C1–C3).
+ */
 export function urlFor(
   ctx: SandboxContext,
   txn: Transaction,
   field: 'successURL' | 'failureURL' | 'cancelURL' | 'ipnURL',
 ): string | undefined {
-  const fromRequest = txn.data[field];
+  const ignored = txn.kind === 'checkout' && ctx.options.checkoutCallbackUrls === 'ignore';
+  const fromRequest = ignored ? undefined : txn.data[field];
   if (typeof fromRequest === 'string' && fromRequest !== '') return fromRequest;
   return ctx.options.merchantUrls?.[field];
 }

@@ -34,6 +34,10 @@ Commands:
   links create --amount <n> --name <t> [--description <t>] [--expires <n>] [--unit DAY|HOUR|MINUTE]
                [--methods GALAXYPAY,MPGS,…] [--fields email,fullname,phone,shippingAddress]
   links list [--limit <n>]
+  gateway-tokens <customerRef> [--customer-token <t>]
+                                              the cards Galaxy Pay keeps for a customer (Query
+                                              Tokens), masked; the token from Galaxy Pay's identity
+                                              provider: $GALAXY_PAY_CUSTOMER_TOKEN or --customer-token
 
 Options:
   --url <url>        the signer's base URL (default: $SIGNER_URL)
@@ -76,6 +80,7 @@ const OPTIONS = {
   unit: { type: 'string' },
   methods: { type: 'string' },
   fields: { type: 'string' },
+  'customer-token': { type: 'string' },
 } as const;
 
 type Option = keyof typeof OPTIONS;
@@ -100,6 +105,7 @@ const COMMANDS: Record<string, { args: string[]; options: Option[] }> = {
     options: ['amount', 'name', 'description', 'expires', 'unit', 'methods', 'fields'],
   },
   'links list': { args: [], options: ['limit'] },
+  'gateway-tokens': { args: ['customerRef'], options: ['customer-token'] },
 };
 
 /** This package's version, read from its package.json (one level above both `src/` and `dist/`). */
@@ -199,7 +205,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return EXIT.usage;
   }
   try {
-    const request = planRequest(positionals, values);
+    const request = planRequest(positionals, values, io.env);
     const url = (str(values.url) ?? io.env.SIGNER_URL ?? '').replace(/\/+$/, '');
     const token = str(values.token) ?? io.env.ADMIN_TOKEN;
     if (!url) throw new UsageError('set SIGNER_URL (or --url) to the signer base URL');
@@ -215,6 +221,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
           'x-operator': operator.replace(/[^A-Za-z0-9_.@:+-]/g, '_').slice(0, 64) || 'cli',
           ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
           ...(request.idempotency ? { 'idempotency-key': request.idempotency.value } : {}),
+          ...request.headers,
         },
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
         signal: AbortSignal.timeout(60_000),
@@ -279,6 +286,8 @@ interface Planned {
   body?: Json;
   /** The Idempotency-Key sent, and whether the CLI derived it (no --idempotency-key was given). */
   idempotency?: { value: string; derived: boolean; kind: string };
+  /** Extra request headers (a credential that must not go in the URL). */
+  headers?: Record<string, string>;
   render: (json: Json) => string;
 }
 
@@ -331,7 +340,7 @@ function query(values: Values, keys: Partial<Record<Option, string>>): string {
   return text ? `?${text}` : '';
 }
 
-function planRequest(positionals: string[], values: Values): Planned {
+function planRequest(positionals: string[], values: Values, env: Io['env']): Planned {
   const [command, sub] = positionals;
   switch (command) {
     case 'orders':
@@ -443,6 +452,28 @@ function planRequest(positionals: string[], values: Values): Planned {
         };
       }
       throw new UsageError('links takes create or list');
+    case 'gateway-tokens': {
+      const customerRef = arg(positionals, 1, 'customerRef');
+      if (!/^[A-Za-z0-9_.:@+-]{1,100}$/.test(customerRef))
+        throw new UsageError(`"${customerRef}" is not a customer reference`);
+      const customerToken = str(values['customer-token']) ?? env.GALAXY_PAY_CUSTOMER_TOKEN;
+      if (!customerToken)
+        throw new UsageError('set GALAXY_PAY_CUSTOMER_TOKEN (or --customer-token)');
+      return {
+        method: 'GET',
+        path: `/admin/customers/${encodeURIComponent(customerRef)}/gateway-tokens`,
+        headers: { 'x-customer-token': customerToken },
+        render: json => {
+          const tokens = json.tokens as Json[];
+          const who = `${String(json.customerName ?? '')} (${String(json.customerID ?? '?')})`;
+          if (tokens.length === 0) return `No cards at Galaxy Pay for ${who}.`;
+          return `${who}\n${table(
+            ['TOKEN ID', 'BRAND', 'SOURCE', 'NUMBER', 'HOLDER'],
+            tokens.map(t => [t.tokenID, t.brand, t.source, t.maskedNumber, t.holderName]),
+          )}`;
+        },
+      };
+    }
     default:
       throw new UsageError(`unknown command "${String(command)}"`);
   }

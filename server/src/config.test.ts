@@ -359,3 +359,97 @@ describe('loadConfig', () => {
     });
   });
 });
+
+describe('loadConfig: gateway fidelity settings (docs/gateway-fidelity.md R1, M1)', () => {
+  describe('GALAXY_PAY_RESPONSE_SIGNATURE', () => {
+    it('is enforce by default, and enforce or log when set', () => {
+      assert.equal(loadConfig(env()).responseSignature, 'enforce');
+      assert.equal(
+        loadConfig(env({ GALAXY_PAY_RESPONSE_SIGNATURE: 'enforce' })).responseSignature,
+        'enforce',
+      );
+      assert.equal(
+        loadConfig(env({ GALAXY_PAY_RESPONSE_SIGNATURE: 'log' })).responseSignature,
+        'log',
+      );
+    });
+
+    it('refuses any other value, naming the variable and the value', () => {
+      const error = refused({ GALAXY_PAY_RESPONSE_SIGNATURE: 'off' });
+
+      assert.match(
+        error.message,
+        /^GALAXY_PAY_RESPONSE_SIGNATURE must be one of enforce, log, not "off"/,
+      );
+    });
+
+    for (const [name, extra] of [
+      ['NODE_ENV=production', { NODE_ENV: 'production' }],
+      ['the production gateway', { GALAXY_PAY_BASE_URL: GatewayBaseUrl.Production }],
+      [
+        'the production gateway with a trailing slash',
+        { GALAXY_PAY_BASE_URL: `${GatewayBaseUrl.Production}/` },
+      ],
+    ] as const) {
+      it(`refuses log with ${name}, naming the second switch`, () => {
+        const error = refused({ GALAXY_PAY_RESPONSE_SIGNATURE: 'log', ...extra });
+
+        assert.match(error.message, /^GALAXY_PAY_RESPONSE_SIGNATURE=log .*production/);
+        assert.match(error.message, /GALAXY_PAY_ALLOW_UNVERIFIED_RESPONSES=yes-i-understand/);
+      });
+
+      it(`accepts log with ${name} when GALAXY_PAY_ALLOW_UNVERIFIED_RESPONSES=yes-i-understand`, () => {
+        const config = loadConfig(
+          env({
+            GALAXY_PAY_RESPONSE_SIGNATURE: 'log',
+            GALAXY_PAY_ALLOW_UNVERIFIED_RESPONSES: 'yes-i-understand',
+            ...extra,
+          }),
+        );
+
+        assert.equal(config.responseSignature, 'log');
+      });
+    }
+
+    it('keeps enforce in production without the second switch', () => {
+      const config = loadConfig(
+        env({ NODE_ENV: 'production', GALAXY_PAY_BASE_URL: GatewayBaseUrl.Production }),
+      );
+
+      assert.equal(config.responseSignature, 'enforce');
+    });
+
+    it('refuses a second switch that is not exactly yes-i-understand (a typo must not pass silently)', () => {
+      for (const value of ['yes', 'true', 'YES-I-UNDERSTAND']) {
+        const error = refused({
+          GALAXY_PAY_RESPONSE_SIGNATURE: 'log',
+          GALAXY_PAY_ALLOW_UNVERIFIED_RESPONSES: value,
+        });
+
+        assert.match(
+          error.message,
+          /^GALAXY_PAY_ALLOW_UNVERIFIED_RESPONSES must be "yes-i-understand"/,
+        );
+      }
+    });
+  });
+
+  describe('GALAXY_PAY_MANAGEMENT_ORDER_ID', () => {
+    it('is per-operation by default, and per-operation or original when set', () => {
+      assert.equal(loadConfig(env()).managementOrderId, 'per-operation');
+      assert.equal(
+        loadConfig(env({ GALAXY_PAY_MANAGEMENT_ORDER_ID: 'original' })).managementOrderId,
+        'original',
+      );
+    });
+
+    it('refuses any other value, naming the variable and the value', () => {
+      const error = refused({ GALAXY_PAY_MANAGEMENT_ORDER_ID: 'new' });
+
+      assert.match(
+        error.message,
+        /^GALAXY_PAY_MANAGEMENT_ORDER_ID must be one of per-operation, original, not "new"/,
+      );
+    });
+  });
+});

@@ -44,6 +44,15 @@ export interface Config {
   unverifiedIpnRate: number;
   /** The same, from all sources together. */
   unverifiedIpnRateTotal: number;
+  /**
+   * What an API reply whose `signature` header does not verify gets: `enforce` (refused, the default) or
+   * `log` (accepted with a warning, for a first UAT run: the formula is not documented).
+   */
+  responseSignature: 'enforce' | 'log';
+  /** The `orderID` refunds, voids and captures send: `per-operation` (default) or `original`. */
+  managementOrderId: 'per-operation' | 'original';
+  /** Galaxy Pay's Apple Pay merchant-validation path (enables the route); undefined: off. */
+  applePayValidationPath: string | undefined;
 }
 
 /** A configuration error: names the variable; safe to print (never contains a secret). */
@@ -68,8 +77,48 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 type Env = Record<string, string | undefined>;
 
-/** Reads and checks the environment; throws `ConfigError` naming the first bad variable. */
+/** The variables the signer cannot start without, each with a line on what it is. */
+export const REQUIRED_VARIABLES: Readonly<Record<string, string>> = Object.freeze({
+  GALAXY_PAY_BASE_URL:
+    'the gateway API: https://uat-secure.galaxypay.vn (UAT), https://secure.galaxypay.vn (production), or a local sandbox',
+  GALAXY_PAY_API_KEY: 'your merchant API key, from Galaxy Pay (a secret)',
+  GALAXY_PAY_SALT: 'your merchant signature salt, from Galaxy Pay (a secret)',
+});
+
+/**
+ * Every required variable that is unset or still holds the `.env.example` placeholder, all at once: a
+ * developer fixes them in one pass instead of one start per variable.
+ */
+function checkRequired(env: Env): void {
+  const unset: string[] = [];
+  const placeholders: string[] = [];
+  for (const name of Object.keys(REQUIRED_VARIABLES)) {
+    const value = optional(env, name);
+    if (value === undefined) unset.push(name);
+    else if (/^<replace-with-/.test(value)) placeholders.push(name);
+  }
+  const missing = [...unset, ...placeholders];
+  if (missing.length === 0) return;
+  const names = (list: string[]) =>
+    list.length === 1 ? list[0] : `${list.slice(0, -1).join(', ')} and ${list.at(-1)}`;
+  const what = [
+    unset.length > 0 ? `${names(unset)} ${unset.length === 1 ? 'is' : 'are'} not set` : '',
+    placeholders.length > 0
+      ? `${names(placeholders)} still ${placeholders.length === 1 ? 'holds' : 'hold'} the placeholder from .env.example`
+      : '',
+  ].filter(Boolean);
+  const width = Math.max(...missing.map(name => name.length));
+  throw new ConfigError(
+    `${what.join('; ')}:\n` +
+      missing.map(name => `  ${name.padEnd(width)}  ${REQUIRED_VARIABLES[name]}`).join('\n') +
+      '\nSet them in the environment or in a .env file in the working directory (start from ' +
+      '.env.example); galaxy-pay-signer --help lists every variable.',
+  );
+}
+
+/** Reads and checks the environment; throws `ConfigError` naming every missing variable, or the first bad one. */
 export function loadConfig(env: Env): Config {
+  checkRequired(env);
   const port = integer(env, 'PORT', 8200, 0, 65535);
   const publicUrl = url(env, 'PUBLIC_URL', `http://127.0.0.1:${port}`).replace(/\/+$/, '');
   const gatewayBaseUrl = required(env, 'GALAXY_PAY_BASE_URL', { secret: false });
@@ -92,6 +141,7 @@ export function loadConfig(env: Env): Config {
   if (adminToken !== undefined) checkSecret('ADMIN_TOKEN', adminToken);
   if (webhookSecret !== undefined) checkSecret('MERCHANT_WEBHOOK_SECRET', webhookSecret);
   const savedCards = savedCardsFrom(env);
+  const responseSignature = responseSignatureFrom(env, base);
 
   // Deep: a shared Config must not be edited by whoever holds it (lists and the webhook included).
   return Object.freeze({
@@ -138,7 +188,64 @@ export function loadConfig(env: Env): Config {
     }),
     unverifiedIpnRate: integer(env, 'UNVERIFIED_IPN_RATE', 60, 0, 100_000),
     unverifiedIpnRateTotal: integer(env, 'UNVERIFIED_IPN_RATE_TOTAL', 600, 0, 1_000_000),
+    responseSignature,
+    managementOrderId: oneOf(
+      env,
+      'GALAXY_PAY_MANAGEMENT_ORDER_ID',
+      ['per-operation', 'original'] as const,
+      'per-operation',
+    ),
+    applePayValidationPath: applePayPathFrom(env),
   });
+}
+
+/**
+ * APPLE_PAY_VALIDATION_PATH: the gateway path Apple Pay merchant validation is forwarded to, relative to
+ * GALAXY_PAY_BASE_URL (e.g. `api/v1/applepay/validateMerchant`, our guess: Galaxy Pay's page on it is not
+ * available). Unset: the route is off.
+ */
+function applePayPathFrom(env: Env): string | undefined {
+  const path = optional(env, 'APPLE_PAY_VALIDATION_PATH');
+  if (path !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._~/-]{0,199}$/.test(path)) {
+    throw new ConfigError(
+      `APPLE_PAY_VALIDATION_PATH must be a relative path such as api/v1/applepay/validateMerchant, not "${path}"`,
+    );
+  }
+  return path?.includes('..') ? refuseDotDot(path) : path;
+}
+
+function refuseDotDot(path: string): never {
+  throw new ConfigError(`APPLE_PAY_VALIDATION_PATH must not contain "..", not "${path}"`);
+}
+
+/** The one value of GALAXY_PAY_ALLOW_UNVERIFIED_RESPONSES that lets `log` run against production. */
+export const ALLOW_UNVERIFIED_RESPONSES = 'yes-i-understand';
+
+/**
+ * GALAXY_PAY_RESPONSE_SIGNATURE: `enforce` (default) or `log`. `log` accepts replies whose signature does not
+ * verify (a warning each): meant for a first UAT run, so it is refused in production (NODE_ENV=production,
+ * or the production gateway) unless GALAXY_PAY_ALLOW_UNVERIFIED_RESPONSES says so in so many words.
+ */
+function responseSignatureFrom(env: Env, base: URL): Config['responseSignature'] {
+  const mode = oneOf(env, 'GALAXY_PAY_RESPONSE_SIGNATURE', ['enforce', 'log'] as const, 'enforce');
+  const allow = optional(env, 'GALAXY_PAY_ALLOW_UNVERIFIED_RESPONSES');
+  if (allow !== undefined && allow !== ALLOW_UNVERIFIED_RESPONSES) {
+    throw new ConfigError(
+      `GALAXY_PAY_ALLOW_UNVERIFIED_RESPONSES must be "${ALLOW_UNVERIFIED_RESPONSES}" or unset, not "${allow}"`,
+    );
+  }
+  if (mode === 'enforce' || allow !== undefined) return mode;
+  const production =
+    env.NODE_ENV?.trim() === 'production' ||
+    base.origin === new URL(GatewayBaseUrl.Production).origin;
+  if (production) {
+    throw new ConfigError(
+      'GALAXY_PAY_RESPONSE_SIGNATURE=log accepts gateway replies whose signature does not verify, and this ' +
+        'is production (NODE_ENV=production or the production gateway); use enforce, or set ' +
+        `GALAXY_PAY_ALLOW_UNVERIFIED_RESPONSES=${ALLOW_UNVERIFIED_RESPONSES} if you really mean it`,
+    );
+  }
+  return mode;
 }
 
 /**

@@ -195,9 +195,10 @@ export interface GatewayClientOptions {
   /** Circuit breaker: consecutive failures that open it (default 5) and how long it stays open (30 s). */
   breaker?: { failureThreshold?: number; openMs?: number };
   /**
-   * `'enforce'` (default) refuses a reply whose `signature` header does not verify. `'log'` only logs the
-   * mismatch and carries on: Galaxy Pay does not document the response-signature formula, so UAT runs in
-   * `'log'` mode until the formula is confirmed [CONFIRM]; production must run `'enforce'`.
+   * `'enforce'` (default) refuses a reply whose `signature` header is absent or does not verify. `'log'` only
+   * logs it and carries on: Galaxy Pay does not document the response-signature formula, so a first UAT run
+   * may use `'log'` (standalone: `GALAXY_PAY_RESPONSE_SIGNATURE=log`) until the formula is confirmed;
+   * production must run `'enforce'`. See docs/gateway-fidelity.md, R1–R7.
    */
   verifyResponseSignature?: 'enforce' | 'log';
   /** The clock for `requestDateTime` (GMT+7) and the circuit breaker. */
@@ -744,8 +745,12 @@ function checkSignature(
   response: Response,
   text: string,
 ): void {
-  if (verifyResponseSignature(text, response.headers.get('signature'), settings.salt)) return;
-  distrust(settings, call, response.status, 'response_signature', 'signature does not verify');
+  // Header names are case-insensitive (`Signature` is the same header); the formula is our reading (ledger R1).
+  const header = response.headers.get('signature');
+  if (verifyResponseSignature(text, header, settings.salt)) return;
+  // Which way it failed is what a first UAT run needs to know: no header at all, or another value.
+  const what = header === null ? 'carries no signature header' : 'signature does not verify';
+  distrust(settings, call, response.status, 'response_signature', what);
 }
 
 /**

@@ -7,7 +7,13 @@ export { openStore } from './store/index.js';
 export type { Store, Session, SessionStatus, Order } from './store/store.js';
 export type { OrderInput, ResolveOrder } from './orders.js';
 export type { SignerHooks, PaymentNotice, OperationNotice } from './outbox.js';
-export { verifyWebhook, webhookHeaders, WebhookVerificationError } from './merchant-webhook.js';
+export {
+  verifyWebhook,
+  webhookHeaders,
+  WebhookVerificationError,
+  type WebhookHeaders,
+  type WebhookVerificationErrorCode,
+} from './merchant-webhook.js';
 export { mintCustomerHandle, verifyCustomerHandle } from './tokens/customer-handle.js';
 export { createTokenVault, parseEncryptionKey, type TokenVault } from './tokens/vault.js';
 export {

@@ -1,11 +1,12 @@
 /**
  * Payment links: created from the admin API (amount, expiry, methods, fields to collect), and settled by
- * their own IPN format (§8.4: `requestId`, `orderNo`, what the payer typed). The IPN is verified like any
- * other (signature over the received `data` first), then one conditional write: open → paid once.
+ * their IPN, in either documented shape (the docs table's `requestId` + `orderNo`, or the transaction shape
+ * of Galaxy Pay's own example: `requestID` + `orderID`). The IPN is verified like any other (signature over
+ * the received `data` first), then one conditional write: open → paid once.
  */
 
 import { randomBytes } from 'node:crypto';
-import { numericText, type PaymentLinkCallback } from '@galaxy-pay/protocol';
+import { numericText, type CallbackPayload, type TransactionCallback } from '@galaxy-pay/protocol';
 import { HttpError } from './errors.js';
 import { GatewayError, type GatewayClient } from './gateway-client.js';
 import type { Logger } from './logger.js';
@@ -114,60 +115,132 @@ export interface LinkIpnResult {
 const PAYER_KEYS = ['fullName', 'phone', 'email', 'shippingAddress'] as const;
 
 /**
- * Applies a verified payment-link IPN: unknown `orderNo` → 404 (kept as a dead letter); a repeat → 409; a
- * paid amount that disagrees with the link → `needs_review`; a payment after the expiry is recorded anyway
- * (flagged `late`), because a verified payment is never discarded.
+ * A payment-link IPN reduced to what settles it. Galaxy Pay documents two shapes (docs
+ * `/upc/payment-link/ipn-callback`): its table says `requestId` + `responseData.orderNo`; its own example
+ * (seed `001_…`) decodes to the transaction shape, `requestID` + `responseData.orderID` (the link's
+ * `orderNo`), `transactionID`, `orderNumber`, `orderCurrency`. Both are accepted (ledger L1–L3).
+ */
+export interface LinkNotice {
+  shape: 'table' | 'example';
+  orderNo: string;
+  responseCode: string;
+  amount: unknown;
+  /** Only the example shape carries one; checked against the link when present. */
+  currency?: string;
+  transactionId?: string;
+  extra: Record<string, unknown>;
+}
+
+/** The link notice in a verified payload of either shape. */
+export function linkNotice(payload: CallbackPayload): LinkNotice {
+  const table = 'requestId' in payload && !('requestID' in payload);
+  const data = (payload.responseData ?? {}) as unknown as Record<string, unknown>;
+  const ref = table ? data.orderNo : data.orderID;
+  const extra = data.extraData;
+  return {
+    shape: table ? 'table' : 'example',
+    orderNo: typeof ref === 'string' || typeof ref === 'number' ? String(ref).slice(0, 100) : '',
+    responseCode: String(payload.responseCode),
+    amount: data.orderAmount,
+    ...(typeof data.orderCurrency === 'string' ? { currency: data.orderCurrency } : {}),
+    ...(typeof data.transactionID === 'string' || typeof data.transactionID === 'number'
+      ? { transactionId: String(data.transactionID).slice(0, 50) }
+      : {}),
+    extra:
+      typeof extra === 'object' && extra !== null && !Array.isArray(extra)
+        ? (extra as Record<string, unknown>)
+        : {},
+  };
+}
+
+type LinkIpnDeps = Pick<LinkDeps, 'store' | 'logger' | 'now'>;
+
+/**
+ * Applies a verified payment-link IPN (either shape): unknown `orderNo` → 404 (kept as a dead letter); a
+ * repeat → 409; a paid amount (or currency) that disagrees with the link → `needs_review`; a payment after
+ * the expiry is recorded anyway (flagged `late`), because a verified payment is never discarded.
  */
 export async function settleLinkIpn(
-  deps: Pick<LinkDeps, 'store' | 'logger' | 'now'>,
+  deps: LinkIpnDeps,
   raw: string,
-  payload: PaymentLinkCallback,
+  payload: CallbackPayload,
 ): Promise<LinkIpnResult> {
-  const at = deps.now();
-  const data = (payload.responseData ?? {}) as Partial<PaymentLinkCallback['responseData']>;
-  const orderNo = typeof data.orderNo === 'string' ? data.orderNo.slice(0, 100) : '';
-  const record = (
-    verdict: 'applied' | 'duplicate' | 'needs_review' | 'unknown_order' | 'ignored',
-    detail: string,
-  ) =>
-    deps.store.recordEvent({
-      sessionId: null,
-      kind: 'ipn',
-      transactionId: null,
-      raw,
-      verified: true,
-      verdict,
-      detail: `payment link ${orderNo}: ${detail}`.slice(0, 500),
-      receivedAt: at,
-    });
-  const link = orderNo ? await deps.store.getLink(orderNo) : null;
+  const notice = linkNotice(payload);
+  const link = notice.orderNo ? await deps.store.getLink(notice.orderNo) : null;
   if (!link) {
-    await record('unknown_order', 'no such link');
+    await recordLinkEvent(deps, raw, notice, 'unknown_order', 'no such link');
     deps.logger.warn({}, 'verified payment-link IPN for an unknown link');
     return { ipnStatus: '404', description: 'payment link not found' };
   }
-  if (String(payload.responseCode) !== '200') {
-    await record('ignored', `responseCode ${String(payload.responseCode).slice(0, 10)}`);
+  return applyLinkIpn(deps, raw, notice, link);
+}
+
+/**
+ * A transaction-shaped IPN whose `orderID` no session has: a payment link's, in the shape of Galaxy Pay's own
+ * example, when a link has that `orderNo`; otherwise undefined (an unknown order, handled as such).
+ */
+export async function settleLinkIpnIfKnown(
+  deps: LinkIpnDeps,
+  raw: string,
+  payload: TransactionCallback,
+): Promise<LinkIpnResult | undefined> {
+  const notice = linkNotice(payload);
+  const link = notice.orderNo ? await deps.store.getLink(notice.orderNo) : null;
+  return link ? applyLinkIpn(deps, raw, notice, link) : undefined;
+}
+
+function recordLinkEvent(
+  deps: LinkIpnDeps,
+  raw: string,
+  notice: LinkNotice,
+  verdict: 'applied' | 'duplicate' | 'needs_review' | 'unknown_order' | 'ignored',
+  detail: string,
+) {
+  return deps.store.recordEvent({
+    sessionId: null,
+    kind: 'ipn',
+    transactionId: notice.transactionId ?? null,
+    raw,
+    verified: true,
+    verdict,
+    detail: `payment link ${notice.orderNo} (${notice.shape} shape): ${detail}`.slice(0, 500),
+    receivedAt: deps.now(),
+  });
+}
+
+async function applyLinkIpn(
+  deps: LinkIpnDeps,
+  raw: string,
+  notice: LinkNotice,
+  link: PaymentLink,
+): Promise<LinkIpnResult> {
+  const at = deps.now();
+  const record = (verdict: Parameters<typeof recordLinkEvent>[3], detail: string) =>
+    recordLinkEvent(deps, raw, notice, verdict, detail);
+  if (notice.responseCode !== '200') {
+    await record('ignored', `responseCode ${notice.responseCode.slice(0, 10)}`);
     return { ipnStatus: link.status === 'open' ? '200' : '409', description: 'not a payment' };
   }
-  const paid = numericText(data.orderAmount);
+  const paid = numericText(notice.amount);
   const paidAmount = paid === undefined ? null : Number(paid);
   const payer: Record<string, string> = {};
-  const extra = (data.extraData ?? {}) as Record<string, unknown>;
   for (const key of PAYER_KEYS) {
-    const value = extra[key];
+    const value = notice.extra[key];
     if (typeof value === 'string' && value !== '') payer[key] = value.slice(0, 250);
   }
-  const mismatch = paidAmount !== link.amount;
+  const mismatch =
+    paidAmount !== link.amount
+      ? `amount ${String(notice.amount).slice(0, 20)} differs from the link's ${link.amount}`
+      : notice.currency !== undefined && notice.currency !== link.currency
+        ? `currency ${notice.currency.slice(0, 10)} differs from the link's ${link.currency}`
+        : null;
   const result = await deps.store.settleLink(link.orderNo, {
     status: mismatch ? 'needs_review' : 'paid',
     late: at > link.expiresAt,
     payer,
     paidAmount,
     raw,
-    detail: mismatch
-      ? `amount ${String(data.orderAmount)} differs from the link's ${link.amount}`
-      : null,
+    detail: mismatch,
     at,
   });
   if (!result.changed) {
@@ -175,6 +248,7 @@ export async function settleLinkIpn(
     return { ipnStatus: '409', description: `already ${result.link?.status ?? 'settled'}` };
   }
   await record(mismatch ? 'needs_review' : 'applied', mismatch ? 'amount mismatch' : 'paid');
-  if (mismatch) deps.logger.warn({ orderNo }, 'payment-link IPN amount disagrees with the link');
+  if (mismatch)
+    deps.logger.warn({ orderNo: link.orderNo }, 'payment-link IPN disagrees with the link');
   return { ipnStatus: '200', description: `now ${result.link?.status}` };
 }

@@ -52,5 +52,14 @@ export function createLogger(
   );
 }
 
+/**
+ * The logger of a signer given none (router mode): warnings and errors as JSON lines on stderr, so that a
+ * misconfiguration the signer detects (a body parser mounted ahead of it, a gateway reply that does not
+ * verify…) is seen. Pass `logger` to route them elsewhere, or `createLogger({ level: 'silent' })`.
+ */
+export function defaultLogger(): Logger {
+  return createLogger({ level: 'warn', destination: process.stderr });
+}
+
 /** A logger that drops everything (tests that do not look at logs). */
 export const silentLogger: Logger = pino({ level: 'silent' });

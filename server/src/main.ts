@@ -15,11 +15,20 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { loadCatalog } from './orders.js';
-import { openStore } from './store/index.js';
+import { parseCommand, loadDotEnv } from './signer-command.js';
+import { openStore, StoreError } from './store/index.js';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
 async function main(): Promise<void> {
+  // --help and --version need no configuration; then .env (the README's `cp .env.example .env`), under
+  // whatever the environment already sets.
+  const command = parseCommand(process.argv.slice(2));
+  if (command.kind === 'print') {
+    process[command.stream].write(command.text);
+    process.exit(command.exitCode);
+  }
+  loadDotEnv('.env', process.env);
   let config;
   try {
     config = loadConfig(process.env);
@@ -31,9 +40,17 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
-  const store = await openStore(config.databaseUrl, {
-    unverifiedEvidence: config.unverifiedEvidence,
-  });
+  let store;
+  try {
+    store = await openStore(config.databaseUrl, { unverifiedEvidence: config.unverifiedEvidence });
+  } catch (error) {
+    // A driver to install, or a DATABASE_URL to fix: say which, without a stack.
+    if (error instanceof StoreError && ['driver_missing', 'invalid_config'].includes(error.code)) {
+      console.error(`galaxy-pay-signer: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
   await store.migrate();
   const { listener, signer } = createApp({
     apiKey: config.apiKey,
@@ -56,7 +73,17 @@ async function main(): Promise<void> {
     captureMode: config.captureMode,
     refundWindowDays: config.refundWindowDays,
     unexpectedAuthorization: config.unexpectedAuthorization,
+    managementOrderId: config.managementOrderId,
+    applePayValidationPath: config.applePayValidationPath,
+    gateway: { verifyResponseSignature: config.responseSignature },
   });
+  if (config.responseSignature === 'log') {
+    logger.warn(
+      { event: 'response_signature_log_only' },
+      'GALAXY_PAY_RESPONSE_SIGNATURE=log: gateway replies whose signature does not verify are accepted ' +
+        '(each one logged as gateway_untrusted_reply); set it back to enforce once UAT has confirmed the formula',
+    );
+  }
   await signer.ready;
   const requestTimeout = config.requestTimeoutSeconds * 1000;
   const server = createServer(

@@ -25,7 +25,7 @@ export interface Reconciled {
   /**
    * `answered`: the gateway answered and says what it knows (the session may still be open: the shopper is
    * paying). `unanswered`: no verified answer; nothing may be concluded. `no_transaction`: there is nothing
-   * to ask about yet (the checkout reply never came).
+   * to ask about yet (the checkout reply never came). `settled`: already paid; nothing was asked.
    */
   outcome: 'answered' | 'unanswered' | 'no_transaction' | 'settled';
   /** The transaction status the gateway reported, when it answered. */

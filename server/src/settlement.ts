@@ -198,11 +198,25 @@ function disagreement(session: Session, report: GatewayReport): string | undefin
   return undefined;
 }
 
+/** Options of `settle`. */
+export interface SettleOptions {
+  /**
+   * Asked when no session has the report's `orderID`, before it is recorded as an unknown order: an answer
+   * ends `settle` with it (a payment-link IPN in the transaction shape, links.ts). Never asked otherwise,
+   * so a session's IPN costs no extra lookup.
+   */
+  otherwise?: () => Promise<SettleResult | undefined>;
+}
+
 /**
  * Applies a verified report: one atomic transition (or none) with the raw evidence stored alongside (the
  * store publishes the change once committed). The IPN answer follows RELIABILITY.md §3.
  */
-export async function settle(deps: SettleDeps, report: GatewayReport): Promise<SettleResult> {
+export async function settle(
+  deps: SettleDeps,
+  report: GatewayReport,
+  options: SettleOptions = {},
+): Promise<SettleResult> {
   const at = deps.now();
   const session = await deps.store.getSessionByGatewayOrderId(report.orderId);
   const event = (verdict: PaymentEvent['verdict'], detail: string | null): PaymentEvent => ({
@@ -216,6 +230,8 @@ export async function settle(deps: SettleDeps, report: GatewayReport): Promise<S
     receivedAt: at,
   });
   if (!session) {
+    const handled = await options.otherwise?.();
+    if (handled) return handled;
     await deps.store.recordEvent(
       event('unknown_order', `no session for orderID ${report.orderId.slice(0, 60)}`),
     );

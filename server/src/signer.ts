@@ -20,12 +20,13 @@ import {
   type GatewayClientOptions,
 } from './gateway-client.js';
 import { idempotency } from './idempotency.js';
-import { silentLogger, type Logger } from './logger.js';
+import { defaultLogger, type Logger } from './logger.js';
 import { SessionNotifier } from './notifier.js';
 import type { OrderInput, ResolveOrder } from './orders.js';
 import { OutboxWorker, type SignerHooks } from './outbox.js';
 import { sweep } from './sweep.js';
 import { adminRoutes } from './routes/admin.js';
+import { applePayRoutes, gatewayTokenRoutes } from './routes/capabilities.js';
 import { ipnIntake, type IpnIntake } from './routes/ipn.js';
 import { returnRoutes } from './routes/return.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -35,6 +36,7 @@ import {
   DEFAULT_REFUND_WINDOW_MS,
   DEFAULT_UNEXPECTED_AUTHORIZATION,
   operationsSweeper,
+  type ManagementOrderId,
   type UnexpectedAuthorization,
 } from './operations/service.js';
 import { tokenResolver, type SavedCardsConfig } from './tokens/cards.js';
@@ -67,6 +69,7 @@ export interface SignerOptions {
   hooks?: SignerHooks;
   /** Standalone mode: signed webhook to the merchant's back end. */
   webhook?: { url: string; secret: string };
+  /** Where warnings and errors go. Default: level `warn`, JSON lines on stderr. */
   logger?: Logger;
   now?: () => Date;
   /** Gateway client tuning (timeouts, retries, breaker), or a ready client. */
@@ -105,6 +108,16 @@ export interface SignerOptions {
    * came after the session ended: those are voided.
    */
   unexpectedAuthorization?: UnexpectedAuthorization;
+  /**
+   * Enables `POST /apple-pay/validate-merchant`, forwarding to this Galaxy Pay path (e.g.
+   * `api/v1/applepay/validateMerchant`, our guess: the docs page's content is not available). Default: off.
+   */
+  applePayValidationPath?: string;
+  /**
+   * The `orderID` refunds, voids and captures send: `per-operation` (default) a reference of each operation's
+   * own, kept across its re-sends; `original` the payment's orderID. See docs/gateway-fidelity.md (M1–M5).
+   */
+  managementOrderId?: ManagementOrderId;
 }
 
 /** The mountable router, plus its lifecycle. */
@@ -140,7 +153,7 @@ function isClient(value: SignerOptions['gateway']): value is GatewayClient {
 }
 
 export function createSigner(options: SignerOptions): Signer {
-  const logger = options.logger ?? silentLogger;
+  const logger = options.logger ?? defaultLogger();
   const now = options.now ?? (() => new Date());
   const publicUrl = options.publicUrl.replace(/\/+$/, '');
   const allowedOrigins = [...options.allowedOrigins];
@@ -229,9 +242,11 @@ export function createSigner(options: SignerOptions): Signer {
         manualCapture,
         refundWindowMs:
           (options.refundWindowDays ?? DEFAULT_REFUND_WINDOW_MS / 86_400_000) * 86_400_000,
+        managementOrderId: options.managementOrderId,
         checkout: checkoutDeps,
       }),
     );
+    admin.use(gatewayTokenRoutes({ gateway }));
   }
   admin.use('/admin', notFound);
   router.use(admin);
@@ -250,6 +265,16 @@ export function createSigner(options: SignerOptions): Signer {
   );
   widget.post('/sessions/:id/cancel', limiter(limits.create ?? 30));
   widget.get('/sessions/:id{/events}', limiter(limits.read ?? 600));
+  widget.use(
+    applePayRoutes({
+      gateway,
+      logger,
+      validationPath: options.applePayValidationPath,
+      requireJson,
+      limitJsonDepth,
+      limiter: limiter(limits.create ?? 30),
+    }),
+  );
   widget.use(
     sessionRoutes({
       ...checkoutDeps,
@@ -284,6 +309,7 @@ export function createSigner(options: SignerOptions): Signer {
     refundWindowMs:
       (options.refundWindowDays ?? DEFAULT_REFUND_WINDOW_MS / 86_400_000) * 86_400_000,
     unexpectedAuthorization: options.unexpectedAuthorization ?? DEFAULT_UNEXPECTED_AUTHORIZATION,
+    managementOrderId: options.managementOrderId,
   });
   const operationsTimer = setInterval(
     () => void operationsPass(),

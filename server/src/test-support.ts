@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createSandbox, type Sandbox, type SandboxOptions } from '@galaxy-pay/sandbox';
 import type { TransactionCallback } from '@galaxy-pay/protocol';
 import { createApp } from './app.js';
+import { silentLogger } from './logger.js';
 import type { SignerOptions, Signer } from './signer.js';
 import { createPostgresStore } from './store/postgres.js';
 import { createSqliteStore } from './store/sqlite.js';
@@ -115,6 +116,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     adminToken: 'test-admin-token-0123456789abcdef0123',
     rateLimits: { create: 10_000, read: 10_000, admin: 10_000 },
     reconcile: { staleAfterMs: 60_000, intervalMs: 3_600_000 },
+    logger: silentLogger,
     ...options.signer,
   });
   server.on('request', listener);

@@ -1,37 +1,19 @@
 /**
- * Saved cards and QR payments for `<galaxy-pay-button>`, imported only when a button needs them
- * (`customer-handle` set, or `payment-method="QRPAY"`): the script-tag build ships this module as
- * `galaxy-pay-extras.js` next to `galaxy-pay-button.js`, so the main file stays within its size budget.
- * It also holds the rarely needed COOP check (T35).
+ * Everything `<galaxy-pay-button>` imports lazily, as one file (`galaxy-pay-extras.js` next to the script-tag
+ * file, `dist/extras.js` in the npm build), so the main file stays within its size budget: the checkout once a
+ * session is open (`checkout.ts`, imported while the signer answers the click), and here the saved-cards
+ * chooser (`customer-handle`) and the QR panel (`payment-method="QRPAY"`).
  */
 
 import { css, html } from 'lit';
 import { GalaxyPayOpenEvent } from './events.js';
 import type { Flow } from './galaxy-pay-button.js';
-import {
-  GalaxyPayRequestError,
-  call,
-  type CallOptions,
-  type watchSession,
-} from './signer-client.js';
-import type { GalaxyPayExtraStrings, GalaxyPayStrings } from './strings.js';
+import { watch, type Host } from './checkout.js';
+import { GalaxyPayRequestError, call, type CallOptions } from './signer-client.js';
+import type { GalaxyPayExtraStrings } from './strings.js';
 import type { GalaxyPayLang, SavedCard } from './types.js';
 
-/** What this module uses of `<galaxy-pay-button>` (its private members: the two modules are one unit). */
-interface Host extends HTMLElement {
-  flow?: Flow;
-  panel?: () => unknown;
-  announcement: string;
-  frameState: string;
-  customerHandle: string;
-  strings: Partial<GalaxyPayStrings & GalaxyPayExtraStrings>;
-  dialog?: HTMLDialogElement;
-  updateComplete: Promise<boolean>;
-  requestUpdate(): void;
-  setPhase(phase: 'opening' | 'paying'): void;
-  go(flow: Flow): void;
-  watch(flow: Flow, sessionId: string): ReturnType<typeof watchSession>;
-}
+export * from './checkout.js';
 
 export const EXTRA_STRINGS: Record<GalaxyPayLang, GalaxyPayExtraStrings> = {
   vi: {
@@ -122,7 +104,7 @@ function setUp(host: Host): GalaxyPayExtraStrings {
     styled.add(host);
     root.adoptedStyleSheets = [...root.adoptedStyleSheets, extraStyles.styleSheet!];
   }
-  return { ...EXTRA_STRINGS[host.lang === 'en' ? 'en' : 'vi'], ...host.strings };
+  return { ...EXTRA_STRINGS[host.language], ...host.strings };
 }
 
 /**
@@ -158,7 +140,7 @@ export function showQr(host: Host, flow: Flow, qr: { imageUrl: string; expiresAt
   if (flow.controller.signal.aborted || host.flow !== flow) return;
   if (!/^https?:\/\//.test(qr.imageUrl)) throw new GalaxyPayRequestError(flow.base, 502, 'no_qr');
   const w = setUp(host);
-  const watcher = (flow.watcher = host.watch(flow, flow.sessionId!));
+  const watcher = watch(host, flow);
   let left = 0;
   host.frameState = 'loaded';
   host.panel = () => qrPanel(qr.imageUrl, left, w, () => void watcher.check());
@@ -261,32 +243,4 @@ export function countdown(
   const timer = setInterval(tick, 1000);
   signal.addEventListener('abort', () => clearInterval(timer));
   tick();
-}
-
-let coopWarned = false;
-
-/**
- * The popup closed right after we navigated it: either the shopper was very quick, or the page is served with
- * `Cross-Origin-Opener-Policy: same-origin`, which severs a cross-origin popup from its opener (its handle
- * reads `closed` at once while the shopper is still paying). Ask our own page's headers to tell them apart;
- * warn once. Answers true when the popup was cut off, not closed.
- */
-export async function coopSevered(): Promise<boolean> {
-  let policy: string;
-  try {
-    const res = await fetch(location.href, { method: 'HEAD', cache: 'no-store' });
-    policy = res.headers.get('cross-origin-opener-policy') ?? '';
-  } catch {
-    return false;
-  }
-  const severed = /^\s*same-origin\s*(;|$)/.test(policy);
-  if (severed && !coopWarned) {
-    coopWarned = true;
-    console.warn(
-      '<galaxy-pay-button>: this page is served with Cross-Origin-Opener-Policy: same-origin, which cuts ' +
-        'the payment popup off from the page; the payment is followed through the signer only. Serve the ' +
-        'page with Cross-Origin-Opener-Policy: same-origin-allow-popups.',
-    );
-  }
-  return severed;
 }

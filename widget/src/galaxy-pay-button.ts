@@ -1,42 +1,23 @@
 import { LitElement, html, nothing } from 'lit';
-import { property, query, state } from 'lit/decorators.js';
-import {
-  GalaxyPayCancelEvent,
-  GalaxyPayCloseEvent,
-  GalaxyPayErrorEvent,
-  GalaxyPayOpenEvent,
-  GalaxyPayResultEvent,
-} from './events.js';
+import { GalaxyPayCloseEvent, GalaxyPayErrorEvent } from './events.js';
 import { styles } from './galaxy-pay-button.styles.js';
-import { isReturnMessage } from './messages.js';
 import {
   choosePresentation,
   currentPageUrl,
-  forgetReturnedSession,
   openPopup,
   popupFallback,
   returnedSessionId,
-  watchClosed,
 } from './presenters.js';
-import {
-  GalaxyPayRequestError,
-  cancelSession,
-  clientKeyFor,
-  createSession,
-  getSession,
-  isFinal,
-  watchSession,
-} from './signer-client.js';
+import { clientKeyFor, createSession } from './signer-client.js';
 import { STRINGS, type GalaxyPayExtraStrings, type GalaxyPayStrings } from './strings.js';
 import type * as Extras from './extras.js';
 import {
   ErrorCode,
-  type GalaxyPayErrorDetail,
-  type GalaxyPayResultDetail,
+  type GalaxyPayLang,
   type GalaxyPayMode,
+  type GalaxyPayPaymentMethod,
   type GalaxyPayPresentation,
   type SessionRequest,
-  type SessionView,
 } from './types.js';
 
 type Phase = 'idle' | 'opening' | 'paying' | 'verifying';
@@ -67,13 +48,18 @@ export interface Flow {
  * A pay button that opens Galaxy Pay's hosted payment page (modal, popup or redirect) and reports the outcome
  * only once the merchant's signer has verified it.
  *
+ * This module holds what a click needs at once: the button, the dialog, the popup opened inside the click and
+ * the call that opens the session. The rest of the checkout (`extras.ts`: following the session, cancelling,
+ * errors, popup and redirect follow-up, saved cards, QR) is imported while the signer answers that call.
+ *
  * @summary Galaxy Pay checkout button.
- * @fires galaxy-pay-open - The modal, popup or redirect has started. `detail: {sessionId, mode}`.
- * @fires galaxy-pay-result - The signer verified a final status, once per payment.
+ * @fires {GalaxyPayOpenEvent} galaxy-pay-open - The modal, popup or redirect has started. `detail: {sessionId, mode}`.
+ * @fires {GalaxyPayResultEvent} galaxy-pay-result - The signer verified a final status, once per payment.
  * `detail: {status, sessionId, orderRef, amount, currency, transactionId, code, message}`.
- * @fires galaxy-pay-cancel - The signer confirmed a cancellation, once per payment. `detail: {reason, sessionId, orderRef}`.
- * @fires galaxy-pay-error - Something failed. `detail: {code, message, retryable}`.
- * @fires galaxy-pay-close - The modal or popup has closed, for any reason. `detail: {sessionId}`.
+ * @fires {GalaxyPayCancelEvent} galaxy-pay-cancel - The signer confirmed a cancellation, once per payment.
+ * `detail: {reason, sessionId, orderRef}`.
+ * @fires {GalaxyPayErrorEvent} galaxy-pay-error - Something failed. `detail: {code, message, retryable}`.
+ * @fires {GalaxyPayCloseEvent} galaxy-pay-close - The modal or popup has closed, for any reason. `detail: {sessionId}`.
  * @slot - The button label; defaults to "Thanh toán" (vi) or "Pay" (en).
  * @csspart button - The pay button.
  * @csspart dialog - The modal `<dialog>` holding the gateway page.
@@ -90,53 +76,81 @@ export interface Flow {
 export class GalaxyPayButton extends LitElement {
   static override styles = styles;
 
+  /**
+   * Reactive properties, declared here rather than with Lit's decorators: the decorators module and the
+   * per-field calls cost ~0.5 KB gzipped in the script-tag file.
+   */
+  static override properties = {
+    signer: {},
+    orderRef: { attribute: 'order-ref' },
+    mode: {},
+    lang: {},
+    paymentMethod: { attribute: 'payment-method' },
+    sourceType: { attribute: 'source-type' },
+    customerHandle: { attribute: 'customer-handle' },
+    returnUrl: { attribute: 'return-url' },
+    disabled: { type: Boolean, reflect: true },
+    strings: { attribute: false },
+    phase: { state: true },
+    announcement: { state: true },
+    checkoutUrl: { state: true },
+    frameState: { state: true },
+    panel: { state: true },
+  };
+
   private flow?: Flow;
-
-  @query('dialog') private dialog?: HTMLDialogElement;
-  @query('.x') private closeButton?: HTMLButtonElement;
-  @query('iframe') private frame?: HTMLIFrameElement;
-  @query('.go,.alt') private lastFocusable?: HTMLElement;
-
-  @state() private phase: Phase = 'idle';
-  @state() private announcement = '';
-  @state() private checkoutUrl = '';
-  @state() private frameState: 'loading' | 'loaded' | 'failed' = 'loading';
+  private phase: Phase = 'idle';
+  private announcement = '';
+  private checkoutUrl = '';
+  private frameState: 'loading' | 'loaded' | 'failed' = 'loading';
   /** Set by the extras module: renders the dialog's body instead (saved-cards chooser, QR code). */
-  @state() private panel?: () => unknown;
+  private panel?: () => unknown;
 
   /** Base URL of the merchant's signer, absolute or relative to the page (e.g. `/galaxy-pay`). */
-  @property() signer = '';
+  signer = '';
   /** The merchant's order reference; the signer looks up the amount. */
-  @property({ attribute: 'order-ref' }) orderRef = '';
+  orderRef = '';
   /** How the checkout is shown: `auto`, `modal`, `popup` or `redirect`. */
-  @property() mode: GalaxyPayMode = 'auto';
-  /** Language of the built-in words and of the gateway page: `vi` (default) or `en`. */
-  @property({ reflect: true }) override lang = 'vi';
-  /** Payment method to preselect: `DOMESTIC`, `INTERNATIONAL`, `WALLET` or `QRPAY`. */
-  @property({ attribute: 'payment-method' }) paymentMethod = '';
+  mode: GalaxyPayMode = 'auto';
+  /**
+   * Language of the built-in words and of the gateway page, `vi` or `en`. Without it the button follows the
+   * page (`<html lang>`), then the browser, and falls back to Vietnamese; it never sets the attribute itself.
+   */
+  override lang = '';
+  /**
+   * Payment method to preselect: `DOMESTIC`, `INTERNATIONAL`, `WALLET`, `QRPAY`, `HUB` or `BNPL` (the last
+   * two with a `source-type`, e.g. `2C2P`, `KREDIVO`).
+   */
+  paymentMethod: GalaxyPayPaymentMethod | '' = '';
   /** Source (bank or wallet code) within the payment method. */
-  @property({ attribute: 'source-type' }) sourceType = '';
+  sourceType = '';
   /**
    * Signed, expiring customer handle minted by the merchant's back end (never a raw customer id): offers the
    * customer's saved cards and saving a new one.
    */
-  @property({ attribute: 'customer-handle' }) customerHandle = '';
+  customerHandle = '';
   /** Redirect mode: where the shopper comes back to (an allowed merchant origin). Default: this page. */
-  @property({ attribute: 'return-url' }) returnUrl = '';
+  returnUrl = '';
   /** Disables the button. */
-  @property({ type: Boolean, reflect: true }) disabled = false;
+  disabled = false;
   /** Overrides for any of the built-in words. */
-  @property({ attribute: false }) strings: Partial<GalaxyPayStrings & GalaxyPayExtraStrings> = {};
+  strings: Partial<GalaxyPayStrings & GalaxyPayExtraStrings> = {};
   /** Milliseconds the gateway frame may take to load before a new window is offered instead. */
-  @property({ attribute: false }) frameTimeout = 15_000;
+  frameTimeout = 15_000;
   /** Milliseconds to keep asking the signer after the popup closed (a late payment may still land). */
-  @property({ attribute: false }) closeGrace = 10_000;
+  closeGrace = 10_000;
   /** Milliseconds between status polls when Server-Sent Events are unavailable. */
-  @property({ attribute: false }) pollInterval = 2_000;
+  pollInterval = 2_000;
 
   override connectedCallback(): void {
     super.connectedCallback();
-    if (returnedSessionId()) void this.updateComplete.then(() => this.resume());
+    // Back from a redirect: report that session if it is this button's order. Without the extras file there
+    // is nothing to report it with; the signer still holds the verified status.
+    if (returnedSessionId()) {
+      void this.updateComplete
+        .then(() => this.extra((x, host) => x.resume(host, signerBase(this.signer))))
+        .catch(() => undefined);
+    }
   }
 
   override disconnectedCallback(): void {
@@ -145,59 +159,27 @@ export class GalaxyPayButton extends LitElement {
     this.end();
   }
 
-  private get words(): GalaxyPayStrings {
-    return { ...STRINGS[this.lang === 'en' ? 'en' : 'vi'], ...this.strings };
+  /** The built-in language in use: `lang`, else the page's, else the browser's; Vietnamese otherwise. */
+  private get language(): GalaxyPayLang {
+    const tags = [
+      this.lang,
+      this.closest('[lang]')?.getAttribute('lang'),
+      document.documentElement.lang,
+      ...navigator.languages,
+    ];
+    for (const tag of tags) {
+      const primary = tag?.toLowerCase().split('-')[0];
+      if (primary === 'vi' || primary === 'en') return primary;
+    }
+    return 'vi';
   }
 
-  private handleMessage = (event: MessageEvent): void => {
-    const flow = this.flow;
-    if (
-      !flow?.sessionId ||
-      !isReturnMessage(event, {
-        origin: new URL(flow.base).origin,
-        source: flow.popup ?? this.frame?.contentWindow,
-        sessionId: flow.sessionId,
-        nonce: flow.nonce!,
-      })
-    ) {
-      return;
-    }
-    // A hint only: the signer says what happened (T34).
-    this.setPhase('verifying');
-    void flow.watcher?.check();
-  };
+  private get words(): GalaxyPayStrings {
+    return { ...STRINGS[this.language], ...this.strings };
+  }
 
-  private handleView(flow: Flow, view: SessionView): void {
-    if (this.flow !== flow || !isFinal(view)) return;
-    const sessionId = flow.sessionId!;
-    const orderRef = flow.orderRef;
-    const w = this.words;
-    if (view.sessionId !== sessionId || view.orderRef !== orderRef) {
-      this.settle(
-        flow,
-        this.error(ErrorCode.Mismatch, 'the signer answered for another order', false),
-      );
-    } else if (view.status === 'cancelled' || view.status === 'expired') {
-      const reason = view.status === 'expired' ? 'timeout' : (view.cancelReason ?? 'gateway');
-      this.settle(flow, new GalaxyPayCancelEvent({ reason, sessionId, orderRef }), w.cancelled);
-    } else if (view.status === 'needs_review') {
-      this.settle(flow, this.error(ErrorCode.NeedsReview, 'the payment needs review', false));
-    } else {
-      const status: GalaxyPayResultDetail['status'] =
-        view.status === 'paid' || view.status === 'authorized' ? view.status : 'failed';
-      const { amount, currency, transactionId, code, message } = view;
-      const detail: GalaxyPayResultDetail = {
-        status,
-        sessionId,
-        orderRef,
-        amount,
-        currency,
-        transactionId,
-        code,
-        message,
-      };
-      this.settle(flow, new GalaxyPayResultEvent(detail), status === 'failed' ? w.failed : w.paid);
-    }
+  private get dialog(): HTMLDialogElement | null | undefined {
+    return this.shadowRoot?.querySelector('dialog');
   }
 
   private handleEscape(event: Event): void {
@@ -210,47 +192,13 @@ export class GalaxyPayButton extends LitElement {
     if (this.frameState === 'loading') this.frameState = 'loaded';
   }
 
-  /**
-   * The frame did not load in time, or the page's CSP refused it: say so and offer a new window, which the
-   * shopper's next click may open (T36). Chromium fires `load` even for a page that refuses framing
-   * (X-Frame-Options, frame-ancestors) and a cross-origin frame cannot be inspected, so the dialog always
-   * offers the new window too.
-   */
-  private handleFrameFailed(flow: Flow, code: ErrorCode): void {
-    if (this.flow !== flow || this.frameState === 'failed' || flow.presentation !== 'modal') return;
-    if (code === ErrorCode.FrameTimeout && this.frameState === 'loaded') return;
-    this.frameState = 'failed';
-    this.checkoutUrl = '';
-    this.dispatchEvent(this.error(code, this.words.frameTimeout, true));
-  }
-
+  /** "Open in a new window": the window opens inside this click (T36); the extras module sends it on. */
   private handleOpenWindow(): void {
     const flow = this.flow;
-    if (!flow?.checkoutUrl) return;
-    const popup = openPopup();
-    if (!popup) {
-      this.dispatchEvent(this.error(ErrorCode.PopupBlocked, this.words.popupBlocked, true));
-      return;
+    if (flow?.checkoutUrl) {
+      const popup = openPopup();
+      void this.extra((x, host) => x.openWindow(host, flow, popup));
     }
-    flow.presentation = 'popup';
-    this.dialog?.close();
-    this.showPopup(flow, popup);
-  }
-
-  private async handlePopupClosed(flow: Flow): Promise<void> {
-    // Closed at once: maybe cut off by the page's COOP, the shopper still paying; then the signer alone tells.
-    if (
-      Date.now() - flow.sentAt! < 3000 &&
-      (await this.extra(x => x.coopSevered()).catch(() => false))
-    )
-      return;
-    if (this.flow !== flow) return;
-    this.markClosed(flow);
-    this.setPhase('verifying');
-    void flow.watcher?.check();
-    // A late IPN may still land: keep watching for a while, then have the signer settle it.
-    const timer = setTimeout(() => void this.cancel(flow, 'closed'), this.closeGrace);
-    flow.controller.signal.addEventListener('abort', () => clearTimeout(timer));
   }
 
   /** Starts a payment, as a click does. Ignored while one is under way (double clicks open one session). */
@@ -286,11 +234,11 @@ export class GalaxyPayButton extends LitElement {
   }
 
   /**
-   * Runs part of a flow in the lazily loaded extras module (saved cards, QR, COOP check): `host` is this
-   * element, its private members included (one unit, split only for the script-tag size budget).
+   * Runs part of a flow in the lazily loaded extras module: `host` is this element, its private members
+   * included (one unit, split only for the script-tag size budget).
    */
   private async extra<T>(run: (extras: typeof Extras, host: never) => T): Promise<Awaited<T>> {
-    return await run(await import('./extras.js'), this as never);
+    return await run(await loadExtras(), this as never);
   }
 
   /** Opens the checkout in the chosen presentation; the popup synchronously, inside the shopper's click. */
@@ -318,139 +266,37 @@ export class GalaxyPayButton extends LitElement {
 
   /** Closes the checkout. The signer is asked first: a payment that went through is still reported as paid. */
   close(): void {
-    if (this.flow) void this.cancel(this.flow, 'user');
+    const flow = this.flow;
+    if (flow?.sessionId) {
+      void this.extra((x, host) => x.cancel(host, flow, 'user'));
+    } else if (flow) {
+      // No session yet: nothing to ask the signer.
+      this.markClosed(flow);
+      this.end();
+    }
   }
 
   private async start(flow: Flow): Promise<void> {
     const { signal } = flow.controller;
     try {
-      const session = await createSession(flow.base, this.request(flow), { signal });
+      // The rest of the checkout loads while the signer opens the session: the click waits for nothing more.
+      const [extras, session] = await Promise.all([
+        loadExtras(),
+        createSession(flow.base, this.request(flow), { signal }),
+      ]);
       if (signal.aborted) return;
       flow.sessionId = session.sessionId;
       flow.nonce = session.nonce;
-      if (session.qr) {
-        await this.extra((x, host) => x.showQr(host, flow, session.qr!));
-        return;
-      }
-      const url = session.checkoutUrl ?? '';
-      if (!/^https?:\/\//.test(url)) throw new GalaxyPayRequestError(flow.base, 502, 'no_checkout');
-      flow.checkoutUrl = url;
-      const open = () =>
-        new GalaxyPayOpenEvent({ sessionId: session.sessionId, mode: flow.presentation });
-      if (flow.presentation === 'redirect') {
-        this.dispatchEvent(open());
-        location.assign(url);
-        return;
-      }
-      addEventListener('message', this.handleMessage, { signal });
-      flow.watcher = this.watch(flow, session.sessionId);
-      if (flow.popup) {
-        this.showPopup(flow, flow.popup);
-      } else {
-        this.checkoutUrl = url;
-        const timer = setTimeout(
-          () => this.handleFrameFailed(flow, ErrorCode.FrameTimeout),
-          this.frameTimeout,
-        );
-        signal.addEventListener('abort', () => clearTimeout(timer));
-        // The merchant's CSP lacks the gateway in frame-src: no need to wait for the timeout.
-        const origin = new URL(url).origin;
-        addEventListener(
-          'securitypolicyviolation',
-          event =>
-            event.blockedURI.startsWith(origin) &&
-            this.handleFrameFailed(flow, ErrorCode.FrameBlocked),
-          { signal },
-        );
-      }
-      this.setPhase('paying');
-      this.dispatchEvent(open());
+      if (session.qr) extras.showQr(this as never, flow, session.qr);
+      else extras.follow(this as never, flow, session);
     } catch (error) {
       if (!signal.aborted) this.fail(flow, error);
     }
   }
 
-  private watch(flow: Flow, sessionId: string) {
-    return watchSession(flow.base, sessionId, v => this.handleView(flow, v), {
-      signal: flow.controller.signal,
-      pollMs: this.pollInterval,
-    });
-  }
-
-  /** Redirect mode came back with `?galaxy_pay_session=`: report that session if it is this button's order. */
-  private async resume(): Promise<void> {
-    const sessionId = returnedSessionId();
-    const base = signerBase(this.signer);
-    if (!sessionId || this.flow || !base || !this.orderRef) return;
-    const flow: Flow = {
-      controller: new AbortController(),
-      presentation: 'redirect',
-      base,
-      orderRef: this.orderRef,
-      sessionId,
-      closed: true,
-    };
-    this.flow = flow;
-    this.setPhase('verifying');
-    const { signal } = flow.controller;
-    try {
-      const view = await getSession(flow.base, sessionId, { signal });
-      // Another button's payment, or already claimed: stay quiet (several buttons never cross-talk).
-      if (view.orderRef !== flow.orderRef || returnedSessionId() !== sessionId) {
-        this.end();
-        return;
-      }
-      forgetReturnedSession();
-      if (isFinal(view)) this.handleView(flow, view);
-      else flow.watcher = this.watch(flow, sessionId);
-    } catch (error) {
-      // An id the signer does not know (stale, forged, another signer's) is not this button's payment either.
-      if ((error as { status?: number }).status === 404) this.end();
-      else if (!signal.aborted) this.fail(flow, error);
-    }
-  }
-
-  private showPopup(flow: Flow, popup: Window): void {
-    flow.popup = popup;
-    this.checkoutUrl = '';
-    // Still about:blank and ours, so it may be navigated; the return page will be the signer's.
-    popup.location.href = flow.checkoutUrl!;
-    flow.sentAt = Date.now();
-    watchClosed(popup, () => void this.handlePopupClosed(flow), flow.controller.signal);
-  }
-
-  private async cancel(flow: Flow, reason: 'user' | 'closed'): Promise<void> {
-    if (this.flow !== flow || flow.cancelling) return;
-    flow.cancelling = true;
-    flow.popup?.close();
-    this.markClosed(flow);
-    this.setPhase('verifying');
-    if (!flow.sessionId) {
-      this.end();
-      return;
-    }
-    const { signal } = flow.controller;
-    for (;;) {
-      try {
-        const key = clientKeyFor(flow.base, flow.orderRef);
-        return this.handleView(
-          flow,
-          await cancelSession(flow.base, flow.sessionId, reason, { signal }, key),
-        );
-      } catch (error) {
-        if (signal.aborted) return;
-        // 503: the gateway did not answer, so whether the shopper paid is unknown. Keep asking (the status
-        // watcher may report the payment first); never report a cancel the signer could not verify.
-        if ((error as GalaxyPayRequestError).status !== 503) return this.fail(flow, error);
-        await new Promise(wake => setTimeout(wake, 2000));
-        if (this.flow !== flow) return;
-      }
-    }
-  }
-
   /** Hides the modal or popup and sends `galaxy-pay-close`, once per flow. */
   private markClosed(flow: Flow): void {
-    if (this.dialog?.open) this.dialog.close();
+    this.dialog?.close();
     this.checkoutUrl = '';
     if (flow.closed) return;
     flow.closed = true;
@@ -465,24 +311,16 @@ export class GalaxyPayButton extends LitElement {
     this.dispatchEvent(outcome);
   }
 
+  /** Ends `flow` with `galaxy-pay-error`: mapped by the extras module, or a network error if it did not load. */
   private fail(flow: Flow, error: unknown): void {
-    const status = error instanceof GalaxyPayRequestError ? error.status : 0;
-    const code = error instanceof GalaxyPayRequestError ? error.code : undefined;
-    const detail: GalaxyPayErrorDetail =
-      code === 'order_already_paid'
-        ? { code: ErrorCode.OrderPaid, message: 'the order is already paid', retryable: false }
-        : /customer_handle|saved_cards_disabled/.test(code!)
-          ? {
-              code: ErrorCode.CustomerHandle,
-              message: `customer-handle refused (${code})`,
-              retryable: false,
-            }
-          : {
-              code: status ? ErrorCode.Signer : ErrorCode.Network,
-              message: String((error as Error)?.message ?? error),
-              retryable: !status || status >= 500 || status === 429 || status === 409,
-            };
-    this.settle(flow, new GalaxyPayErrorEvent(detail));
+    void this.extra((x, host) => x.fail(host, flow, error)).catch(
+      () =>
+        this.flow === flow &&
+        this.settle(
+          flow,
+          this.error(ErrorCode.Network, String((error as Error)?.message ?? error), true),
+        ),
+    );
   }
 
   /** Releases the current flow without dispatching anything. */
@@ -492,7 +330,7 @@ export class GalaxyPayButton extends LitElement {
     this.flow = undefined;
     flow.controller.abort();
     flow.popup?.close();
-    if (this.dialog?.open) this.dialog.close();
+    this.dialog?.close();
     this.checkoutUrl = '';
     this.panel = undefined;
     this.phase = 'idle';
@@ -507,19 +345,21 @@ export class GalaxyPayButton extends LitElement {
     this.announcement = this.words[phase];
   }
 
+  /** The body of `POST {signer}/sessions`: what the shopper chose, never a price (empty values are left out). */
   private request(flow: Flow): SessionRequest {
+    const saved = flow.tokenId || flow.saveCard;
     return {
       orderRef: flow.orderRef,
       clientKey: clientKeyFor(flow.base, flow.orderRef),
-      locale: this.lang === 'en' ? 'en' : 'vi',
-      ...(this.paymentMethod ? { paymentMethod: this.paymentMethod } : {}),
-      ...(this.sourceType ? { sourceType: this.sourceType } : {}),
-      ...(flow.tokenId || flow.saveCard
-        ? { customerHandle: this.customerHandle, tokenId: flow.tokenId, saveCard: flow.saveCard }
-        : {}),
-      ...(flow.presentation === 'redirect'
-        ? { returnUrl: this.returnUrl || currentPageUrl() }
-        : {}),
+      locale: this.language,
+      paymentMethod: this.paymentMethod || undefined,
+      sourceType: this.sourceType || undefined,
+      ...(saved && {
+        customerHandle: this.customerHandle,
+        tokenId: flow.tokenId,
+        saveCard: flow.saveCard,
+      }),
+      returnUrl: flow.presentation === 'redirect' ? this.returnUrl || currentPageUrl() : undefined,
     };
   }
 
@@ -530,6 +370,7 @@ export class GalaxyPayButton extends LitElement {
     // A modal dialog makes the rest of the page inert, a live region outside it included: while it is open,
     // progress is announced from inside it.
     const inDialog = !!this.dialog?.open;
+    const find = (selector: string) => this.shadowRoot!.querySelector<HTMLElement>(selector);
     return html`<button
         type="button"
         part="button"
@@ -542,7 +383,7 @@ export class GalaxyPayButton extends LitElement {
       <span class="sr" role="status">${inDialog ? '' : this.announcement}</span>
       <dialog part="dialog" aria-label=${w.title} @cancel=${this.handleEscape}>
         <span class="sr" role="status">${inDialog ? this.announcement : ''}</span>
-        <span tabindex="0" @focus=${() => (this.lastFocusable ?? this.closeButton)?.focus()}></span>
+        <span tabindex="0" @focus=${() => (find('.go,.alt') ?? find('.x'))?.focus()}></span>
         <header>
           <button type="button" class="x" autofocus aria-label=${w.close} @click=${this.close}>
             ×
@@ -582,7 +423,7 @@ export class GalaxyPayButton extends LitElement {
                 </button>
               </footer>`
         }
-        <span tabindex="0" @focus=${() => this.closeButton?.focus()}></span>
+        <span tabindex="0" @focus=${() => find('.x')?.focus()}></span>
       </dialog>`;
   }
 }
@@ -609,3 +450,6 @@ function signerBase(signer: string): string | undefined {
 
 /** The payment under way on this page, if any (a flow ends by aborting its controller). */
 let activeFlow: Flow | undefined;
+
+/** The rest of the element (`galaxy-pay-extras.js` next to the script-tag file). */
+const loadExtras = () => import('./extras.js');

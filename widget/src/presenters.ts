@@ -1,6 +1,7 @@
 /**
  * Where the hosted payment page is shown. The modal `<dialog>` is rendered by the element itself; this module
- * holds what touches the window: choosing a presentation, the popup, the redirect and its return.
+ * holds what a click needs of the window: choosing a presentation, opening the popup, the redirect's return
+ * address. Watching the popup and claiming a return are in `checkout.ts`, loaded lazily.
  * Nothing here runs at import time (SSR-safe).
  */
 
@@ -44,16 +45,6 @@ export function openPopup(): Window | null {
   );
 }
 
-/** Calls `onClosed` once when the popup is closed (by the shopper or by the return page). */
-export function watchClosed(popup: Window, onClosed: () => void, signal: AbortSignal): void {
-  const timer = setInterval(() => {
-    if (!popup.closed) return;
-    clearInterval(timer);
-    onClosed();
-  }, 400);
-  signal.addEventListener('abort', () => clearInterval(timer));
-}
-
 /** The current page without our return parameter: where redirect mode comes back to by default. */
 export function currentPageUrl(): string {
   const url = new URL(location.href);
@@ -65,8 +56,3 @@ export function currentPageUrl(): string {
 /** The session id of a redirect that just came back, if any. */
 export const returnedSessionId = (): string | null =>
   new URL(location.href).searchParams.get(RETURN_PARAM);
-
-/** Removes the return parameter once a button has claimed it, so a reload does not report the payment twice. */
-export function forgetReturnedSession(): void {
-  history.replaceState(history.state, '', currentPageUrl() + location.hash);
-}

@@ -1,12 +1,7 @@
 import { expect } from '@open-wc/testing';
 import sinon from 'sinon';
-import {
-  GalaxyPayRequestError,
-  cancelSession,
-  createSession,
-  getSession,
-  watchSession,
-} from './signer-client.js';
+import { cancelSession, getSession, watchSession } from './session.js';
+import { GalaxyPayRequestError, createSession } from './signer-client.js';
 import type { SessionView } from './types.js';
 
 const view = (status: SessionView['status']): SessionView => ({

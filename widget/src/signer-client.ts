@@ -1,9 +1,9 @@
 /**
- * The signer's HTTP API as the widget uses it (server/README.md): open a session, read its verified status,
- * cancel it, and watch it through Server-Sent Events with a polling fallback. No DOM, no element state.
+ * The signer's HTTP API as a click needs it (server/README.md): open a session, with this tab's key for the
+ * order. The calls about an open session are in `session.ts`, loaded lazily. No DOM, no element state.
  */
 
-import type { CancelReason, CreatedSession, SessionRequest, SessionView } from './types.js';
+import type { CreatedSession, SessionRequest } from './types.js';
 
 /** A signer call that failed: `status` 0 means the signer was not reached at all. */
 export class GalaxyPayRequestError extends Error {
@@ -78,87 +78,4 @@ export function createSession(
   options: CallOptions = {},
 ): Promise<CreatedSession> {
   return call(`${signer}/sessions`, options, request);
-}
-
-/** `GET {signer}/sessions/:id`: the verified status (a stale `pending` makes the signer ask the gateway). */
-export function getSession(
-  signer: string,
-  id: string,
-  options: CallOptions = {},
-): Promise<SessionView> {
-  return call(`${signer}/sessions/${encodeURIComponent(id)}`, options);
-}
-
-/** `POST {signer}/sessions/:id/cancel`: the signer asks the gateway first, so a late payment stays paid. */
-export function cancelSession(
-  signer: string,
-  id: string,
-  reason: Extract<CancelReason, 'user' | 'closed'>,
-  options: CallOptions = {},
-  clientKey?: string,
-): Promise<SessionView> {
-  return call(`${signer}/sessions/${encodeURIComponent(id)}/cancel`, options, {
-    reason,
-    clientKey,
-  });
-}
-
-export interface WatchOptions extends CallOptions {
-  /** Polling interval when Server-Sent Events are unavailable. Default 2 s. */
-  pollMs?: number;
-  /** Set to false to poll only. */
-  sse?: boolean;
-}
-
-/** Final statuses: nothing moves on its own after them, so watching stops. */
-export const isFinal = (view: SessionView): boolean =>
-  view.status !== 'pending' && view.status !== 'pending_unknown';
-
-/**
- * Calls `onView` with every status the signer reports until a final one or `signal` aborts: SSE first, and
- * polling if the stream fails (proxies that buffer, old webviews). `check()` asks at once (a message arrived,
- * the popup closed); a failed check is not an error, the next poll or event will tell.
- */
-export function watchSession(
-  signer: string,
-  id: string,
-  onView: (view: SessionView) => void,
-  options: WatchOptions = {},
-): { check(): Promise<void> } {
-  const { signal } = options;
-  let stopped = false;
-  const deliver = (view: SessionView) => {
-    if (stopped || signal?.aborted) return;
-    if (isFinal(view)) stopped = true;
-    onView(view);
-  };
-  const check = () => getSession(signer, id, options).then(deliver, () => undefined);
-  const poll = () => {
-    const timer = setInterval(() => {
-      if (stopped || signal?.aborted) clearInterval(timer);
-      else void check();
-    }, options.pollMs ?? 2000);
-    signal?.addEventListener('abort', () => clearInterval(timer));
-  };
-  if (options.sse !== false && typeof EventSource === 'function') {
-    const source = new EventSource(`${signer}/sessions/${encodeURIComponent(id)}/events`);
-    const close = () => source.close();
-    signal?.addEventListener('abort', close);
-    source.addEventListener('status', event => {
-      try {
-        deliver(JSON.parse((event as MessageEvent<string>).data) as SessionView);
-      } catch {
-        // Not JSON: ignore it, the signer always sends a full view next time.
-      }
-      if (stopped) close();
-    });
-    // The stream ended or broke before a final status: EventSource would reconnect forever, poll instead.
-    source.onerror = () => {
-      close();
-      if (!stopped) poll();
-    };
-  } else {
-    poll();
-  }
-  return { check };
 }

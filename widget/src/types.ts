@@ -6,6 +6,13 @@ export type GalaxyPayMode = 'auto' | 'modal' | 'popup' | 'redirect';
 /** The presentation actually used for one payment. */
 export type GalaxyPayPresentation = Exclude<GalaxyPayMode, 'auto'>;
 
+/**
+ * Payment methods the `payment-method` attribute may preselect (the signer checks them): the `paymentMethod`
+ * values of Galaxy Pay's Pay API. `HUB` and `BNPL` need a `source-type` (e.g. `2C2P`, `KREDIVO`).
+ */
+export type GalaxyPayPaymentMethod =
+  'DOMESTIC' | 'INTERNATIONAL' | 'WALLET' | 'QRPAY' | 'HUB' | 'BNPL';
+
 /** Built-in languages. */
 export type GalaxyPayLang = 'vi' | 'en';
 
@@ -65,7 +72,7 @@ export interface SessionView {
 export interface SessionRequest {
   orderRef: string;
   locale?: GalaxyPayLang;
-  paymentMethod?: string;
+  paymentMethod?: GalaxyPayPaymentMethod;
   sourceType?: string;
   returnUrl?: string;
   /** The signed, expiring customer handle minted by the merchant's back end (saved cards). */

@@ -42,6 +42,25 @@ export interface OperationsDeps {
   now: () => Date;
   /** How long after the payment a refund is allowed. Galaxy Pay documents one year. */
   refundWindowMs: number;
+  /** Which `orderID` refunds, voids and captures carry. Default `per-operation`. */
+  managementOrderId?: ManagementOrderId;
+}
+
+/**
+ * The `orderID` a refund, void or capture sends (docs/gateway-fidelity.md, M1–M5). Galaxy Pay calls it
+ * "Transaction ID at Merchant" and shows no rule; its refund example and its API playground send a fresh id.
+ * - `per-operation` (default): each operation gets a reference of its own, made once and kept with it: a
+ *   re-send of the same operation carries the same one (the gateway can recognise a retry), and two partial
+ *   refunds of equal amounts carry different ones (neither can be refused as a duplicate of the other).
+ * - `original`: every operation sends the payment's own orderID (if UAT shows the gateway requires it).
+ */
+export type ManagementOrderId = 'per-operation' | 'original';
+export const DEFAULT_MANAGEMENT_ORDER_ID: ManagementOrderId = 'per-operation';
+
+/** The `orderID` a new refund, void or capture will send (and every re-send of it). */
+function managementReference(deps: OperationsDeps, session: Session): string {
+  const mode = deps.managementOrderId ?? DEFAULT_MANAGEMENT_ORDER_ID;
+  return mode === 'original' ? session.gatewayOrderId : newRequestId();
 }
 
 /**
@@ -474,8 +493,9 @@ export async function refund(
       idempotencyKey: input.idempotencyKey,
       requestHash: hash,
       operator: input.operator,
-      // Our own reference for this refund (the gateway refuses the same one twice: a re-send is safe).
-      gatewayRef: newRequestId(),
+      // The orderID this refund sends, every time it is sent (per-operation: the gateway refuses the same
+      // reference twice, so a re-send cannot refund twice).
+      gatewayRef: managementReference(deps, session),
       detail: input.reason,
     }),
     { maxTotal: captured },
@@ -542,7 +562,7 @@ function send(
   }
   const data = managementData(
     session,
-    session.gatewayOrderId,
+    op.gatewayRef ?? session.gatewayOrderId,
     op.amount ?? session.amount,
     op.createdAt,
     `${op.kind === 'void' ? 'Void' : 'Capture'} ${session.orderRef}`,
@@ -695,6 +715,7 @@ export async function voidOrCapture(
       operator: input.operator,
       idempotencyKey: input.idempotencyKey ?? null,
       requestHash: hash,
+      gatewayRef: managementReference(deps, session),
     }),
     { exclusive: true },
   );

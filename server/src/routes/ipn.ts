@@ -20,7 +20,7 @@ import {
 } from '@galaxy-pay/protocol';
 import { parserError, writeError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { settleLinkIpn } from '../links.js';
+import { settleLinkIpn, settleLinkIpnIfKnown } from '../links.js';
 import { reportFromCallback, settle } from '../settlement.js';
 import { clientAddress, sourceKey, sourceLimiter } from '../source-limit.js';
 import { saveCardFromIpn, type SavedCardsConfig } from '../tokens/cards.js';
@@ -169,13 +169,20 @@ async function handle(
     }
     const payload = verifyCallback({ data: input.data, signature: input.signature }, deps.salt);
     if (!('requestID' in payload)) {
-      // A payment-link IPN (`requestId`, §8.4): its own format, settled against the stored link.
+      // A payment-link IPN in the docs table's shape (`requestId`, `orderNo`): settled against the link.
       const link = await settleLinkIpn(deps, String(input.data), payload);
       reply(res, link.ipnStatus, link.description);
       return;
     }
     const callback = payload as TransactionCallback;
-    const result = await settle(deps, reportFromCallback('ipn', String(input.data), callback));
+    const result = await settle(deps, reportFromCallback('ipn', String(input.data), callback), {
+      // A payment-link IPN in the shape of Galaxy Pay's own example (`requestID`, `orderID` = the link's
+      // orderNo): looked for only when no session has that orderID (ledger L1).
+      otherwise: async () => {
+        const link = await settleLinkIpnIfKnown(deps, String(input.data), callback);
+        return link && { session: null, changed: false, ...link };
+      },
+    });
     // PAY_WITH_CREATE_TOKEN: the token comes only in the IPN; saved (encrypted) before the answer.
     if (result.session)
       await saveCardFromIpn(deps, result.session, callback.responseData.tokenization);

@@ -315,8 +315,17 @@ describe('POST /sessions', () => {
       ['an orderRef with a NUL', '{"orderRef":"ORDER-1\\u0000"}', 'invalid_field'],
       ['locale fr', '{"orderRef":"ORDER-1","locale":"fr"}', 'invalid_field'],
       ['locale VI in capitals', '{"orderRef":"ORDER-1","locale":"VI"}', 'invalid_field'],
-      ['paymentMethod HUB', '{"orderRef":"ORDER-1","paymentMethod":"HUB"}', 'invalid_field'],
-      ['paymentMethod BNPL', '{"orderRef":"ORDER-1","paymentMethod":"BNPL"}', 'invalid_field'],
+      // HUB and BNPL are offered (issue 12 §4), but only with their sourceType.
+      [
+        'paymentMethod HUB without sourceType',
+        '{"orderRef":"ORDER-1","paymentMethod":"HUB"}',
+        'source_type_required',
+      ],
+      [
+        'paymentMethod BNPL without sourceType',
+        '{"orderRef":"ORDER-1","paymentMethod":"BNPL"}',
+        'source_type_required',
+      ],
       [
         'paymentMethod in lower case',
         '{"orderRef":"ORDER-1","paymentMethod":"domestic"}',

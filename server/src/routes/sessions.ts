@@ -5,7 +5,7 @@
 
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
-import { isKnownSourceType } from '@galaxy-pay/protocol';
+import { isKnownSourceType, sourceTypes } from '@galaxy-pay/protocol';
 import { SESSION_ID, openSession, ownsSession, randomId, type CheckoutDeps } from '../checkout.js';
 import { HttpError, requestIdOf } from '../errors.js';
 import { orderRefSchema, resolveOrder, type OrderInput, type ResolveOrder } from '../orders.js';
@@ -40,8 +40,13 @@ const CLIENT_KEY = z
   .string()
   .regex(/^[A-Za-z0-9_-]{16,64}$/, 'clientKey must be 16-64 base64url characters');
 
-/** Methods a shopper may ask for; the rest (HUB, BNPL) need merchant set-up first. */
-const WIDGET_METHODS = ['DOMESTIC', 'INTERNATIONAL', 'WALLET', 'QRPAY'] as const;
+/**
+ * Methods a shopper may ask for: every `paymentMethod` of the Pay table (docs › Pay; G3.5 §2.3.1 for HUB;
+ * sample-dotnet `variables.ts` for BNPL/KREDIVO). HUB and BNPL still need the merchant's set-up at Galaxy Pay.
+ */
+const WIDGET_METHODS = ['DOMESTIC', 'INTERNATIONAL', 'WALLET', 'QRPAY', 'HUB', 'BNPL'] as const;
+/** "sourceType NOT Required when paymentMethod = DOMESTIC or INTERNATIONAL" (docs › Pay): required here. */
+const NEEDS_SOURCE_TYPE: ReadonlySet<string> = new Set(['HUB', 'BNPL']);
 
 const createBody = z.strictObject({
   orderRef: orderRefSchema,
@@ -169,6 +174,13 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
         400,
         'invalid_field',
         'sourceType is not one of the chosen payment method',
+      );
+    }
+    if (body.paymentMethod && NEEDS_SOURCE_TYPE.has(body.paymentMethod) && !body.sourceType) {
+      throw new HttpError(
+        400,
+        'source_type_required',
+        `paymentMethod ${body.paymentMethod} needs a sourceType (${sourceTypes[body.paymentMethod as 'HUB' | 'BNPL'].join(', ')})`,
       );
     }
     const returnUrl = checkReturnUrl(deps, body.returnUrl);

@@ -13,7 +13,8 @@
 
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { betterSqlite3 } from './drivers.js';
 
 export interface CheckpointTuning {
   /** Commits after which the worker starts: a store that writes rarely never needs one. */
@@ -90,7 +91,7 @@ export interface Checkpointer {
 /** The file better-sqlite3 was loaded from in this process, so the worker loads the very same one. */
 function betterSqlitePath(): string | undefined {
   const cache = createRequire(import.meta.url).cache;
-  return Object.values(cache).find(module => module?.exports === Database)?.filename;
+  return Object.values(cache).find(module => module?.exports === betterSqlite3())?.filename;
 }
 
 /**

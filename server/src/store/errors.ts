@@ -1,6 +1,10 @@
 /** Stable codes of {@link StoreError}, for callers that branch on the failure. */
 export type StoreErrorCode =
-  'session_not_found' | 'transaction_id_conflict' | 'open_session_exists' | 'invalid_config';
+  | 'session_not_found'
+  | 'transaction_id_conflict'
+  | 'open_session_exists'
+  | 'invalid_config'
+  | 'driver_missing';
 
 /**
  * A store operation refused without changing anything (its transaction was rolled back, so the caller

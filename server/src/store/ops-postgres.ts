@@ -4,7 +4,8 @@
  * and the second sees the first's reservation; unique indexes back every rule up.
  */
 
-import pg from 'pg';
+import type Pg from 'pg';
+import { pgDriver } from './drivers.js';
 import {
   cardFromRow,
   linkFromRow,
@@ -103,7 +104,7 @@ export const POSTGRES_OPERATION_CHECKS_MIGRATION = {
   ],
 } as const;
 
-type Queryable = Pick<pg.ClientBase, 'query'>;
+type Queryable = Pick<Pg.ClientBase, 'query'>;
 
 /** Inside a transaction: queues the merchant's notice of an operation that just changed state. */
 async function queueNotice(client: Queryable, op: Operation, at: Date): Promise<void> {
@@ -131,7 +132,9 @@ async function queueNotice(client: Queryable, op: Operation, at: Date): Promise<
 
 function isUnique(error: unknown, constraint: string): boolean {
   return (
-    error instanceof pg.DatabaseError && error.code === '23505' && error.constraint === constraint
+    error instanceof pgDriver().DatabaseError &&
+    error.code === '23505' &&
+    error.constraint === constraint
   );
 }
 
@@ -147,8 +150,8 @@ async function first<T>(
 
 /** The methods, over the adapter's pool and its transaction helper. */
 export function postgresOperations(
-  pool: pg.Pool,
-  inTransaction: <T>(work: (client: pg.PoolClient) => Promise<T>) => Promise<T>,
+  pool: Pg.Pool,
+  inTransaction: <T>(work: (client: Pg.PoolClient) => Promise<T>) => Promise<T>,
 ): OperationsStore {
   const byKey = (db: Queryable, kind: string, key: string) =>
     first(

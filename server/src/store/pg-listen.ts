@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type Pg from 'pg';
+import { pgDriver } from './drivers.js';
 
 /** Wait before reconnecting a lost LISTEN connection. */
 const RECONNECT_DELAY_MS = 1000;
@@ -17,21 +18,21 @@ export interface ChannelListener {
  * {@link RECONNECT_DELAY_MS}; notifications sent in the gap are lost, which is why the widget also
  * polls the signer.
  */
-export function listenToChannel(config: pg.ClientConfig, channel: string): ChannelListener {
+export function listenToChannel(config: Pg.ClientConfig, channel: string): ChannelListener {
   const listeners = new Set<(payload: string) => void>();
-  let client: pg.Client | null = null;
+  let client: Pg.Client | null = null;
   let starting: Promise<void> | null = null;
   let retry: NodeJS.Timeout | null = null;
   let closed = false;
 
-  function dispatch(message: pg.Notification): void {
+  function dispatch(message: Pg.Notification): void {
     const payload = message.payload;
     if (message.channel !== channel || payload === undefined) return;
     // Outside pg's socket handler, so a throwing listener cannot break the connection.
     for (const listener of listeners) queueMicrotask(() => listener(payload));
   }
 
-  function lost(from: pg.Client): void {
+  function lost(from: Pg.Client): void {
     if (client !== from) return;
     client = null;
     from.end().catch(() => undefined);
@@ -48,14 +49,14 @@ export function listenToChannel(config: pg.ClientConfig, channel: string): Chann
   }
 
   async function connect(): Promise<void> {
-    const candidate = new pg.Client(config);
+    const candidate = new (pgDriver().Client)(config);
     candidate.on('notification', dispatch);
     // Without an 'error' handler a dropped connection would crash the process.
     candidate.on('error', () => lost(candidate));
     candidate.on('end', () => lost(candidate));
     try {
       await candidate.connect();
-      await candidate.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      await candidate.query(`LISTEN ${pgDriver().escapeIdentifier(channel)}`);
     } catch (error) {
       await candidate.end().catch(() => undefined);
       throw error;

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type Pg from 'pg';
+import { pgDriver } from './drivers.js';
 
 import { openSessionExists, sessionNotFound, StoreError, transactionIdConflict } from './errors.js';
 import {
@@ -213,13 +214,13 @@ function parseBigint(text: string): number {
 
 function isTransactionIdConflict(error: unknown): boolean {
   return (
-    error instanceof pg.DatabaseError &&
+    error instanceof pgDriver().DatabaseError &&
     error.code === '23505' &&
     error.constraint === 'sessions_transaction_id_key'
   );
 }
 
-type Queryable = Pick<pg.ClientBase, 'query'>;
+type Queryable = Pick<Pg.ClientBase, 'query'>;
 
 async function selectSession(db: Queryable, id: string): Promise<Session | null> {
   const result = await db.query<Row>('SELECT * FROM sessions WHERE id = $1', [id]);
@@ -243,15 +244,15 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
       `schema must match ${String(SCHEMA_NAME)}, got ${schema}`,
     );
   }
-  const types = new pg.TypeOverrides();
-  types.setTypeParser(pg.types.builtins.INT8, parseBigint);
-  const clientConfig: pg.ClientConfig = {
+  const types = new (pgDriver().TypeOverrides)();
+  types.setTypeParser(pgDriver().types.builtins.INT8, parseBigint);
+  const clientConfig: Pg.ClientConfig = {
     connectionString: url,
     types,
     application_name: 'galaxy-pay-signer',
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   };
-  const pool = new pg.Pool({ ...clientConfig, max: POOL_SIZE });
+  const pool = new (pgDriver().Pool)({ ...clientConfig, max: POOL_SIZE });
   // An idle connection can drop (server restart); the pool discards it, and an unhandled 'error'
   // event would crash the process.
   pool.on('error', () => undefined);
@@ -259,7 +260,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
   const listener = listenToChannel(clientConfig, channel);
   let closed = false;
 
-  async function inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async function inTransaction<T>(work: (client: Pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
@@ -295,7 +296,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
           `galaxy-pay:migrate:${schema ?? 'public'}`,
         ]);
         if (schema !== undefined) {
-          await client.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(schema)}`);
+          await client.query(`CREATE SCHEMA IF NOT EXISTS ${pgDriver().escapeIdentifier(schema)}`);
         }
         await client.query(
           `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -380,7 +381,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
         )
         .catch((error: unknown) => {
           if (
-            error instanceof pg.DatabaseError &&
+            error instanceof pgDriver().DatabaseError &&
             error.code === '23505' &&
             error.constraint === 'sessions_one_open_per_order'
           ) {
@@ -446,7 +447,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
         )
         .catch((error: unknown) => {
           if (
-            error instanceof pg.DatabaseError &&
+            error instanceof pgDriver().DatabaseError &&
             error.code === '23505' &&
             error.constraint === 'sessions_one_open_per_order'
           ) {

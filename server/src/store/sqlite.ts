@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 
 import { openSessionExists, sessionNotFound, StoreError, transactionIdConflict } from './errors.js';
 import {
@@ -12,6 +12,7 @@ import {
 } from './rows.js';
 import type { Row } from './rows.js';
 import { checkpointer } from './checkpointer.js';
+import { betterSqlite3, nativeModuleMissing } from './drivers.js';
 import { walSync } from './wal-sync.js';
 import {
   capUnverified,
@@ -253,7 +254,12 @@ function databasePath(url: string): string {
 
 /** Opens one connection with the settings every store relies on. */
 function openDatabase(path: string): Database.Database {
-  const db = new Database(path);
+  let db: Database.Database;
+  try {
+    db = new (betterSqlite3())(path);
+  } catch (error) {
+    throw nativeModuleMissing(error) ?? error;
+  }
   try {
     // First, so that even switching the journal mode waits for another process instead of failing.
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -303,7 +309,7 @@ function refusingDuplicate<T>(
     return work();
   } catch (error) {
     if (
-      error instanceof Database.SqliteError &&
+      error instanceof betterSqlite3().SqliteError &&
       error.code.startsWith('SQLITE_CONSTRAINT') &&
       error.message.includes(column)
     ) {
