@@ -16,7 +16,7 @@ import ts from 'typescript';
 import { defineConfig, type Plugin } from 'vite';
 
 /** The script-tag file's budget, gzipped at level 9 (issue 13): the build fails above it. */
-export const SCRIPT_BUDGET = 10 * 1024;
+const SCRIPT_BUDGET = 10 * 1024;
 
 const SCRIPT_FILES = ['dist/galaxy-pay-button.js', 'dist/galaxy-pay-extras.js'];
 

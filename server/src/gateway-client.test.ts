@@ -53,7 +53,8 @@ let sandbox: Sandbox;
 let baseUrl: string;
 
 before(async () => {
-  sandbox = createSandbox({ apiKey: API_KEY, salt: SALT });
+  // Some clients here run on a fixed 2025 clock: the sandbox does not check requestDateTime (ledger Q5).
+  sandbox = createSandbox({ apiKey: API_KEY, salt: SALT, requestDateTimeToleranceMs: null });
   baseUrl = await sandbox.listen(0, '127.0.0.1');
 });
 

@@ -58,6 +58,47 @@ describe('<galaxy-pay-button>', () => {
       expect(shadow(en).querySelector('slot')!.textContent!.trim()).to.equal('Pay');
     });
 
+    it('without lang, follows <html lang>, then the browser, else Vietnamese, and never sets lang itself', async () => {
+      const { signerUrl } = await stack();
+      const page = document.documentElement;
+      const pageLang = page.getAttribute('lang');
+      const bare = () =>
+        fixture<GalaxyPayButton>(
+          html`<galaxy-pay-button signer=${signerUrl} order-ref=${newOrder()}></galaxy-pay-button>`,
+        );
+      const label = (el: GalaxyPayButton) => shadow(el).querySelector('slot')!.textContent!.trim();
+      const browser = (languages: string[]) =>
+        sinon.stub(Navigator.prototype, 'languages').get(() => languages);
+      const fetch = sinon.spy(window, 'fetch');
+      try {
+        page.lang = 'en-GB';
+        const english = await bare();
+        await clickAndOpen(english);
+        english.close();
+        await oneEvent(english, 'galaxy-pay-cancel');
+        page.lang = 'vi';
+        const vietnamese = await bare();
+        page.removeAttribute('lang');
+        browser(['en-US', 'vi']);
+        const fromBrowser = await bare();
+        sinon.restore();
+        browser(['fr-FR', 'de']);
+        const neither = await bare();
+
+        expect(label(english)).to.equal('Pay');
+        expect(sessionPosts(fetch)[0]).to.include({ locale: 'en' });
+        expect(label(vietnamese)).to.equal('Thanh toán');
+        expect(label(fromBrowser)).to.equal('Pay');
+        expect(label(neither)).to.equal('Thanh toán');
+        for (const el of [english, vietnamese, fromBrowser, neither]) {
+          expect(el.hasAttribute('lang')).to.equal(false);
+        }
+      } finally {
+        if (pageLang === null) page.removeAttribute('lang');
+        else page.lang = pageLang;
+      }
+    });
+
     it('uses the slotted label and the overridden strings, as text', async () => {
       const el = await fixture<GalaxyPayButton>(
         html`<galaxy-pay-button signer="/gp" order-ref="A1">Mua ngay</galaxy-pay-button>`,

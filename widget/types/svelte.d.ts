@@ -1,9 +1,10 @@
 /**
- * JSX typings for React: `import type {} from '@galaxy-pay/widget/react';` once in the app makes
- * `<galaxy-pay-button>` a known element with its attributes and `on…` event props (React 19 passes
- * `ongalaxy-pay-result` style props through as listeners; with React 18 use a ref and addEventListener).
+ * Svelte 5 typings for `<galaxy-pay-button>` (`svelte-check`): once in the app,
+ * `import type {} from '@galaxy-pay/widget/svelte';` types its attributes and its `ongalaxy-pay-*` event
+ * attributes (`<galaxy-pay-button ongalaxy-pay-result={e => …}>`).
  */
 
+import type { HTMLAttributes } from 'svelte/elements';
 import type {
   GalaxyPayButton,
   GalaxyPayCancelEvent,
@@ -11,25 +12,22 @@ import type {
   GalaxyPayErrorEvent,
   GalaxyPayMode,
   GalaxyPayOpenEvent,
+  GalaxyPayPaymentMethod,
   GalaxyPayResultEvent,
-} from './dist/index.js';
+} from '../dist/index.js';
 
-interface GalaxyPayButtonJsxProps {
+/** The element's attributes and event attributes. */
+export interface GalaxyPayButtonSvelteProps extends Omit<HTMLAttributes<GalaxyPayButton>, 'lang'> {
   signer: string;
   'order-ref': string;
   mode?: GalaxyPayMode;
   lang?: 'vi' | 'en';
-  'payment-method'?: 'DOMESTIC' | 'INTERNATIONAL' | 'WALLET' | 'QRPAY';
+  'payment-method'?: GalaxyPayPaymentMethod;
   'source-type'?: string;
   'return-url'?: string;
   /** A signed, expiring customer handle minted by your back end (saved cards). */
   'customer-handle'?: string;
   disabled?: boolean;
-  children?: unknown;
-  class?: string;
-  className?: string;
-  id?: string;
-  key?: string | number;
   'ongalaxy-pay-open'?: (event: GalaxyPayOpenEvent) => void;
   'ongalaxy-pay-result'?: (event: GalaxyPayResultEvent) => void;
   'ongalaxy-pay-cancel'?: (event: GalaxyPayCancelEvent) => void;
@@ -37,12 +35,8 @@ interface GalaxyPayButtonJsxProps {
   'ongalaxy-pay-close'?: (event: GalaxyPayCloseEvent) => void;
 }
 
-declare module 'react' {
-  namespace JSX {
-    interface IntrinsicElements {
-      'galaxy-pay-button': GalaxyPayButtonJsxProps & { ref?: { current: GalaxyPayButton | null } };
-    }
+declare module 'svelte/elements' {
+  export interface SvelteHTMLElements {
+    'galaxy-pay-button': GalaxyPayButtonSvelteProps;
   }
 }
-
-export type { GalaxyPayButtonJsxProps };
