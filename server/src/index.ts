@@ -3,7 +3,7 @@ export { createSigner, type Signer, type SignerOptions } from './signer.js';
 export { createApp, type App, type AppOptions } from './app.js';
 export { loadConfig, ConfigError, type Config, type GatewayFlow } from './config.js';
 export { createLogger, type Logger } from './logger.js';
-export { openStore } from './store/index.js';
+export { openStore, StoreError, type StoreErrorCode } from './store/index.js';
 export type { Store, Session, SessionStatus, Order } from './store/store.js';
 export type { OrderInput, ResolveOrder } from './orders.js';
 export type { SignerHooks, PaymentNotice, OperationNotice } from './outbox.js';

@@ -13,7 +13,6 @@ import {
   launchBrowser,
   openShop,
   payButton,
-  payOnHostedPage,
   placeOrder,
   screenshot,
   waitForWidgetEvent,
@@ -44,7 +43,14 @@ describe('demo: authorize, then capture or void in the back office', () => {
     await chooseOption(page, 'opt-manual');
     assert.equal(await page.locator('#pay').getAttribute('signer'), stack.manualSignerUrl);
     await payButton(page).click();
-    await payOnHostedPage(checkoutFrame(page), CARDS.internationalNon3ds);
+    // Authorize-only opens the international card form straight away (no method to choose).
+    const frame = checkoutFrame(page);
+    const card = CARDS.internationalNon3ds;
+    await frame.locator('input[name="cardNumber"]').fill(card.number);
+    await frame.locator('input[name="cardHolderName"]').fill('NGUYEN VAN A');
+    await frame.locator('input[name="cardExpireDate"]').fill(card.date);
+    await frame.locator('input[name="cardVerificationValue"]').fill(card.cvv);
+    await frame.locator('form[action*="/card"] button[type="submit"]').click();
     const result = await waitForWidgetEvent(page, 'galaxy-pay-result');
     assert.equal(result.detail?.status, 'authorized');
     await page.locator('#receipt[data-status="authorized"]').waitFor();

@@ -98,13 +98,16 @@ describe('demo: the walk', () => {
         async page => {
           await openShop(page, stack.shopUrl, `/?lang=${lang}`);
           // One row: the logo, the pages and the language switch share a line; nothing overflows.
+          // (No named helpers inside: the function is serialized into the page as it is.)
           const layout = await page.evaluate(() => {
             const doc = (globalThis as unknown as PageGlobals).document;
-            const box = (selector: string) => doc.querySelector(selector)!.getBoundingClientRect();
+            const parts = ['.brand img', '.top nav a:last-child', '.langs'].map(selector =>
+              doc.querySelector(selector)!.getBoundingClientRect(),
+            );
             return {
-              header: box('header.top').height,
-              tops: ['.brand img', '.top nav a:last-child', '.langs'].map(s => box(s).top),
-              bottoms: ['.brand img', '.top nav a:last-child', '.langs'].map(s => box(s).bottom),
+              header: doc.querySelector('header.top')!.getBoundingClientRect().height,
+              tops: parts.map(rect => rect.top),
+              bottoms: parts.map(rect => rect.bottom),
               overflow: doc.documentElement.scrollWidth - doc.documentElement.clientWidth,
             };
           });
