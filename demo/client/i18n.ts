@@ -185,9 +185,6 @@ const en: Words = {
 
 export const WORDS: Record<Lang, Words> = { vi, en };
 
-/** Plain-text entries of `Words` (the ones `data-i18n` elements can name). */
-export type TextKey = { [K in keyof Words]: Words[K] extends string ? K : never }[keyof Words];
-
 /** Sets `lang` on the page and fills every `[data-i18n]` element with its entry of `words`. */
 export function translatePage<T extends object>(lang: Lang, words: T): void {
   document.documentElement.lang = lang;

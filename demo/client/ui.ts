@@ -486,6 +486,8 @@ export async function startShop(): Promise<void> {
     view = next;
     notice = nextNotice;
     if (next.kind === 'checkout') {
+      for (const timer of justAdded.values()) clearTimeout(timer);
+      justAdded.clear();
       sessionStorage.setItem(ORDER_KEY, JSON.stringify(next.order));
       if (options.savedCards) void loadCustomer();
     } else {

@@ -2,13 +2,26 @@
  * The consumer apps, written from scratch as a new user would set them up (no `create-*` starter): each one
  * installs the packed widget tarball from `npm`, with exact versions of everything else, builds for
  * production and shows the verified result of a payment in `#status` ("paid 150000 VND"), through its own
- * framework's event binding. The page reads the signer and the order from its query string.
- * The widget README's recipes are the code below.
+ * framework's event binding. The page reads the signer and the order from its query string. Angular is
+ * type-checked only (`ngc` with strict templates). The widget README's recipes are the code below.
  */
 
-/** Exact versions, current releases that run on Node 20. */
+/**
+ * Exact versions: current releases that run on Node 20 (Nuxt 4, Astro 6+ and SvelteKit 3 need Node 22: their
+ * previous major here; the recipes are the same).
+ */
 export const VERSIONS = {
+  '@angular/common': '21.2.26',
+  '@angular/compiler': '21.2.26',
+  '@angular/compiler-cli': '21.2.26',
+  '@angular/core': '21.2.26',
+  '@angular/platform-browser': '21.2.26',
+  '@sveltejs/kit': '2.70.4',
+  astro: '5.18.2',
   next: '16.5.0',
+  nuxt: '3.21.9',
+  rxjs: '7.8.2',
+  tslib: '2.8.1',
   react: '19.3.1',
   'react-dom': '19.3.1',
   '@types/react': '19.3.3',
@@ -34,8 +47,13 @@ export interface App {
   devDependencies: Package[];
   /** Commands run in the app folder, in order, with `node_modules/.bin` on the PATH. */
   build: string[][];
-  /** `static`: the folder served as is (`dist` after a Vite build); `next`: `next start`. */
-  serve: { static: string } | 'next';
+  /**
+   * How the built app is served: a folder as is (`dist` after a Vite build), or a server command on 127.0.0.1
+   * (`{port}` is replaced). None: the app is only built (type-checked).
+   */
+  serve?: { static: string } | { command: string[] };
+  /** Server-rendered: what the page's HTML holds before any script runs. */
+  ssr?: RegExp;
   files: Record<string, string>;
 }
 
@@ -104,7 +122,7 @@ export const viteReact: App = {
   serve: { static: 'dist' },
   files: {
     'index.html': indexHtml('/src/main.tsx'),
-    'tsconfig.json': tsconfig({ jsx: 'react-jsx', types: [] }, ['src']),
+    'tsconfig.json': tsconfig({ jsx: 'react-jsx', types: [], skipLibCheck: true }, ['src']),
     'vite.config.ts': `import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
@@ -163,7 +181,7 @@ export const viteVue: App = {
   serve: { static: 'dist' },
   files: {
     'index.html': indexHtml('/src/main.ts'),
-    'tsconfig.json': tsconfig({ types: [] }, ['src/**/*.ts', 'src/**/*.vue']),
+    'tsconfig.json': tsconfig({ types: [], skipLibCheck: true }, ['src/**/*.ts', 'src/**/*.vue']),
     'vite.config.ts': `import vue from '@vitejs/plugin-vue';
 import { defineConfig } from 'vite';
 
@@ -227,7 +245,7 @@ export const viteSvelte: App = {
   serve: { static: 'dist' },
   files: {
     'index.html': indexHtml('/src/main.ts'),
-    'tsconfig.json': tsconfig({ types: [] }, ['src']),
+    'tsconfig.json': tsconfig({ types: [], skipLibCheck: true }, ['src']),
     'vite.config.ts': `import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vite';
 
@@ -236,9 +254,14 @@ export default defineConfig({ plugins: [svelte()] });
     'svelte.config.js': `export default {};
 `,
     'src/main.ts': `import { mount } from 'svelte';
+import type { SvelteHTMLElements } from 'svelte/elements';
 import App from './App.svelte';
 
 mount(App, { target: document.getElementById('app')! });
+
+// The typings are active: there is no such mode.
+// @ts-expect-error
+export const wrong: SvelteHTMLElements['galaxy-pay-button'] = { signer: '/', 'order-ref': 'A', mode: 'x' };
 `,
     'src/App.svelte': `<script lang="ts">
   import '@galaxy-pay/widget';
@@ -299,7 +322,8 @@ export const nextApp: App = {
   dependencies: ['next', 'react', 'react-dom'],
   devDependencies: ['@types/node', '@types/react', '@types/react-dom', 'typescript'],
   build: [['next', 'build']],
-  serve: 'next',
+  serve: { command: ['next', 'start', '--hostname', '127.0.0.1', '--port', '{port}'] },
+  ssr: /<galaxy-pay-button[^>]*>(<!-- -->)?Thanh toán<\/galaxy-pay-button>[\s\S]*<galaxy-pay-button[^>]* id="from-server-component"/,
   files: {
     'tsconfig.json': JSON.stringify(
       {
@@ -429,4 +453,242 @@ writeFileSync('public/index.html', readFileSync('index.html', 'utf8').replace('I
   },
 };
 
-export const APPS: App[] = [viteReact, viteVue, viteSvelte, viteVanilla, nextApp, scriptTag];
+
+
+export const svelteKit: App = {
+  name: 'sveltekit',
+  dependencies: [],
+  devDependencies: [
+    '@sveltejs/kit',
+    '@sveltejs/vite-plugin-svelte',
+    'svelte',
+    'svelte-check',
+    'typescript',
+    'vite',
+  ],
+  build: [
+    ['svelte-kit', 'sync'],
+    ['svelte-check', '--fail-on-warnings'],
+    ['vite', 'build'],
+  ],
+  serve: { command: ['vite', 'preview', '--host', '127.0.0.1', '--port', '{port}', '--strictPort'] },
+  ssr: /<galaxy-pay-button signer="[^"]*" order-ref="[^"]*"[^>]*>\s*Thanh toán\s*<\/galaxy-pay-button>/,
+  files: {
+    'svelte.config.js': `// No adapter: \`vite preview\` serves the build (a deployment adds one).
+export default { kit: {} };
+`,
+    'vite.config.ts': `import { sveltekit } from '@sveltejs/kit/vite';
+import { defineConfig } from 'vite';
+
+export default defineConfig({ plugins: [sveltekit()] });
+`,
+    'tsconfig.json': JSON.stringify(
+      { extends: './.svelte-kit/tsconfig.json', compilerOptions: { strict: true, skipLibCheck: true } },
+      null,
+      2,
+    ),
+    'src/app.html': `<!doctype html>
+<html lang="vi">
+  <head>
+    <meta charset="utf-8" />
+    %sveltekit.head%
+  </head>
+  <body>
+    <div>%sveltekit.body%</div>
+  </body>
+</html>
+`,
+    'src/app.d.ts': `import type {} from '@galaxy-pay/widget/svelte';
+`,
+    // Server-rendered, then hydrated: importing the widget on the server defines nothing and touches no DOM.
+    'src/routes/+page.svelte': `<script lang="ts">
+  import '@galaxy-pay/widget';
+  import { page } from '$app/state';
+
+  const signer = page.url.searchParams.get('signer') ?? '';
+  const orderRef = page.url.searchParams.get('order') ?? '';
+  let status = $state('');
+</script>
+
+<galaxy-pay-button
+  {signer}
+  order-ref={orderRef}
+  ongalaxy-pay-result={event =>
+    (status = \`\${event.detail.status} \${event.detail.amount} \${event.detail.currency}\`)}
+  ongalaxy-pay-error={event => (status = \`error \${event.detail.code}\`)}
+>
+  Thanh toán
+</galaxy-pay-button>
+<output id="status">{status}</output>
+`,
+  },
+};
+
+export const nuxt: App = {
+  name: 'nuxt',
+  dependencies: ['nuxt', 'vue'],
+  devDependencies: [],
+  build: [['nuxt', 'build']],
+  serve: { command: ['node', '.output/server/index.mjs'] },
+  ssr: /<galaxy-pay-button signer="[^"]*" order-ref="[^"]*"[^>]*>\s*Thanh toán\s*<\/galaxy-pay-button>/,
+  files: {
+    'nuxt.config.ts': `export default defineNuxtConfig({
+  vue: { compilerOptions: { isCustomElement: tag => tag.startsWith('galaxy-pay-') } },
+  telemetry: false,
+});
+`,
+    'app.vue': `<template>
+  <NuxtPage />
+</template>
+`,
+    // Server-rendered, then hydrated.
+    'pages/index.vue': `<script setup lang="ts">
+import '@galaxy-pay/widget';
+import type {} from '@galaxy-pay/widget/vue';
+import type { GalaxyPayResultEvent } from '@galaxy-pay/widget';
+
+const route = useRoute();
+const signer = String(route.query.signer ?? '');
+const orderRef = String(route.query.order ?? '');
+const status = ref('');
+const onResult = (event: GalaxyPayResultEvent) => {
+  status.value = \`\${event.detail.status} \${event.detail.amount} \${event.detail.currency}\`;
+};
+</script>
+
+<template>
+  <galaxy-pay-button
+    :signer="signer"
+    :order-ref="orderRef"
+    @galaxy-pay-result="onResult"
+    @galaxy-pay-error="status = \`error \${$event.detail.code}\`"
+  >
+    Thanh toán
+  </galaxy-pay-button>
+  <output id="status">{{ status }}</output>
+</template>
+`,
+  },
+};
+
+export const astro: App = {
+  name: 'astro',
+  dependencies: ['astro'],
+  devDependencies: [],
+  build: [['astro', 'build']],
+  serve: { static: 'dist' },
+  files: {
+    'astro.config.mjs': `import { defineConfig } from 'astro/config';
+
+export default defineConfig({});
+`,
+    'tsconfig.json': JSON.stringify({ extends: 'astro/tsconfigs/strict' }, null, 2),
+    // Astro bundles a page's <script> with Vite: the widget is imported like any npm module.
+    'src/pages/index.astro': `---
+---
+
+<html lang="vi">
+  <head>
+    <meta charset="utf-8" />
+    <title>Shop</title>
+  </head>
+  <body>
+    <galaxy-pay-button>Thanh toán</galaxy-pay-button>
+    <output id="status"></output>
+    <script>
+      import '@galaxy-pay/widget';
+
+      const params = new URLSearchParams(location.search);
+      const button = document.querySelector('galaxy-pay-button')!;
+      const status = document.querySelector('#status')!;
+      button.signer = params.get('signer') ?? '';
+      button.orderRef = params.get('order') ?? '';
+      button.addEventListener('galaxy-pay-result', event => {
+        status.textContent = \`\${event.detail.status} \${event.detail.amount} \${event.detail.currency}\`;
+      });
+      button.addEventListener('galaxy-pay-error', event => {
+        status.textContent = \`error \${event.detail.code}\`;
+      });
+    </script>
+  </body>
+</html>
+`,
+  },
+};
+
+/** Type-checked only, with `ngc` and strict templates: `$event` is typed through `HTMLElementEventMap`. */
+export const angular: App = {
+  name: 'angular',
+  dependencies: [
+    '@angular/common',
+    '@angular/compiler',
+    '@angular/core',
+    '@angular/platform-browser',
+    'rxjs',
+    'tslib',
+  ],
+  devDependencies: ['@angular/compiler-cli', 'typescript'],
+  build: [['ngc', '-p', 'tsconfig.json']],
+  files: {
+    'tsconfig.json': JSON.stringify(
+      {
+        compilerOptions: { ...STRICT_TS, noEmit: false, outDir: 'out', skipLibCheck: true },
+        angularCompilerOptions: { strictTemplates: true, strictInjectionParameters: true },
+        files: ['src/main.ts'],
+      },
+      null,
+      2,
+    ),
+    'src/main.ts': `import { bootstrapApplication } from '@angular/platform-browser';
+import { Checkout } from './checkout.component';
+
+void bootstrapApplication(Checkout);
+`,
+    'src/checkout.component.ts': `import { CUSTOM_ELEMENTS_SCHEMA, Component, signal } from '@angular/core';
+import '@galaxy-pay/widget';
+import type { GalaxyPayErrorEvent, GalaxyPayResultEvent } from '@galaxy-pay/widget';
+
+@Component({
+  selector: 'app-checkout',
+  schemas: [CUSTOM_ELEMENTS_SCHEMA],
+  template: \`
+    <galaxy-pay-button
+      [signer]="signer"
+      [orderRef]="orderRef"
+      (galaxy-pay-result)="onResult($event)"
+      (galaxy-pay-error)="onError($event)"
+    >
+      Thanh toán
+    </galaxy-pay-button>
+    <output id="status">{{ status() }}</output>
+  \`,
+})
+export class Checkout {
+  readonly signer = '/galaxy-pay';
+  readonly orderRef = 'ORDER-1001';
+  readonly status = signal('');
+
+  onResult(event: GalaxyPayResultEvent): void {
+    this.status.set(\`\${event.detail.status} \${event.detail.amount} \${event.detail.currency}\`);
+  }
+
+  onError(event: GalaxyPayErrorEvent): void {
+    this.status.set(\`error \${event.detail.code}\`);
+  }
+}
+`,
+  },
+};
+
+export const APPS: App[] = [
+  viteReact,
+  viteVue,
+  viteSvelte,
+  viteVanilla,
+  nextApp,
+  scriptTag,
+  svelteKit,
+  nuxt,
+  astro,
+  angular,
+];

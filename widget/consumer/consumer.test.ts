@@ -1,11 +1,13 @@
 /**
  * The widget as a new user gets it: `pnpm pack`ed (the published contents, not workspace links), installed
  * with npm from the registry into fresh apps outside the workspace (`consumer/apps.ts`: Vite + React 19, Vue 3,
- * Svelte 5 and vanilla TS, Next.js with a server-rendered page, the script-tag file in plain HTML), built for
- * production, served, and paid through in Chromium against the real signer and sandbox.
+ * Svelte 5 and vanilla TS, Next.js, SvelteKit and Nuxt with server-rendered pages, Astro, the script-tag file
+ * in plain HTML), built for production, served, and paid through in Chromium against the real signer and
+ * sandbox; an Angular app is type-checked with strict templates.
  *
  * Run by `pnpm test` in widget/ after the build. Downloads go to npm's cache (`~/.npm`, or
- * `npm_config_cache`), so a second run installs offline. `KEEP_CONSUMER_APPS=1` keeps the apps' folder.
+ * `npm_config_cache`), so a second run installs offline. `KEEP_CONSUMER_APPS=1` keeps the apps' folder,
+ * `CONSUMER_APPS=a,b` runs only those apps.
  */
 
 import { after, before, describe, it } from 'node:test';
@@ -19,9 +21,13 @@ import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startStack } from '../test-server/stack.js';
-import { APPS, packageJson, type App } from './apps.js';
+import { APPS as ALL_APPS, packageJson, type App } from './apps.js';
 
 const WIDGET = fileURLToPath(new URL('..', import.meta.url));
+/** `CONSUMER_APPS=next,nuxt` runs only those (while working on them); CI runs all. */
+const APPS = process.env.CONSUMER_APPS
+  ? ALL_APPS.filter(app => process.env.CONSUMER_APPS!.split(',').includes(app.name))
+  : ALL_APPS;
 const STEP_MS = 30_000;
 /** Per app: install (a cold npm cache downloads Next.js, ~130 MB), build, pay. */
 const APP_TIMEOUT_MS = 600_000;
@@ -130,7 +136,7 @@ describe('the packed widget in fresh apps (npm install, production build, a sand
   const ready = new Map<string, Promise<string>>();
   let stack: Awaited<ReturnType<typeof startStack>>;
   let browser: Browser;
-  let nextPort = 0;
+  const ports = new Map<string, number>();
 
   before(async () => {
     const started = Date.now();
@@ -143,14 +149,15 @@ describe('the packed widget in fresh apps (npm install, production build, a sand
 
     for (const app of APPS) {
       const dir = join(work, app.name);
-      if (app.serve === 'next') {
-        nextPort = await freePort();
-        origins.set(app.name, `http://127.0.0.1:${nextPort}`);
-      } else {
+      if (app.serve && 'static' in app.serve) {
         const output = app.serve.static;
         const { url, server } = await serveStatic(() => join(dir, output));
         servers.push(server);
         origins.set(app.name, url);
+      } else if (app.serve) {
+        const port = await freePort();
+        ports.set(app.name, port);
+        origins.set(app.name, `http://127.0.0.1:${port}`);
       }
     }
     stack = await startStack([...origins.values()]);
@@ -223,33 +230,33 @@ describe('the packed widget in fresh apps (npm install, production build, a sand
     return { status: (await page.locator('#status').textContent())!.trim(), page };
   }
 
+  /** Starts the app's own server (`next start`, `vite preview`, Nitro) and waits until it answers. */
+  async function startServer(app: App, command: string[]): Promise<void> {
+    const dir = join(work, app.name);
+    const port = String(ports.get(app.name));
+    const [program, ...args] = command.map(part => part.replace('{port}', port));
+    const env = { ...appEnv(dir), PORT: port, HOST: '127.0.0.1', NITRO_HOST: '127.0.0.1' };
+    const child = spawn(program!, args, { cwd: dir, env, stdio: 'ignore' });
+    children.push(child);
+    const deadline = Date.now() + STEP_MS;
+    while (!(await fetch(origins.get(app.name)!).then(res => res.status < 500, () => false))) {
+      if (Date.now() > deadline) throw new Error(`${command.join(' ')} did not answer in time`);
+      await new Promise(resolve => setTimeout(resolve, 100));
+    }
+  }
+
   for (const app of APPS) {
-    it(`${app.name}: installs the tarball, builds for production and reports a paid sandbox payment`, {
-      timeout: APP_TIMEOUT_MS,
-    }, async () => {
+    const what = app.serve
+      ? 'builds for production and reports a paid sandbox payment'
+      : 'type-checks (strict templates)';
+    it(`${app.name}: installs the tarball, ${what}`, { timeout: APP_TIMEOUT_MS }, async () => {
       console.log(await ready.get(app.name));
-      if (app.serve === 'next') {
-        const dir = join(work, app.name);
-        const server = spawn(
-          join(dir, 'node_modules/.bin/next'),
-          ['start', '--hostname', '127.0.0.1', '--port', String(nextPort)],
-          { cwd: dir, env: appEnv(dir), stdio: 'ignore' },
-        );
-        children.push(server);
-        const origin = origins.get(app.name)!;
-        for (let i = 0; ; i++) {
-          const up = await fetch(origin).then(
-            res => res.status < 500,
-            () => false,
-          );
-          if (up) break;
-          if (i > 300) throw new Error('next start did not answer within 30 s');
-          await new Promise(resolve => setTimeout(resolve, 100));
-        }
+      if (!app.serve) return;
+      if ('command' in app.serve) await startServer(app, app.serve.command);
+      if (app.ssr) {
         // Server-rendered: the element and its label are in the HTML before any script runs.
-        const html = await (await fetch(`${origin}/?signer=x&order=y`)).text();
-        assert.match(html, /<galaxy-pay-button[^>]*>(<!-- -->)?Thanh toán<\/galaxy-pay-button>/);
-        assert.match(html, /<galaxy-pay-button[^>]* id="from-server-component"/);
+        const html = await (await fetch(`${origins.get(app.name)}/?signer=x&order=y`)).text();
+        assert.match(html, app.ssr);
       }
 
       const { status, page } = await checkout(app);

@@ -82,8 +82,10 @@ export async function startStack(pageOrigins: string[]) {
   const { signerUrl, store } = await startSigner('signer');
   const { signerUrl: shortSignerUrl } = await startSigner('short', {
     sessionTtlSeconds: SHORT_TTL_SECONDS,
-    // The background sweep expires lapsed sessions quickly.
-    reconcile: { staleAfterMs: 500, intervalMs: 500 },
+    // No background sweep during a test: the widget's own question when its countdown runs out is what
+    // expires the session (GET /sessions/:id ends a lapsed one the gateway says is unpaid). A fast sweep
+    // raced the countdown on a loaded machine and ended the flow before it announced the expiry.
+    reconcile: { staleAfterMs: 500, intervalMs: 3_600_000 },
   });
 
   async function complete(sessionId: string, outcome: 'success' | 'failure' | 'cancel') {

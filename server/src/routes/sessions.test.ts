@@ -1298,9 +1298,12 @@ describe('GET /sessions/:id', () => {
     let offsetMs = 0;
     const clocked = useStack({
       signer: { now: () => new Date(Date.now() + offsetMs) },
+      // The signer's clock runs ahead here: its requestDateTime would be refused as stale (408).
+      sandbox: { requestDateTimeToleranceMs: null },
       catalog: {
         'STALE-1': { amount: 100_000, description: 'Stale order' },
         'STALE-2': { amount: 100_000, description: 'Recovered order sandbox:500|ok,no-ipn' },
+        'STALE-3': { amount: 100_000, description: 'Lapsed order' },
       },
     });
 
@@ -1341,6 +1344,20 @@ describe('GET /sessions/:id', () => {
 
       assert.equal(read.json.status, 'paid', read.text);
       assert.equal((await queriesFor(clocked(), transactionId)).length, 1);
+    });
+
+    it('expires a lapsed session on read once the gateway answers that it is not paid', async () => {
+      const created = await openSessionFor(clocked(), 'STALE-3');
+      const id = String(created.json.sessionId);
+      offsetMs += 31 * 60_000;
+
+      const read = await call(clocked(), 'GET', `/sessions/${id}`);
+
+      assert.equal(read.json.status, 'expired', read.text);
+      assert.equal(
+        (await queriesFor(clocked(), transactionIdOf(created.json.checkoutUrl))).length,
+        1,
+      );
     });
   });
 });

@@ -9,7 +9,7 @@ import { isKnownSourceType, sourceTypes } from '@galaxy-pay/protocol';
 import { SESSION_ID, openSession, ownsSession, randomId, type CheckoutDeps } from '../checkout.js';
 import { HttpError, requestIdOf } from '../errors.js';
 import { orderRefSchema, resolveOrder, type OrderInput, type ResolveOrder } from '../orders.js';
-import { gatewayUnavailable, reconcile } from '../reconcile.js';
+import { gatewayUnavailable, mayExpire, reconcile } from '../reconcile.js';
 import { FINAL_STATUSES, type CancelReason, type Session } from '../store/store.js';
 import type { SessionNotifier } from '../notifier.js';
 import { QueryThrottle } from '../query-throttle.js';
@@ -235,7 +235,15 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
     const stale = now - session.updatedAt.getTime() > deps.queryIntervalMs;
     if (open && session.transactionId !== null && stale && throttle.take(session.id, now)) {
       // Unanswered: the stored status is shown as it is (still open), never guessed.
-      session = (await reconcile(deps, session)).session;
+      const result = await reconcile(deps, session);
+      session = result.session;
+      // A lapsed session the gateway says is not paid ends now, not at the next background pass: the
+      // widget asks exactly when its countdown runs out.
+      const stillOpen = session.status === 'pending' || session.status === 'pending_unknown';
+      if (stillOpen && session.expiresAt.getTime() <= now && mayExpire(result)) {
+        session = (await deps.store.transition(session.id, { to: 'expired', at: deps.now() }))
+          .session;
+      }
     }
     res.json(sessionView(session));
   });
