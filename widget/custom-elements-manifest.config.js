@@ -28,7 +28,8 @@ export default {
           }
           for (const declaration of module.declarations) {
             // `dispatchEvent(new GalaxyPay…Event(…))` adds a nameless entry next to the `@fires` one.
-            if (declaration.events) declaration.events = declaration.events.filter(event => event.name);
+            if (declaration.events)
+              declaration.events = declaration.events.filter(event => event.name);
             // Internal state (`static properties` with `state: true`, which the analyzer reads as attributes).
             const internal = new Set(
               (declaration.members ?? [])

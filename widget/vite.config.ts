@@ -31,7 +31,9 @@ const report: Plugin = {
     }
     const main = gzipSync(readFileSync(SCRIPT_FILES[0]!), { level: 9 }).length;
     if (main > SCRIPT_BUDGET) {
-      throw new Error(`${SCRIPT_FILES[0]} is ${main} B gzipped, over its ${SCRIPT_BUDGET} B budget`);
+      throw new Error(
+        `${SCRIPT_FILES[0]} is ${main} B gzipped, over its ${SCRIPT_BUDGET} B budget`,
+      );
     }
   },
 };
@@ -71,7 +73,8 @@ const minifyTemplates: Plugin = {
         for (const literal of literals) {
           // The literal's own text, between its delimiters (` or }, and ` or ${).
           const start = literal.getStart(source) + 1;
-          const end = literal.getEnd() - (ts.isTemplateHead(literal) || ts.isTemplateMiddle(literal) ? 2 : 1);
+          const end =
+            literal.getEnd() - (ts.isTemplateHead(literal) || ts.isTemplateMiddle(literal) ? 2 : 1);
           const text = code.slice(start, end);
           // A styles module holds its template only: nothing after it for a removed line break to move.
           const squeezed = css
@@ -120,7 +123,8 @@ export default defineConfig(({ mode }) => {
                 // The one lazy chunk (src/extras.ts); everything else stays in the entry it belongs to.
                 chunkFileNames: 'extras.js',
                 // Next.js and other React Server Components frameworks: the wrapper uses hooks.
-                banner: (chunk: { name: string }) => (chunk.name === 'react' ? "'use client';" : ''),
+                banner: (chunk: { name: string }) =>
+                  chunk.name === 'react' ? "'use client';" : '',
               },
             },
           }

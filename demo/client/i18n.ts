@@ -80,6 +80,7 @@ const vi = {
   errorPopupBlocked: 'Trình duyệt đã chặn cửa sổ mới, nên trang thanh toán mở ngay tại đây.',
   errorFrame: 'Trang thanh toán tải chậm. Bấm “Mở trong cửa sổ mới” trong hộp thoại.',
   errorReview: 'Chúng tôi cần kiểm tra lại khoản thanh toán này; cửa hàng sẽ liên hệ với bạn.',
+  errorHandle: 'Phiên dùng thẻ đã lưu đã hết hạn và vừa được làm mới. Vui lòng bấm thanh toán lại.',
   errorOther: 'Đã có lỗi xảy ra. Vui lòng tải lại trang và thử lại.',
   testCards: 'Thẻ thử',
   testCardsHint:
@@ -173,6 +174,7 @@ const en: Words = {
   errorPopupBlocked: 'Your browser blocked the new window, so the payment page opens here instead.',
   errorFrame: 'The payment page is slow to load. Press “Open in a new window” in the dialog.',
   errorReview: 'We need to check this payment by hand; the shop will contact you.',
+  errorHandle: 'Your saved-cards session had expired and has been renewed. Please press pay again.',
   errorOther: 'Something went wrong. Please reload the page and try again.',
   testCards: 'Test cards',
   testCardsHint:

@@ -628,6 +628,8 @@ export async function startShop(): Promise<void> {
       case 'galaxy-pay-error': {
         const { code } = (event as HTMLElementEventMap['galaxy-pay-error']).detail;
         notice = { tone: code === 'POPUP_BLOCKED' ? 'warn' : 'error', text: errorWords(code) };
+        // The handle lives 15 minutes: a visitor who waited longer gets a fresh one.
+        if (code === 'CUSTOMER_HANDLE' && options.savedCards) void loadCustomer();
         break;
       }
       default:
@@ -733,6 +735,8 @@ function errorWords(code: string): (w: Words) => string {
       return w => w.errorFrame;
     case 'NEEDS_REVIEW':
       return w => w.errorReview;
+    case 'CUSTOMER_HANDLE':
+      return w => w.errorHandle;
     default:
       return w => w.errorOther;
   }

@@ -108,6 +108,7 @@ describe('demo: the walk', () => {
               header: doc.querySelector('header.top')!.getBoundingClientRect().height,
               tops: parts.map(rect => rect.top),
               bottoms: parts.map(rect => rect.bottom),
+              gap: parts[2]!.left - parts[1]!.right,
               overflow: doc.documentElement.scrollWidth - doc.documentElement.clientWidth,
             };
           });
@@ -117,6 +118,7 @@ describe('demo: the walk', () => {
             `one row: ${JSON.stringify(layout)}`,
           );
           assert.equal(layout.overflow, 0);
+          assert.ok(layout.gap > 0, `the pages end before the language switch: ${layout.gap}`);
 
           const add = page.locator('[data-add="lotus-tea"]');
           await add.scrollIntoViewIfNeeded();

@@ -453,8 +453,6 @@ writeFileSync('public/index.html', readFileSync('index.html', 'utf8').replace('I
   },
 };
 
-
-
 export const svelteKit: App = {
   name: 'sveltekit',
   dependencies: [],
@@ -471,7 +469,9 @@ export const svelteKit: App = {
     ['svelte-check', '--fail-on-warnings'],
     ['vite', 'build'],
   ],
-  serve: { command: ['vite', 'preview', '--host', '127.0.0.1', '--port', '{port}', '--strictPort'] },
+  serve: {
+    command: ['vite', 'preview', '--host', '127.0.0.1', '--port', '{port}', '--strictPort'],
+  },
   ssr: /<galaxy-pay-button signer="[^"]*" order-ref="[^"]*"[^>]*>\s*Thanh toán\s*<\/galaxy-pay-button>/,
   files: {
     'svelte.config.js': `// No adapter: \`vite preview\` serves the build (a deployment adds one).
@@ -483,7 +483,10 @@ import { defineConfig } from 'vite';
 export default defineConfig({ plugins: [sveltekit()] });
 `,
     'tsconfig.json': JSON.stringify(
-      { extends: './.svelte-kit/tsconfig.json', compilerOptions: { strict: true, skipLibCheck: true } },
+      {
+        extends: './.svelte-kit/tsconfig.json',
+        compilerOptions: { strict: true, skipLibCheck: true },
+      },
       null,
       2,
     ),
@@ -644,7 +647,7 @@ import { Checkout } from './checkout.component';
 
 void bootstrapApplication(Checkout);
 `,
-    'src/checkout.component.ts': `import { CUSTOM_ELEMENTS_SCHEMA, Component, signal } from '@angular/core';
+    'src/checkout.component.ts': `import { CUSTOM_ELEMENTS_SCHEMA, Component, input, signal } from '@angular/core';
 import '@galaxy-pay/widget';
 import type { GalaxyPayErrorEvent, GalaxyPayResultEvent } from '@galaxy-pay/widget';
 
@@ -653,8 +656,8 @@ import type { GalaxyPayErrorEvent, GalaxyPayResultEvent } from '@galaxy-pay/widg
   schemas: [CUSTOM_ELEMENTS_SCHEMA],
   template: \`
     <galaxy-pay-button
-      [signer]="signer"
-      [orderRef]="orderRef"
+      signer="/galaxy-pay"
+      [orderRef]="orderRef()"
       (galaxy-pay-result)="onResult($event)"
       (galaxy-pay-error)="onError($event)"
     >
@@ -664,8 +667,7 @@ import type { GalaxyPayErrorEvent, GalaxyPayResultEvent } from '@galaxy-pay/widg
   \`,
 })
 export class Checkout {
-  readonly signer = '/galaxy-pay';
-  readonly orderRef = 'ORDER-1001';
+  readonly orderRef = input.required<string>();
   readonly status = signal('');
 
   onResult(event: GalaxyPayResultEvent): void {

@@ -53,7 +53,11 @@ function appEnv(cwd: string): NodeJS.ProcessEnv {
 /** Runs a command in an app; rejects with its output when it fails. */
 function run(command: string, args: string[], cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: appEnv(cwd), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd,
+      env: appEnv(cwd),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', chunk => (output += chunk));
     child.stderr.on('data', chunk => (output += chunk));
@@ -144,7 +148,10 @@ describe('the packed widget in fresh apps (npm install, production build, a sand
     const packed = join(work, 'packed');
     mkdirSync(packed);
     await run('pnpm', ['pack', '--pack-destination', packed], WIDGET);
-    const tarball = join(packed, readdirSync(packed).find(name => name.endsWith('.tgz'))!);
+    const tarball = join(
+      packed,
+      readdirSync(packed).find(name => name.endsWith('.tgz'))!,
+    );
     console.log(`packed ${tarball} in ${Math.round((Date.now() - started) / 1000)} s`);
 
     for (const app of APPS) {
@@ -239,7 +246,12 @@ describe('the packed widget in fresh apps (npm install, production build, a sand
     const child = spawn(program!, args, { cwd: dir, env, stdio: 'ignore' });
     children.push(child);
     const deadline = Date.now() + STEP_MS;
-    while (!(await fetch(origins.get(app.name)!).then(res => res.status < 500, () => false))) {
+    while (
+      !(await fetch(origins.get(app.name)!).then(
+        res => res.status < 500,
+        () => false,
+      ))
+    ) {
       if (Date.now() > deadline) throw new Error(`${command.join(' ')} did not answer in time`);
       await new Promise(resolve => setTimeout(resolve, 100));
     }

@@ -1,6 +1,9 @@
 // Compiled by `pnpm test` after the build: proves the React entry's typings (dist/react.d.ts) for React 19 JSX.
 import { useRef } from 'react';
-import type { GalaxyPayButton as GalaxyPayButtonElement, GalaxyPayResultEvent } from '../dist/index.js';
+import type {
+  GalaxyPayButton as GalaxyPayButtonElement,
+  GalaxyPayResultEvent,
+} from '../dist/index.js';
 import { GalaxyPayButton } from '../dist/react.js';
 
 export function Checkout({ orderRef }: { orderRef: string }) {

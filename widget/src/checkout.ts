@@ -84,7 +84,8 @@ export function follow(host: Host, flow: Flow, session: CreatedSession): void {
     const origin = new URL(url).origin;
     addEventListener(
       'securitypolicyviolation',
-      event => event.blockedURI.startsWith(origin) && frameFailed(host, flow, ErrorCode.FrameBlocked),
+      event =>
+        event.blockedURI.startsWith(origin) && frameFailed(host, flow, ErrorCode.FrameBlocked),
       { signal },
     );
   }
@@ -120,7 +121,10 @@ export function report(host: Host, flow: Flow, view: SessionView): void {
   const orderRef = flow.orderRef;
   const w = host.words;
   if (view.sessionId !== sessionId || view.orderRef !== orderRef) {
-    host.settle(flow, errorEvent(ErrorCode.Mismatch, 'the signer answered for another order', false));
+    host.settle(
+      flow,
+      errorEvent(ErrorCode.Mismatch, 'the signer answered for another order', false),
+    );
   } else if (view.status === 'cancelled' || view.status === 'expired') {
     const reason = view.status === 'expired' ? 'timeout' : (view.cancelReason ?? 'gateway');
     host.settle(flow, new GalaxyPayCancelEvent({ reason, sessionId, orderRef }), w.cancelled);

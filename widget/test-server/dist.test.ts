@@ -34,7 +34,10 @@ describe('dist/galaxy-pay-button.js (script tag)', () => {
     // Loaded while the signer answers the first click; reported, not budgeted.
     console.log(`galaxy-pay-extras.js: ${gzipped('galaxy-pay-extras.js')} B gzipped (lazy)`);
     assert.ok(size <= BUDGET, `${size} B gzipped is over the ${BUDGET} B budget`);
-    assert.match(text('vite.config.ts', root), new RegExp(`SCRIPT_BUDGET = ${BUDGET / 1024} \\* 1024;`));
+    assert.match(
+      text('vite.config.ts', root),
+      new RegExp(`SCRIPT_BUDGET = ${BUDGET / 1024} \\* 1024;`),
+    );
   });
 
   it('loads its extras lazily from the file next to it, which imports only the main file', () => {
@@ -49,7 +52,13 @@ describe('dist/galaxy-pay-button.js (script tag)', () => {
   it('keeps in the main file only what a click needs at once', () => {
     const main = text('galaxy-pay-button.js');
     // Following the session, cancelling, error mapping, popup and redirect follow-up: all in the extras file.
-    for (const lazy of ['EventSource', '/cancel', 'order_already_paid', 'replaceState', 'same-origin']) {
+    for (const lazy of [
+      'EventSource',
+      '/cancel',
+      'order_already_paid',
+      'replaceState',
+      'same-origin',
+    ]) {
       assert.ok(!main.includes(lazy), `${lazy} is in the main file`);
       assert.ok(text('galaxy-pay-extras.js').includes(lazy), `${lazy} is not in the extras file`);
     }
@@ -194,11 +203,18 @@ describe('dist/custom-elements.json', () => {
     for (const attribute of element().attributes ?? []) {
       assert.match(react, new RegExp(`['\\s]${attribute.name}'?\\??:`), `react: ${attribute.name}`);
       assert.match(vue, new RegExp(`\\b${camel(attribute.name)}\\??:`), `vue: ${attribute.name}`);
-      assert.match(svelte, new RegExp(`['\\s]${attribute.name}'?\\??:`), `svelte: ${attribute.name}`);
+      assert.match(
+        svelte,
+        new RegExp(`['\\s]${attribute.name}'?\\??:`),
+        `svelte: ${attribute.name}`,
+      );
     }
     for (const event of element().events ?? []) {
       const type = `(event: ${event.type!.text}) => void`;
-      assert.ok(react.includes(`on${pascal(event.name)}: EventName<${event.type!.text}>`), event.name);
+      assert.ok(
+        react.includes(`on${pascal(event.name)}: EventName<${event.type!.text}>`),
+        event.name,
+      );
       assert.ok(react.includes(`'on${event.name}'?: ${type}`), event.name);
       assert.ok(vue.includes(`on${pascal(event.name)}?: ${type}`), event.name);
       assert.ok(svelte.includes(`'on${event.name}'?: ${type}`), event.name);
