@@ -1,5 +1,5 @@
 /**
- * Galaxy Pay's code tables (galaxy-pay-protocol.md §9–§12). `as const` objects with derived unions, no enums.
+ * Galaxy Pay's code tables (docs/protocol.md §8–§9). `as const` objects with derived unions, no enums.
  */
 
 /** Documented endpoint paths, relative to the API base URL. */

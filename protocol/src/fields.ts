@@ -1,5 +1,5 @@
 /**
- * The documented field tables (galaxy-pay-protocol.md §7) as data, and a validator over them.
+ * The documented field tables (docs/protocol.md §6) as data, and a validator over them.
  * Lenient where Galaxy Pay's own samples are (numbers as strings, extra fields), strict on types, lengths,
  * mandatory fields and code values.
  */

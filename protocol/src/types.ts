@@ -1,6 +1,6 @@
 /**
  * Request, response and callback shapes for every documented Galaxy Pay endpoint
- * (galaxy-pay-protocol.md §3, §7, §8). Numeric fields are typed `number | string` because Galaxy Pay's own
+ * (docs/protocol.md §3, §6, §7). Numeric fields are typed `number | string` because Galaxy Pay's own
  * examples send both and the gateway hashes the raw text, so both verify.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Scripted faults, chosen by magic tokens (RELIABILITY.md §6, modelled on stripe-stateful-mock's token chains).
+ * Scripted faults, chosen by magic tokens (docs/reliability.md §6, modelled on stripe-stateful-mock's token chains).
  *
  * A token list rides in `orderDescription` as one word `sandbox:<token>[,<token>…]`, e.g.
  * `"Order 42 sandbox:dup:3,late:2"`, or is passed to `createSandbox({ faults })` for every order.

@@ -1,6 +1,6 @@
 /**
  * IPN delivery: POST `{data, signature}` as JSON to the merchant's ipnURL, and retry with backoff until the
- * merchant answers `ipnStatus` "200" or "409" (RELIABILITY.md §3: our reading of the gateway; a non-2xx,
+ * merchant answers `ipnStatus` "200" or "409" (docs/reliability.md §3: our reading of the gateway; a non-2xx,
  * a timeout, a connection error or `ipnStatus` "404" all mean "try again"). Every attempt is recorded.
  */
 

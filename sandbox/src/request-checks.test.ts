@@ -240,7 +240,7 @@ function playgroundPayWithOption(): Record<string, unknown> {
   };
 }
 
-/** The third-party modal page's checkout (galaxy-pay-protocol.md §7.7): no net, fee or discount amounts. */
+/** The third-party modal page's checkout (docs/protocol.md §6): no net, fee or discount amounts. */
 function thirdPartyCheckout(): Record<string, unknown> {
   return {
     apiOperation: 'PAY',

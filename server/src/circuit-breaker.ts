@@ -1,5 +1,5 @@
 /**
- * A consecutive-failure circuit breaker for the gateway client (RELIABILITY.md §5 "Outbound calls", T08).
+ * A consecutive-failure circuit breaker for the gateway client (docs/reliability.md §5 "Outbound calls", T08).
  *
  * Why hand-written rather than `opossum`: opossum wraps a function and brings its own timeout (we already
  * enforce one deadline covering headers and body), opens on an error *percentage* over a rolling window of

@@ -66,7 +66,7 @@ const PARSER_ERRORS: Record<string, { status: number; code: string; message: str
   },
 };
 
-/** Refused before any body parser runs: no route takes a compressed body (RELIABILITY.md rule 8). */
+/** Refused before any body parser runs: no route takes a compressed body (docs/reliability.md rule 8). */
 export const UNSUPPORTED_ENCODING = PARSER_ERRORS['encoding.unsupported']!;
 
 /** The request id every response and log line carries. */

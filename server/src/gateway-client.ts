@@ -1,6 +1,6 @@
 /**
  * The signer's only way out to Galaxy Pay: sign once, send those exact bytes, and trust nothing that comes back
- * until it has been checked (RELIABILITY.md §5 "Outbound calls", T07–T10; galaxy-pay-protocol.md §3, §4).
+ * until it has been checked (docs/reliability.md §5 "Outbound calls", T07–T10; docs/protocol.md §3, §4).
  *
  * Every call gets one deadline covering connect, headers and body; the body is read incrementally under a
  * size cap; redirects are refused; the reply's `signature` header is verified over the raw text before it is
@@ -519,7 +519,7 @@ async function callGateway<P extends EndpointPath>(
   }
 }
 
-/** Builds and signs the envelope once; every attempt sends exactly this body (STYLE.md rule 6). */
+/** Builds and signs the envelope once; every attempt sends exactly this body (docs/reliability.md rule 2). */
 function prepare(
   settings: Settings,
   path: EndpointPath,

@@ -1,6 +1,6 @@
 /**
- * HTTP hardening and operations (RELIABILITY.md §5, catalogue T23, T24, T27–T31) and the two-process
- * PostgreSQL set-up (DESIGN.md §6). Figures (event-loop lag, crash counts) are reported as test diagnostics.
+ * HTTP hardening and operations (docs/reliability.md §5, catalogue T23, T24, T27–T31) and the two-process
+ * PostgreSQL set-up (docs/architecture.md §6). Figures (event-loop lag, crash counts) are reported as test diagnostics.
  */
 
 import assert from 'node:assert/strict';
@@ -1596,7 +1596,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
 
 // ---------------------------------------------------------------------------------------------------------
 
-describe('two signer processes on one PostgreSQL schema (DESIGN.md §6)', () => {
+describe('two signer processes on one PostgreSQL schema (docs/architecture.md §6)', () => {
   let fresh: Awaited<ReturnType<typeof freshStore>>;
   let storeB: Store;
   let a: Stack;
@@ -1676,7 +1676,7 @@ describe('T23 model-based: random command sequences against a reference model', 
 
   const deps = (r: Real) => ({ store: r.store, logger: silentLogger, now: () => new Date() });
 
-  /** What the state machine (RELIABILITY.md §2) does with a verified report. */
+  /** What the state machine (docs/reliability.md §2) does with a verified report. */
   function expected(status: SessionStatus, kind: ReportKind): OutboxEvent | undefined {
     const open = status === 'pending' || status === 'pending_unknown';
     const ended = status === 'failed' || status === 'cancelled' || status === 'expired';

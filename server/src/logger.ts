@@ -1,5 +1,5 @@
 /**
- * Structured JSON logs (pino) with static redaction paths (RELIABILITY.md §5: case-sensitive, never built
+ * Structured JSON logs (pino) with static redaction paths (docs/reliability.md §5: case-sensitive, never built
  * from input). Nothing logs request bodies; callbacks are logged by verdict, never by content.
  */
 

@@ -210,7 +210,7 @@ export interface SettleOptions {
 
 /**
  * Applies a verified report: one atomic transition (or none) with the raw evidence stored alongside (the
- * store publishes the change once committed). The IPN answer follows RELIABILITY.md §3.
+ * store publishes the change once committed). The IPN answer follows docs/reliability.md §3.
  */
 export async function settle(
   deps: SettleDeps,
@@ -245,7 +245,7 @@ export async function settle(
   if (decision.kind === 'none') {
     await deps.store.recordEvent(event('ignored', decision.why));
     if (decision.undocumented) warnOnce(deps.logger, session.id, report, decision.why);
-    // A message that cannot change a final order is "already completed" (RELIABILITY.md §3).
+    // A message that cannot change a final order is "already completed" (docs/reliability.md §3).
     const final = FINAL_STATUSES.includes(session.status);
     return {
       session,

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench` (RELIABILITY.md T32, the short form): IPN and session throughput of the signer on SQLite and
+ * `pnpm bench` (docs/reliability.md T32, the short form): IPN and session throughput of the signer on SQLite and
  * on PostgreSQL next to a bare Express + helmet endpoint measured in the same run, IPN latency at 500 IPN/s,
  * and peak RSS. Loopback only, bounded in time; prints one JSON object on stdout, progress on stderr.
  *

@@ -1,5 +1,5 @@
 /**
- * Clickjacking (RELIABILITY.md T39): a page on a foreign origin frames the merchant's checkout page and the
+ * Clickjacking (docs/reliability.md T39): a page on a foreign origin frames the merchant's checkout page and the
  * signer's return page of a real session; Chromium refuses both (`frame-ancestors`, plus `X-Frame-Options`
  * on the checkout page for browsers without CSP 2). A page on the merchant origin still frames the return
  * page, which is how the widget's modal ends.

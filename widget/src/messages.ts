@@ -1,7 +1,7 @@
 /**
  * The return page's message (`server/src/routes/return.ts`): `{type: 'galaxy-pay:return', sessionId, nonce}`.
  * It only makes the button ask the signer, so it is accepted only when everything matches exactly; anything
- * else is ignored silently (RELIABILITY.md §4, T33).
+ * else is ignored silently (docs/reliability.md §4, T33).
  */
 
 export interface ExpectedMessage {

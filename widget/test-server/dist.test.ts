@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { apiReference } from '../scripts/api-reference.js';
 
 const dist = new URL('../dist/', import.meta.url);
 const root = new URL('../', import.meta.url);
@@ -218,6 +219,26 @@ describe('dist/custom-elements.json', () => {
       assert.ok(react.includes(`'on${event.name}'?: ${type}`), event.name);
       assert.ok(vue.includes(`on${pascal(event.name)}?: ${type}`), event.name);
       assert.ok(svelte.includes(`'on${event.name}'?: ${type}`), event.name);
+    }
+  });
+});
+
+describe('API.md (the element reference)', () => {
+  it('is what the manifest generates: attributes, events, parts and CSS properties all listed', () => {
+    const generated = apiReference(text('custom-elements.json'));
+
+    assert.equal(
+      text('API.md', root),
+      generated,
+      'API.md is stale: run pnpm --filter @galaxy-pay/widget run api',
+    );
+    for (const name of [
+      'galaxy-pay-result',
+      'galaxy-pay-cancel',
+      'order-ref',
+      '--galaxy-pay-accent',
+    ]) {
+      assert.ok(generated.includes(name), `${name} is in the reference`);
     }
   });
 });

@@ -1,6 +1,6 @@
 /**
  * `POST /ipn`: Galaxy Pay's server-to-server notification. Verify the raw `data` first, then one atomic
- * transition, then answer `{ ipnStatus, ipnDescription }` only after commit (RELIABILITY.md §3).
+ * transition, then answer `{ ipnStatus, ipnDescription }` only after commit (docs/reliability.md §3).
  *
  * A plain Node handler, not an Express route: Express's dispatch (prototype swaps, router layers) cost more
  * CPU than an IPN's own verification and commit, and IPNs come in bursts. The standalone app hands

@@ -42,7 +42,7 @@ const STATUSES: readonly SessionStatus[] = [
   'voided',
 ];
 
-/** RELIABILITY.md §2, written out again here so the suite checks the adapters, not itself. */
+/** docs/reliability.md §2, written out again here so the suite checks the adapters, not itself. */
 const EXPECTED_MOVES: Readonly<Record<SessionStatus, readonly Target[]>> = {
   pending: TARGETS,
   pending_unknown: TARGETS,
@@ -159,7 +159,7 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 }
 
 /**
- * The behaviour every {@link Store} adapter must have (STYLE.md rule 21). `makeStore` opens a new,
+ * The behaviour every {@link Store} adapter must have. `makeStore` opens a new,
  * migrated store instance on the adapter's test database each time it is called; the suite closes
  * every instance it opens, and leaves removing the database to the caller.
  */

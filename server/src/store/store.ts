@@ -1,7 +1,7 @@
 /**
  * The signer's durable state behind one interface, with two adapters (SQLite by default, PostgreSQL for
  * several instances). Every state change is one atomic conditional write: a concurrent loser changes nothing
- * and learns the current row, so duplicates and races resolve to exactly one effect (RELIABILITY.md §2).
+ * and learns the current row, so duplicates and races resolve to exactly one effect (docs/reliability.md §2).
  */
 
 import type { OperationEvent, OperationsStore } from './operations.js';
@@ -209,7 +209,7 @@ export interface TransitionResult {
 /** How long a request may hold its Idempotency-Key in flight: far beyond the gateway call's deadline. */
 export const IDEMPOTENCY_LEASE_MS = 60_000;
 
-/** An idempotency record for `POST /sessions` (RELIABILITY.md rule 7). */
+/** An idempotency record for `POST /sessions` (docs/reliability.md rule 7). */
 export type IdempotencyBegin =
   | { state: 'started' }
   | { state: 'in_flight' }

@@ -13,7 +13,7 @@ export const OPEN_STATUSES: readonly SessionStatus[] = ['pending', 'pending_unkn
 /** Final statuses that a verified success may still overturn, flagged as a late success (rule 6). */
 export const LATE_SUCCESS_FROM: readonly SessionStatus[] = ['failed', 'cancelled', 'expired'];
 
-/** The statuses each transition may start from (RELIABILITY.md §2); `paid` is in none of them. */
+/** The statuses each transition may start from (docs/reliability.md §2); `paid` is in none of them. */
 export const ALLOWED_FROM: Readonly<Record<Transition['to'], readonly SessionStatus[]>> = {
   // authorized → paid is a capture, not a late success (authorized is not in LATE_SUCCESS_FROM).
   paid: [...OPEN_STATUSES, ...LATE_SUCCESS_FROM, 'authorized'],
