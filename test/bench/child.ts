@@ -89,6 +89,8 @@ export function shippedSignerFlags(): string[] {
   return match[1]!.split(' ').filter(Boolean);
 }
 
+const SERVER_MODULES = fileURLToPath(new URL('../../server/node_modules', import.meta.url));
+
 /** Forks the compiled target for `spec.kind` (see `build.ts`) from `dir`, on plain `node`. */
 export function spawnTarget(name: string, spec: TargetSpec, dir: string): Promise<TargetProcess> {
   const child: ChildProcess = fork(join(dir, `${spec.kind}.mjs`), [JSON.stringify(spec)], {
@@ -100,6 +102,9 @@ export function spawnTarget(name: string, spec: TargetSpec, dir: string): Promis
     ],
     // The target's stdout goes to our stderr: the runner's stdout carries only the JSON result.
     stdio: ['ignore', 2, 2, 'ipc'],
+    // The signer loads its database driver at run time (an optional peer dependency, `require`d from the
+    // bundle's folder in the temp dir): let that resolve where the server package has its dependencies.
+    env: { ...process.env, NODE_PATH: SERVER_MODULES },
   });
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let nextId = 1;
