@@ -1,10 +1,17 @@
 /**
- * `pnpm bench` (docs/reliability.md T32, the short form): IPN and session throughput of the signer on SQLite and
- * on PostgreSQL next to a bare Express + helmet endpoint measured in the same run, IPN latency at 500 IPN/s,
- * and peak RSS. Loopback only, bounded in time; prints one JSON object on stdout, progress on stderr.
+ * `pnpm bench` (docs/reliability.md T32, the short form): IPN and session throughput of the signer on SQLite
+ * and on PostgreSQL against a bare Express + helmet endpoint, IPN latency at a paced 500 IPN/s, PostgreSQL
+ * with 1, 2 and 4 signer processes on one database, where a session's CPU goes, and peak RSS.
  *
- * Environment: BENCH_SECONDS (length of each measurement, default 5), TEST_DATABASE_URL (a loopback
- * PostgreSQL, default postgres://postgres@127.0.0.1:5432/test; a fresh schema is made and dropped).
+ * Every measurement runs BENCH_ROUNDS times (default 3), interleaved: each round measures the baseline and
+ * then the signer, and each ratio is the signer's over that round's baseline. The report gives the median
+ * and the spread of each figure, and the bars are judged on medians: a shared machine moves single runs by
+ * ±10 % or more. Loopback only, bounded in time; one JSON object on stdout, progress and a summary table on
+ * stderr.
+ *
+ * Environment: BENCH_SECONDS (each measurement, default 5), BENCH_ROUNDS (default 3), BENCH_NODE_FLAGS
+ * (extra node flags for the targets, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), TEST_DATABASE_URL (a
+ * loopback PostgreSQL, default postgres://postgres@127.0.0.1:5432/test; a fresh schema is made and dropped).
  */
 
 import { randomBytes } from 'node:crypto';
@@ -14,88 +21,63 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { bundleTargets } from './build.js';
-import { spawnTarget, type CpuTime, type TargetProcess } from './child.js';
-import { BodySupply, signedIpnBody } from './ipn.js';
-import { runAutocannon, runPaced, type LoadStats, type PacedStats } from './load.js';
+import { spawnTarget, type TargetProcess } from './child.js';
+import { signedIpnBody } from './ipn.js';
+import { runAutocannon, type LoadStats, type PacedStats } from './load.js';
 import {
-  BENCH_SALT,
-  MERCHANT_ORIGIN,
-  type MemoryBreakdown,
-  type SeededSession,
-  type TargetSpec,
-} from './messages.js';
+  CONNECTIONS,
+  FIXED_RATE,
+  IPN_HEADERS,
+  check,
+  ipnApplied,
+  ipnMax,
+  ipnPaced,
+  ipnRun,
+  ipnSupply,
+  log,
+  measuringCpu,
+  problems,
+  seedCount,
+  sessionsMax,
+  setSandboxFaults,
+  type CpuPerRequest,
+  type SessionCost,
+} from './measure.js';
+import { BENCH_SALT, type TargetSpec } from './messages.js';
+import { formatSpread, round, spreadOf, type Spread } from './stats.js';
 
-const SECONDS = positive(process.env.BENCH_SECONDS, 5);
+const SECONDS = positive('BENCH_SECONDS', 5);
+const ROUNDS = positive('BENCH_ROUNDS', 3);
 const WARMUP_SECONDS = 1;
-const CONNECTIONS = 20;
-const FIXED_RATE = 500;
 const GATEWAY_LATENCY_MS = 300;
-/** Requests the paced generator lets wait at once; slots beyond are dropped (and reported). */
-const MAX_OUTSTANDING = 200;
+/** Signer processes sharing one PostgreSQL database in the scaling measurement. */
+const PROCESS_COUNTS = [1, 2, 4] as const;
 const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-/** Seeded sessions per run: the warm-up rate × (SECONDS + 1 s of stop lag) × 2, within these bounds. */
-const MIN_SEED = 500;
-const MAX_SEED = 40_000;
-/** Failed answers tolerated in a run before the bench fails (a fraction of its requests). */
-const FAILURE_TOLERANCE = 0.001;
-
-const IPN_HEADERS = { 'content-type': 'application/json' };
-const WIDGET_HEADERS = { 'content-type': 'application/json', origin: MERCHANT_ORIGIN };
-const ipnApplied = (body: string) => body.includes('"ipnStatus":"200"');
 
 type StoreKind = 'sqlite' | 'postgres';
 
-/** CPU per answered request over one measurement, in µs: the event loop's thread, and the whole process. */
-interface CpuPerRequest {
-  mainThreadUs: number;
-  processUs: number;
-}
-
-/** CPU used by `target` while `run` ran, per answered request; null where /proc cannot be read. */
-async function measuringCpu(
-  target: TargetProcess,
-  run: () => Promise<LoadStats>,
-): Promise<{ stats: LoadStats; cpuPerRequest: CpuPerRequest | null }> {
-  const before = target.cpu();
-  const stats = await run();
-  const after = target.cpu();
-  if (before === null || after === null || stats.requests === 0)
-    return { stats, cpuPerRequest: null };
-  const per = (field: keyof CpuTime) => Math.round((after[field] - before[field]) / stats.requests);
-  return {
-    stats,
-    cpuPerRequest: { mainThreadUs: per('mainThreadUs'), processUs: per('processUs') },
-  };
-}
-
-/** The signer's numbers on one store. */
-interface StoreReport {
+/** The signer's figures on one store in one round. */
+interface SignerRound {
   ipn: LoadStats;
-  /** CPU the signer spent per IPN at max throughput (/proc, 10 ms resolution over the whole run). */
-  ipnCpuPerRequest: CpuPerRequest | null;
-  ipnAt500: PacedStats & { method: string; autocannonOverallRate: LoadStats };
-  sessions: LoadStats;
-  sessionsWithGatewayLatency300ms: LoadStats;
-  rssMb: {
-    atStart: number | null;
-    peak: number | null;
-    /** Peak RSS so far, read after each phase: shows which load made the peak. */
-    peakAfter: Record<string, number | null>;
-    atEndAfterGc: MemoryBreakdown;
-  };
+  ipnCpu: CpuPerRequest | null;
+  ipnAt500: PacedStats;
+  sessions: SessionCost;
+  sessionsWithSlowGateway: LoadStats;
 }
 
-const problems: string[] = [];
-
-function log(message: string): void {
-  process.stderr.write(`[bench] ${message}\n`);
+interface Round {
+  baseline: { stats: LoadStats; cpu: CpuPerRequest | null };
+  sqlite: SignerRound;
+  postgres: SignerRound;
+  /** PostgreSQL IPN/s with 2 and 4 signer processes on the same database (1 is `postgres.ipn`). */
+  postgresProcesses: Record<number, LoadStats>;
 }
 
-function positive(value: string | undefined, fallback: number): number {
+function positive(name: string, fallback: number): number {
+  const value = process.env[name];
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0)
-    throw new Error(`BENCH_SECONDS must be > 0: ${value}`);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`${name} must be > 0: ${value}`);
   return parsed;
 }
 
@@ -106,255 +88,82 @@ function assertLoopback(url: string): void {
   }
 }
 
-function roundMb(value: number): number {
-  return Math.round(value * 10) / 10;
-}
-
-function round2(value: number): number {
-  return Math.round(value * 100) / 100;
-}
-
-/** Records a run whose answers were not all accepted (the JSON still prints; the exit code says it). */
-function check(label: string, stats: LoadStats, { verified }: { verified: boolean }): void {
-  const failed = stats.non2xx + stats.errors + (verified ? stats.mismatches : 0);
-  const allowed = Math.floor(stats.requests * FAILURE_TOLERANCE);
-  if (failed > allowed) {
-    problems.push(
-      `${label}: ${failed} failed answers of ${stats.requests} (non-2xx ${stats.non2xx}, errors ${stats.errors}` +
-        `${verified ? `, not ipnStatus 200 ${stats.mismatches}` : ''})`,
-    );
-  }
-}
-
-function seedCount(rate: number, seconds: number): number {
-  return Math.min(MAX_SEED, Math.max(MIN_SEED, Math.ceil(rate * (seconds + 1) * 2)));
-}
-
-/**
- * Seeds in chunks: one reply carrying 40,000 sessions is a multi-MB IPC message built inside the signer,
- * and its buffers stayed in the signer's peak RSS, which then measured the harness rather than the signer.
- */
-const SEED_CHUNK = 1000;
-
-async function seedInChunks<T>(
-  count: number,
-  seed: (chunk: { prefix: string; count: number }) => Promise<T[]>,
-  prefix: string,
-): Promise<T[]> {
-  const seeded: T[] = [];
-  for (let start = 0; start < count; start += SEED_CHUNK) {
-    const chunk = {
-      prefix: `${prefix}-${start / SEED_CHUNK}`,
-      count: Math.min(SEED_CHUNK, count - start),
-    };
-    seeded.push(...(await seed(chunk)));
-  }
-  return seeded;
-}
-
-async function ipnSupply(
-  signer: TargetProcess,
-  prefix: string,
-  count: number,
-): Promise<BodySupply> {
-  const started = performance.now();
-  const sessions: SeededSession[] = await seedInChunks(
-    count,
-    chunk => signer.call('seedIpnSessions', chunk),
-    prefix,
-  );
-  const now = new Date();
-  log(`  seeded ${count} sessions in ${Math.round(performance.now() - started)} ms`);
-  return new BodySupply(sessions.map(session => signedIpnBody(session, BENCH_SALT, now)));
-}
-
-async function orderSupply(
-  signer: TargetProcess,
-  prefix: string,
-  count: number,
-): Promise<BodySupply> {
-  const started = performance.now();
-  const refs = await seedInChunks(count, chunk => signer.call('seedOrders', chunk), prefix);
-  log(`  registered ${count} orders in ${Math.round(performance.now() - started)} ms`);
-  return new BodySupply(refs.map(orderRef => JSON.stringify({ orderRef })));
-}
+/** What each target is expected to manage per second, to seed enough: the last measurement's rate. */
+const expected = new Map<string, number>();
 
 async function measureBaseline(
+  baseline: TargetProcess,
   sample: string,
-  targetsDir: string,
-): Promise<{ stats: LoadStats; cpuPerRequest: CpuPerRequest | null; rssMb: number | null }> {
-  log('baseline: bare Express 5 + helmet() JSON endpoint');
-  const baseline = await spawnTarget('baseline', { kind: 'baseline' }, targetsDir);
-  try {
-    const run = (seconds: number) =>
-      runAutocannon({
-        url: baseline.url,
-        path: '/ipn',
-        headers: IPN_HEADERS,
-        connections: CONNECTIONS,
-        durationSeconds: seconds,
-        body: () => sample,
-        verifyBody: ipnApplied,
-      });
-    await run(WARMUP_SECONDS);
-    const { stats, cpuPerRequest } = await measuringCpu(baseline, () => run(SECONDS));
-    check('baseline', stats, { verified: true });
-    log(
-      `  ${stats.requestsPerSecond} req/s, p99 ${stats.latencyMs.p99} ms` +
-        (cpuPerRequest ? `, main thread ${cpuPerRequest.mainThreadUs} µs/request` : ''),
-    );
-    return { stats, cpuPerRequest, rssMb: baseline.peakRssMb() };
-  } finally {
-    await baseline.stop();
-  }
+): Promise<Round['baseline']> {
+  const { stats, cpu } = await measuringCpu([baseline], () =>
+    runAutocannon({
+      url: baseline.url,
+      path: '/ipn',
+      headers: IPN_HEADERS,
+      connections: CONNECTIONS,
+      durationSeconds: SECONDS,
+      body: () => sample,
+      verifyBody: ipnApplied,
+    }),
+  );
+  check('baseline', stats, { verified: true });
+  log(`  baseline: ${stats.requestsPerSecond} req/s, p99 ${stats.latencyMs.p99} ms`);
+  return { stats, cpu: cpu[0] ?? null };
 }
 
 async function measureSigner(
   kind: StoreKind,
-  spec: TargetSpec,
+  signer: TargetProcess,
   sandbox: TargetProcess,
-  targetsDir: string,
-): Promise<StoreReport> {
-  log(`signer on ${kind}`);
-  const signer = await spawnTarget(`signer-${kind}`, spec, targetsDir);
-  try {
-    const atStart = signer.rssMb();
-    const peakAfter: Record<string, number | null> = {};
-    const prefix = `bench-${kind}-${randomBytes(4).toString('hex')}`;
-    const ipnRun = (supply: BodySupply, seconds: number, extra: { overallRate?: number } = {}) =>
-      runAutocannon({
-        url: signer.url,
-        path: '/ipn',
-        headers: IPN_HEADERS,
-        connections: CONNECTIONS,
-        durationSeconds: seconds,
-        body: () => supply.take(),
-        maxRequests: supply.remaining,
-        verifyBody: ipnApplied,
-        ...extra,
-      });
-
-    log('  IPN, max throughput (unique signed IPNs, each settles one pending session)');
-    const warm = await ipnRun(await ipnSupply(signer, `${prefix}-w`, 400), WARMUP_SECONDS);
-    const ipnBodies = await ipnSupply(
-      signer,
-      `${prefix}-i`,
-      seedCount(warm.requestsPerSecond, SECONDS),
-    );
-    const { stats: ipn, cpuPerRequest: ipnCpuPerRequest } = await measuringCpu(signer, () =>
-      ipnRun(ipnBodies, SECONDS),
-    );
-    check(`${kind} IPN`, ipn, { verified: true });
-    peakAfter.ipn = signer.peakRssMb();
-    log(
-      `  ${ipn.requestsPerSecond} IPN/s, p50 ${ipn.latencyMs.p50} ms, p99 ${ipn.latencyMs.p99} ms` +
-        (ipnCpuPerRequest ? `, main thread ${ipnCpuPerRequest.mainThreadUs} µs/IPN` : ''),
-    );
-
-    // A store slower than the fixed rate cannot use more bodies than this (the rest of the slots drop).
-    const usable = Math.min(FIXED_RATE, ipn.requestsPerSecond * 1.5);
-    log(`  IPN at ${FIXED_RATE}/s, open loop (evenly paced)`);
-    const pacedSupply = await ipnSupply(
-      signer,
-      `${prefix}-p`,
-      Math.ceil(usable * SECONDS) + MAX_OUTSTANDING,
-    );
-    const paced = await runPaced({
-      url: signer.url,
-      path: '/ipn',
-      headers: IPN_HEADERS,
-      rate: FIXED_RATE,
-      durationSeconds: SECONDS,
-      body: () => pacedSupply.nextUnused(),
-      verifyBody: ipnApplied,
-      maxSockets: 50,
-      maxOutstanding: MAX_OUTSTANDING,
-    });
-    check(`${kind} IPN at ${FIXED_RATE}/s`, paced, { verified: true });
-    peakAfter.ipnAt500 = signer.peakRssMb();
-    log(
-      `  achieved ${paced.requestsPerSecond}/s (${paced.dropped} slots dropped), ` +
-        `p50 ${paced.latencyMs.p50} ms, p99 ${paced.latencyMs.p99} ms`,
-    );
-
-    log(`  IPN at autocannon overallRate ${FIXED_RATE}`);
-    const rated = await ipnRun(
-      await ipnSupply(signer, `${prefix}-r`, Math.ceil(usable * (SECONDS + 1))),
-      SECONDS,
-      { overallRate: FIXED_RATE },
-    );
-    check(`${kind} IPN at overallRate ${FIXED_RATE}`, rated, { verified: true });
-    peakAfter.ipnAtOverallRate500 = signer.peakRssMb();
-    log(
-      `  ${rated.requestsPerSecond}/s, p50 ${rated.latencyMs.p50} ms, p99 ${rated.latencyMs.p99} ms`,
-    );
-
-    log('  POST /sessions, max throughput (distinct orders, real sandbox checkout)');
-    const sessionRun = (supply: BodySupply, seconds: number) =>
-      runAutocannon({
-        url: signer.url,
-        path: '/sessions',
-        headers: WIDGET_HEADERS,
-        connections: CONNECTIONS,
-        durationSeconds: seconds,
-        body: () => supply.take(),
-        maxRequests: supply.remaining,
-      });
-    const warmSessions = await sessionRun(
-      await orderSupply(signer, `${prefix}-sw`, 500),
-      WARMUP_SECONDS,
-    );
-    const sessions = await sessionRun(
-      await orderSupply(signer, `${prefix}-s`, seedCount(warmSessions.requestsPerSecond, SECONDS)),
-      SECONDS,
-    );
-    check(`${kind} sessions`, sessions, { verified: false });
-    peakAfter.sessions = signer.peakRssMb();
-    log(`  ${sessions.requestsPerSecond} sessions/s, p99 ${sessions.latencyMs.p99} ms`);
-
-    log(`  POST /sessions with the gateway answering in ${GATEWAY_LATENCY_MS} ms`);
-    await setSandboxFaults(sandbox, `delay:${GATEWAY_LATENCY_MS}`);
-    const slowGateway = await sessionRun(
-      await orderSupply(
-        signer,
-        `${prefix}-l`,
-        Math.ceil((CONNECTIONS * 1000 * (SECONDS + 1)) / GATEWAY_LATENCY_MS),
-      ),
-      SECONDS,
-    ).finally(() => setSandboxFaults(sandbox, ''));
-    check(`${kind} sessions with a slow gateway`, slowGateway, { verified: false });
-    peakAfter.sessionsWithSlowGateway = signer.peakRssMb();
-    log(`  ${slowGateway.requestsPerSecond} sessions/s, p99 ${slowGateway.latencyMs.p99} ms`);
-
-    return {
-      ipn,
-      ipnCpuPerRequest,
-      ipnAt500: {
-        method: `open loop: one IPN every ${1000 / FIXED_RATE} ms for ${SECONDS} s, latency from the scheduled send time`,
-        ...paced,
-        autocannonOverallRate: rated,
-      },
-      sessions,
-      sessionsWithGatewayLatency300ms: slowGateway,
-      rssMb: {
-        atStart,
-        peak: signer.peakRssMb(),
-        peakAfter,
-        atEndAfterGc: await signer.call('memory', {}),
-      },
-    };
-  } finally {
-    await signer.stop();
-  }
+  prefix: string,
+): Promise<SignerRound> {
+  const { stats: ipn, cpuPerRequest: ipnCpu } = await ipnMax(
+    `${kind} IPN`,
+    [signer],
+    `${prefix}-i`,
+    SECONDS,
+    expected.get(signer.name)!,
+  );
+  expected.set(signer.name, ipn.requestsPerSecond);
+  const ipnAt500 = await ipnPaced(
+    `${kind} IPN at ${FIXED_RATE}/s`,
+    signer,
+    `${prefix}-p`,
+    SECONDS,
+    ipn.requestsPerSecond,
+  );
+  const sessionKey = `${signer.name}/sessions`;
+  const sessions = await sessionsMax(
+    `${kind} sessions`,
+    signer,
+    sandbox,
+    `${prefix}-s`,
+    SECONDS,
+    seedCount(expected.get(sessionKey)!, SECONDS),
+  );
+  expected.set(sessionKey, sessions.stats.requestsPerSecond);
+  await setSandboxFaults(sandbox, `delay:${GATEWAY_LATENCY_MS}`);
+  const slow = await sessionsMax(
+    `${kind} sessions, gateway answering in ${GATEWAY_LATENCY_MS} ms`,
+    signer,
+    sandbox,
+    `${prefix}-l`,
+    SECONDS,
+    Math.ceil((CONNECTIONS * 1000 * (SECONDS + 1)) / GATEWAY_LATENCY_MS),
+  ).finally(() => setSandboxFaults(sandbox, ''));
+  return { ipn, ipnCpu, ipnAt500, sessions, sessionsWithSlowGateway: slow.stats };
 }
 
-async function setSandboxFaults(sandbox: TargetProcess, faults: string): Promise<void> {
-  const res = await fetch(`${sandbox.url}/__sandbox/faults`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ faults }),
-  });
-  if (!res.ok) throw new Error(`sandbox faults: HTTP ${res.status} ${await res.text()}`);
+/** First use of a signer: its JIT warmed on both paths, and the rates that size the first round's seeds. */
+async function warmUp(
+  signer: TargetProcess,
+  sandbox: TargetProcess,
+  prefix: string,
+): Promise<void> {
+  const ipn = await ipnRun(signer, await ipnSupply(signer, `${prefix}-wi`, 400), WARMUP_SECONDS);
+  expected.set(signer.name, ipn.requestsPerSecond);
+  const sessions = await sessionsMax('warm-up sessions', signer, sandbox, `${prefix}-ws`, 1, 300);
+  expected.set(`${signer.name}/sessions`, sessions.stats.requestsPerSecond);
 }
 
 async function dropSchema(schema: string): Promise<void> {
@@ -367,13 +176,123 @@ async function dropSchema(schema: string): Promise<void> {
   }
 }
 
+/** Median and spread of every figure over the rounds, and the bars judged on the medians. */
+function summarise(
+  rounds: readonly Round[],
+  rss: { signerSqlite: number | null; signerPostgres: number | null },
+) {
+  const ratio = (signer: LoadStats, r: Round) =>
+    round(signer.requestsPerSecond / r.baseline.stats.requestsPerSecond, 3);
+  const store = (kind: StoreKind) => ({
+    ipnPerSecond: spreadOf(rounds, r => r[kind].ipn.requestsPerSecond),
+    ipnVsBaseline: spreadOf(rounds, r => ratio(r[kind].ipn, r)),
+    ipnMainThreadUs: spreadOf(rounds, r => r[kind].ipnCpu?.mainThreadUs ?? null),
+    ipnProcessUs: spreadOf(rounds, r => r[kind].ipnCpu?.processUs ?? null),
+    ipnP99AtFullSpeedMs: spreadOf(rounds, r => r[kind].ipn.latencyMs.p99),
+    at500: {
+      achievedPerSecond: spreadOf(rounds, r => r[kind].ipnAt500.requestsPerSecond),
+      p50Ms: spreadOf(rounds, r => r[kind].ipnAt500.latencyMs.p50),
+      p99Ms: spreadOf(rounds, r => r[kind].ipnAt500.latencyMs.p99),
+      dropped: spreadOf(rounds, r => r[kind].ipnAt500.dropped),
+    },
+    sessions: {
+      perSecond: spreadOf(rounds, r => r[kind].sessions.stats.requestsPerSecond),
+      p50Ms: spreadOf(rounds, r => r[kind].sessions.stats.latencyMs.p50),
+      signerMainThreadUs: spreadOf(rounds, r => r[kind].sessions.signer?.mainThreadUs ?? null),
+      signerProcessUs: spreadOf(rounds, r => r[kind].sessions.signer?.processUs ?? null),
+      sandboxMainThreadUs: spreadOf(rounds, r => r[kind].sessions.sandbox?.mainThreadUs ?? null),
+      sandboxProcessUs: spreadOf(rounds, r => r[kind].sessions.sandbox?.processUs ?? null),
+      perSecondWithGatewayLatency300ms: spreadOf(
+        rounds,
+        r => r[kind].sessionsWithSlowGateway.requestsPerSecond,
+      ),
+    },
+  });
+  const sqlite = store('sqlite');
+  const postgres = store('postgres');
+  const processes = Object.fromEntries(
+    PROCESS_COUNTS.map(n => [
+      n,
+      {
+        ipnPerSecond: spreadOf(rounds, r =>
+          n === 1 ? r.postgres.ipn.requestsPerSecond : r.postgresProcesses[n]!.requestsPerSecond,
+        ),
+        vsBaseline: spreadOf(rounds, r =>
+          ratio(n === 1 ? r.postgres.ipn : r.postgresProcesses[n]!, r),
+        ),
+      },
+    ]),
+  );
+  const median = (figure: Spread | null) => figure?.median ?? Number.NaN;
+  const peak = Math.max(...[rss.signerSqlite, rss.signerPostgres].map(v => v ?? Number.NaN));
+  const bars = {
+    sqliteIpnAtLeast0_7xBaseline: median(sqlite.ipnVsBaseline) >= 0.7,
+    sqliteP99Under10msAt500:
+      median(sqlite.at500.p99Ms) < 10 &&
+      median(sqlite.at500.dropped) === 0 &&
+      median(sqlite.at500.achievedPerSecond) >= FIXED_RATE * 0.95,
+    postgresIpnAtLeast0_3xBaseline: median(postgres.ipnVsBaseline) >= 0.3,
+    postgresP99Under20msAt500:
+      median(postgres.at500.p99Ms) < 20 &&
+      median(postgres.at500.dropped) === 0 &&
+      median(postgres.at500.achievedPerSecond) >= FIXED_RATE * 0.95,
+    peakRssUnder120Mb: peak < 120,
+  };
+  return {
+    baseline: {
+      perSecond: spreadOf(rounds, r => r.baseline.stats.requestsPerSecond),
+      mainThreadUs: spreadOf(rounds, r => r.baseline.cpu?.mainThreadUs ?? null),
+      processUs: spreadOf(rounds, r => r.baseline.cpu?.processUs ?? null),
+    },
+    sqlite,
+    postgres: { ...postgres, processes },
+    bars,
+  };
+}
+
+type Summary = ReturnType<typeof summarise>;
+
+/** The medians as a Markdown table on stderr, ready for the README and docs/performance.md. */
+function printTable(summary: Summary, load: { start: number; end: number }): void {
+  const rows: [string, Spread | null, string][] = [
+    ['baseline req/s (Express + helmet)', summary.baseline.perSecond, ''],
+    ['baseline main-thread CPU per request', summary.baseline.mainThreadUs, ' µs'],
+  ];
+  for (const kind of ['sqlite', 'postgres'] as const) {
+    const s = summary[kind];
+    rows.push(
+      [`${kind} IPN/s`, s.ipnPerSecond, ''],
+      [`${kind} IPN vs baseline`, s.ipnVsBaseline, '×'],
+      [`${kind} main-thread CPU per IPN`, s.ipnMainThreadUs, ' µs'],
+      [`${kind} IPN p99 at a paced ${FIXED_RATE}/s`, s.at500.p99Ms, ' ms'],
+      [`${kind} sessions/s`, s.sessions.perSecond, ''],
+      [`${kind} session CPU, signer main thread`, s.sessions.signerMainThreadUs, ' µs'],
+      [`${kind} session CPU, sandbox main thread`, s.sessions.sandboxMainThreadUs, ' µs'],
+    );
+  }
+  for (const n of PROCESS_COUNTS) {
+    const p = summary.postgres.processes[n]!;
+    rows.push([`postgres IPN/s, ${n} signer process(es)`, p.ipnPerSecond, '']);
+  }
+  log(`median (min–max) of ${ROUNDS} rounds, load average ${load.start} → ${load.end}`);
+  log('| figure | median (min–max) |');
+  log('| --- | --- |');
+  for (const [label, figure, unit] of rows) log(`| ${label} | ${formatSpread(figure, unit)} |`);
+  log(`bars (on medians): ${JSON.stringify(summary.bars)}`);
+}
+
 async function main(): Promise<void> {
   assertLoopback(PG_URL);
   const started = performance.now();
   const loadAtStart = loadavg();
   const dir = mkdtempSync(join(tmpdir(), 'galaxy-pay-bench-'));
   const schema = `gp_bench_${randomBytes(6).toString('hex')}`;
-  let sandbox: TargetProcess | undefined;
+  const targets: TargetProcess[] = [];
+  const spawn = async (name: string, spec: TargetSpec) => {
+    const target = await spawnTarget(name, spec, dir);
+    targets.push(target);
+    return target;
+  };
   try {
     const sample = signedIpnBody(
       {
@@ -387,63 +306,97 @@ async function main(): Promise<void> {
     );
     log('compiling the target processes');
     await bundleTargets(dir);
-    const baseline = await measureBaseline(sample, dir);
-    sandbox = await spawnTarget('sandbox', { kind: 'sandbox' }, dir);
-    const sqlite = await measureSigner(
-      'sqlite',
-      { kind: 'signer', databaseUrl: `file:${join(dir, 'signer.db')}`, gatewayUrl: sandbox.url },
-      sandbox,
-      dir,
-    );
-    const postgres = await measureSigner(
-      'postgres',
-      { kind: 'signer', databaseUrl: PG_URL, schema, gatewayUrl: sandbox.url },
-      sandbox,
-      dir,
-    );
-    const sandboxRss = sandbox.peakRssMb();
-    const peaks = [sqlite.rssMb.peak, postgres.rssMb.peak].filter(v => v !== null);
-    const peakRssMb = peaks.length > 0 ? Math.max(...peaks) : null;
-    const ratio = (stats: LoadStats) =>
-      Math.round((stats.requestsPerSecond / baseline.stats.requestsPerSecond) * 1000) / 1000;
+    const baseline = await spawn('baseline', { kind: 'baseline' });
+    const sandbox = await spawn('sandbox', { kind: 'sandbox' });
+    const sqlite = await spawn('signer-sqlite', {
+      kind: 'signer',
+      databaseUrl: `file:${join(dir, 'signer.db')}`,
+      gatewayUrl: sandbox.url,
+    });
+    const pgSpec = {
+      kind: 'signer',
+      databaseUrl: PG_URL,
+      schema,
+      gatewayUrl: sandbox.url,
+    } as const;
+    // One after another: the first migrates the schema, the others find it migrated.
+    const postgres: TargetProcess[] = [];
+    for (let i = 0; i < Math.max(...PROCESS_COUNTS); i++)
+      postgres.push(await spawn(`signer-postgres-${i + 1}`, pgSpec));
+
+    const tag = randomBytes(4).toString('hex');
+    log('warming up');
+    await runAutocannon({
+      url: baseline.url,
+      path: '/ipn',
+      headers: IPN_HEADERS,
+      connections: CONNECTIONS,
+      durationSeconds: WARMUP_SECONDS,
+      body: () => sample,
+    });
+    await warmUp(sqlite, sandbox, `w-${tag}-s`);
+    for (const [i, signer] of postgres.entries()) await warmUp(signer, sandbox, `w-${tag}-p${i}`);
+
+    const rounds: Round[] = [];
+    for (let r = 1; r <= ROUNDS; r++) {
+      log(`round ${r} of ${ROUNDS}`);
+      const prefix = `r${r}-${tag}`;
+      const baselineRound = await measureBaseline(baseline, sample);
+      const sqliteRound = await measureSigner('sqlite', sqlite, sandbox, `${prefix}-s`);
+      const postgresRound = await measureSigner('postgres', postgres[0]!, sandbox, `${prefix}-p`);
+      const postgresProcesses: Record<number, LoadStats> = {};
+      for (const n of PROCESS_COUNTS.filter(count => count > 1)) {
+        const key = `postgres x${n}`;
+        const { stats } = await ipnMax(
+          `postgres IPN, ${n} processes`,
+          postgres.slice(0, n),
+          `${prefix}-x${n}`,
+          SECONDS,
+          expected.get(key) ?? postgresRound.ipn.requestsPerSecond * n,
+        );
+        expected.set(key, stats.requestsPerSecond);
+        postgresProcesses[n] = stats;
+      }
+      rounds.push({
+        baseline: baselineRound,
+        sqlite: sqliteRound,
+        postgres: postgresRound,
+        postgresProcesses,
+      });
+    }
+
+    const rssMb = {
+      note: 'peak RSS (VmHWM) of each server over the whole run, each alone in its own plain-node process',
+      signerSqlite: sqlite.peakRssMb(),
+      signerPostgres: postgres[0]!.peakRssMb(),
+      baseline: baseline.peakRssMb(),
+      sandbox: sandbox.peakRssMb(),
+      loadGenerator: round(process.resourceUsage().maxRSS / 1024, 1),
+    };
+    const memoryAtEnd = {
+      signerSqlite: await sqlite.call('memory', {}),
+      signerPostgres: await postgres[0]!.call('memory', {}),
+    };
+    const loadAverage1m = { start: round(loadAtStart[0]!, 2), end: round(loadavg()[0]!, 2) };
+    const summary = summarise(rounds, rssMb);
     const report = {
       node: process.version,
       cpus: availableParallelism(),
-      durationSeconds: Math.round((performance.now() - started) / 100) / 10,
+      durationSeconds: round((performance.now() - started) / 1000, 1),
+      rounds: ROUNDS,
       secondsPerMeasurement: SECONDS,
       // Other work on the machine skews every number: the 1-minute load average before and after.
-      loadAverage1m: { start: round2(loadAtStart[0]!), end: round2(loadavg()[0]!) },
+      loadAverage1m,
       connections: CONNECTIONS,
-      baseline: { ...baseline.stats, cpuPerRequest: baseline.cpuPerRequest },
-      sqlite,
-      postgres,
-      ratios: {
-        sqliteIpnVsBaseline: ratio(sqlite.ipn),
-        postgresIpnVsBaseline: ratio(postgres.ipn),
-        sqliteSessionsVsBaseline: ratio(sqlite.sessions),
-        postgresSessionsVsBaseline: ratio(postgres.sessions),
-      },
-      peakRssMb,
-      rssMb: {
-        note: 'peak RSS (VmHWM) of each server, each alone in its own plain-node process',
-        signerSqlite: sqlite.rssMb.peak,
-        signerPostgres: postgres.rssMb.peak,
-        baseline: baseline.rssMb,
-        sandbox: sandboxRss,
-        loadGenerator: roundMb(process.resourceUsage().maxRSS / 1024),
-      },
-      bars: {
-        sqliteIpnAtLeastHalfBaseline: ratio(sqlite.ipn) >= 0.5,
-        p99Under20msAt500:
-          sqlite.ipnAt500.latencyMs.p99 < 20 &&
-          sqlite.ipnAt500.dropped === 0 &&
-          sqlite.ipnAt500.requestsPerSecond >= FIXED_RATE * 0.95,
-        rssUnder150Mb: peakRssMb !== null && peakRssMb < 150,
-      },
+      ...summary,
+      rssMb,
+      memoryAfterGcMb: memoryAtEnd,
+      perRound: rounds,
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    printTable(summary, loadAverage1m);
   } finally {
-    await sandbox?.stop();
+    await Promise.all(targets.map(target => target.stop()));
     rmSync(dir, { recursive: true, force: true });
     await dropSchema(schema).catch((error: unknown) =>
       problems.push(`could not drop schema ${schema}: ${String(error)}`),

@@ -1,0 +1,276 @@
+/**
+ * One measurement each: IPNs at full speed against one or more processes, IPNs at a paced rate, sessions.
+ * Every function seeds exactly what it sends (each IPN settles its own pending session, each session has
+ * its own priced order), measures, checks the answers, and reports CPU time per answered request.
+ */
+
+import { performance } from 'node:perf_hooks';
+import type { TargetProcess } from './child.js';
+import { BodySupply, signedIpnBody } from './ipn.js';
+import { runAutocannon, runPaced, type LoadStats, type PacedStats } from './load.js';
+import { BENCH_SALT, MERCHANT_ORIGIN, type SeededSession } from './messages.js';
+
+export const CONNECTIONS = 20;
+export const FIXED_RATE = 500;
+/** Requests the paced generator lets wait at once; slots beyond are dropped (and reported). */
+const MAX_OUTSTANDING = 200;
+/** Seeded sessions per run: the expected rate × (seconds + 1 s of stop lag) × 2, within these bounds. */
+const MIN_SEED = 500;
+const MAX_SEED = 40_000;
+/** Failed answers tolerated in a run before the bench fails (a fraction of its requests). */
+const FAILURE_TOLERANCE = 0.001;
+/**
+ * Seeds in chunks: one reply carrying 40,000 sessions is a multi-MB IPC message built inside the signer,
+ * and its buffers stayed in the signer's peak RSS, which then measured the harness rather than the signer.
+ */
+const SEED_CHUNK = 1000;
+
+export const IPN_HEADERS = { 'content-type': 'application/json' };
+const WIDGET_HEADERS = { 'content-type': 'application/json', origin: MERCHANT_ORIGIN };
+export const ipnApplied = (body: string) => body.includes('"ipnStatus":"200"');
+
+/** Runs whose answers were not all accepted (the JSON still prints; the exit code says it). */
+export const problems: string[] = [];
+
+export function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+/** CPU per answered request over one measurement, in µs: the event loop's thread, and the whole process. */
+export interface CpuPerRequest {
+  mainThreadUs: number;
+  processUs: number;
+}
+
+/** CPU each of `targets` used while `run` ran, per answered request; null where /proc cannot be read. */
+export async function measuringCpu<S extends LoadStats>(
+  targets: readonly TargetProcess[],
+  run: () => Promise<S>,
+): Promise<{ stats: S; cpu: (CpuPerRequest | null)[] }> {
+  const before = targets.map(target => target.cpu());
+  const stats = await run();
+  const cpu = targets.map((target, i) => {
+    const start = before[i];
+    const end = target.cpu();
+    if (!start || !end || stats.requests === 0) return null;
+    return {
+      mainThreadUs: Math.round((end.mainThreadUs - start.mainThreadUs) / stats.requests),
+      processUs: Math.round((end.processUs - start.processUs) / stats.requests),
+    };
+  });
+  return { stats, cpu };
+}
+
+/** Adds up CPU per request over several processes (each served a share of the same requests). */
+function totalCpu(cpu: readonly (CpuPerRequest | null)[]): CpuPerRequest | null {
+  if (cpu.some(value => value === null)) return null;
+  return cpu.reduce<CpuPerRequest>(
+    (sum, value) => ({
+      mainThreadUs: sum.mainThreadUs + value!.mainThreadUs,
+      processUs: sum.processUs + value!.processUs,
+    }),
+    { mainThreadUs: 0, processUs: 0 },
+  );
+}
+
+export function check(label: string, stats: LoadStats, { verified }: { verified: boolean }): void {
+  const failed = stats.non2xx + stats.errors + (verified ? stats.mismatches : 0);
+  const allowed = Math.floor(stats.requests * FAILURE_TOLERANCE);
+  if (failed > allowed) {
+    problems.push(
+      `${label}: ${failed} failed answers of ${stats.requests} (non-2xx ${stats.non2xx}, errors ${stats.errors}` +
+        `${verified ? `, not ipnStatus 200 ${stats.mismatches}` : ''})`,
+    );
+  }
+}
+
+export function seedCount(rate: number, seconds: number): number {
+  return Math.min(MAX_SEED, Math.max(MIN_SEED, Math.ceil(rate * (seconds + 1) * 2)));
+}
+
+async function seedInChunks<T>(
+  count: number,
+  seed: (chunk: { prefix: string; count: number }) => Promise<T[]>,
+  prefix: string,
+): Promise<T[]> {
+  const seeded: T[] = [];
+  for (let start = 0; start < count; start += SEED_CHUNK) {
+    const chunk = {
+      prefix: `${prefix}-${start / SEED_CHUNK}`,
+      count: Math.min(SEED_CHUNK, count - start),
+    };
+    seeded.push(...(await seed(chunk)));
+  }
+  return seeded;
+}
+
+/** Pending sessions seeded through `signer`, and one signed IPN body settling each. */
+export async function ipnSupply(
+  signer: TargetProcess,
+  prefix: string,
+  count: number,
+): Promise<BodySupply> {
+  const started = performance.now();
+  const sessions: SeededSession[] = await seedInChunks(
+    count,
+    chunk => signer.call('seedIpnSessions', chunk),
+    prefix,
+  );
+  const now = new Date();
+  log(`  seeded ${count} sessions in ${Math.round(performance.now() - started)} ms`);
+  return new BodySupply(sessions.map(session => signedIpnBody(session, BENCH_SALT, now)));
+}
+
+async function orderSupply(
+  signer: TargetProcess,
+  prefix: string,
+  count: number,
+): Promise<BodySupply> {
+  const refs = await seedInChunks(count, chunk => signer.call('seedOrders', chunk), prefix);
+  return new BodySupply(refs.map(orderRef => JSON.stringify({ orderRef })));
+}
+
+/** Closed-loop IPNs from `supply` to one process for `seconds`. */
+export function ipnRun(
+  target: TargetProcess,
+  supply: BodySupply,
+  seconds: number,
+  connections = CONNECTIONS,
+): Promise<LoadStats> {
+  return runAutocannon({
+    url: target.url,
+    path: '/ipn',
+    headers: IPN_HEADERS,
+    connections,
+    durationSeconds: seconds,
+    body: () => supply.take(),
+    maxRequests: supply.remaining,
+    verifyBody: ipnApplied,
+  });
+}
+
+/**
+ * IPNs at full speed, the connections split evenly over `targets` (signer processes on one database,
+ * seeded through the first). Latency percentiles of several processes are the worst process's.
+ */
+export async function ipnMax(
+  label: string,
+  targets: readonly TargetProcess[],
+  prefix: string,
+  seconds: number,
+  expectedRate: number,
+): Promise<{ stats: LoadStats; cpuPerRequest: CpuPerRequest | null }> {
+  const share = Math.ceil(seedCount(expectedRate, seconds) / targets.length);
+  const supplies = await Promise.all(
+    targets.map((_, i) => ipnSupply(targets[0]!, `${prefix}-${i}`, share)),
+  );
+  const per = Math.max(1, Math.round(CONNECTIONS / targets.length));
+  const { stats, cpu } = await measuringCpu(targets, async () =>
+    combine(await Promise.all(targets.map((t, i) => ipnRun(t, supplies[i]!, seconds, per)))),
+  );
+  check(label, stats, { verified: true });
+  const cpuPerRequest = totalCpu(cpu);
+  log(
+    `  ${label}: ${stats.requestsPerSecond} IPN/s, p99 ${stats.latencyMs.p99} ms` +
+      (cpuPerRequest ? `, main thread ${cpuPerRequest.mainThreadUs} µs/IPN` : ''),
+  );
+  return { stats, cpuPerRequest };
+}
+
+/** Parallel runs as one: requests add up over the longest run; the worst percentiles stand. */
+function combine(runs: readonly LoadStats[]): LoadStats {
+  if (runs.length === 1) return runs[0]!;
+  const requests = runs.reduce((sum, run) => sum + run.requests, 0);
+  const durationSeconds = Math.max(...runs.map(run => run.durationSeconds));
+  const worst = (key: keyof LoadStats['latencyMs']) =>
+    Math.max(...runs.map(run => run.latencyMs[key]));
+  const sum = (key: 'non2xx' | 'mismatches' | 'errors') =>
+    runs.reduce((total, run) => total + run[key], 0);
+  return {
+    requests,
+    durationSeconds,
+    requestsPerSecond: Math.round(requests / durationSeconds),
+    latencyMs: { p50: worst('p50'), p90: worst('p90'), p99: worst('p99'), max: worst('max') },
+    non2xx: sum('non2xx'),
+    mismatches: sum('mismatches'),
+    errors: sum('errors'),
+  };
+}
+
+/** IPNs at an even FIXED_RATE (open loop); latency counts from each request's scheduled time. */
+export async function ipnPaced(
+  label: string,
+  signer: TargetProcess,
+  prefix: string,
+  seconds: number,
+  maxRate: number,
+): Promise<PacedStats> {
+  // A store slower than the fixed rate cannot use more bodies than this (the rest of the slots drop).
+  const usable = Math.min(FIXED_RATE, maxRate * 1.5);
+  const supply = await ipnSupply(signer, prefix, Math.ceil(usable * seconds) + MAX_OUTSTANDING);
+  const paced = await runPaced({
+    url: signer.url,
+    path: '/ipn',
+    headers: IPN_HEADERS,
+    rate: FIXED_RATE,
+    durationSeconds: seconds,
+    body: () => supply.nextUnused(),
+    verifyBody: ipnApplied,
+    maxSockets: 50,
+    maxOutstanding: MAX_OUTSTANDING,
+  });
+  check(label, paced, { verified: true });
+  log(
+    `  ${label}: achieved ${paced.requestsPerSecond}/s (${paced.dropped} dropped), ` +
+      `p50 ${paced.latencyMs.p50} ms, p99 ${paced.latencyMs.p99} ms`,
+  );
+  return paced;
+}
+
+/** Where a session's CPU goes: the signer's share and the sandbox's (the gateway's) share, per session. */
+export interface SessionCost {
+  stats: LoadStats;
+  signer: CpuPerRequest | null;
+  sandbox: CpuPerRequest | null;
+}
+
+/** `POST /sessions` at full speed: distinct priced orders, each a real checkout at the sandbox. */
+export async function sessionsMax(
+  label: string,
+  signer: TargetProcess,
+  sandbox: TargetProcess,
+  prefix: string,
+  seconds: number,
+  count: number,
+): Promise<SessionCost> {
+  const supply = await orderSupply(signer, prefix, count);
+  const { stats, cpu } = await measuringCpu([signer, sandbox], () =>
+    runAutocannon({
+      url: signer.url,
+      path: '/sessions',
+      headers: WIDGET_HEADERS,
+      connections: CONNECTIONS,
+      durationSeconds: seconds,
+      body: () => supply.take(),
+      maxRequests: supply.remaining,
+    }),
+  );
+  check(label, stats, { verified: false });
+  const [signerCpu, sandboxCpu] = cpu;
+  log(
+    `  ${label}: ${stats.requestsPerSecond} sessions/s, p99 ${stats.latencyMs.p99} ms` +
+      (signerCpu && sandboxCpu
+        ? `, main thread signer ${signerCpu.mainThreadUs} µs + sandbox ${sandboxCpu.mainThreadUs} µs`
+        : ''),
+  );
+  return { stats, signer: signerCpu ?? null, sandbox: sandboxCpu ?? null };
+}
+
+export async function setSandboxFaults(sandbox: TargetProcess, faults: string): Promise<void> {
+  const res = await fetch(`${sandbox.url}/__sandbox/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ faults }),
+  });
+  if (!res.ok) throw new Error(`sandbox faults: HTTP ${res.status} ${await res.text()}`);
+}
