@@ -81,6 +81,7 @@ const minifyTemplates: Plugin = {
             ? text
                 .replace(/[ \t]*\n\s*/g, id.endsWith('.styles.ts') ? '' : '\n')
                 .replace(/ *([:;,{}]) */g, '$1')
+                .replace(/;}/g, '}')
             : text.replace(/>[ \t]*\n\s*</g, '>\n<').replace(/[ \t]*\n\s*/g, '\n');
           if (squeezed !== text) edits.push({ start, end, text: squeezed });
         }

@@ -1,7 +1,5 @@
 /** The shop's words in Vietnamese (default) and English. The widget has its own. */
 
-export type Lang = 'vi' | 'en';
-
 const vi = {
   title: 'Cà Phê Ngân Hà',
   tagline: 'Cà phê, trà và quà Việt — thanh toán qua Galaxy Pay',
@@ -185,7 +183,9 @@ const en: Words = {
   footer: 'Open source · galaxy-pay · your data stays on your machine',
 };
 
-export const WORDS: Record<Lang, Words> = { vi, en };
+export const WORDS = { vi, en };
+/** The demo's languages: Vietnamese (the default) and English. */
+export type Lang = keyof typeof WORDS;
 
 /** Sets `lang` on the page and fills every `[data-i18n]` element with its entry of `words`. */
 export function translatePage<T extends object>(lang: Lang, words: T): void {

@@ -497,6 +497,20 @@ export async function startShop(): Promise<void> {
     render();
   }
 
+  /** The order is paid (or authorized): the cart is emptied and the receipt shown. */
+  function showReceipt(
+    order: Order,
+    payment: Pick<Receipt, 'status' | 'transactionId' | 'amount'>,
+  ): void {
+    cart = {};
+    saveCart();
+    const { status, transactionId, amount } = payment;
+    show({
+      kind: 'receipt',
+      receipt: { order, status, transactionId, amount, at: new Date().toISOString() },
+    });
+  }
+
   /** A fresh customer handle and the saved cards, from the shop's back end (which asks the signer). */
   async function loadCustomer(): Promise<void> {
     try {
@@ -536,18 +550,7 @@ export async function startShop(): Promise<void> {
       );
       busy = false;
       if (payment.status === 'paid' || payment.status === 'authorized') {
-        cart = {};
-        saveCart();
-        show({
-          kind: 'receipt',
-          receipt: {
-            order,
-            status: payment.status,
-            transactionId: payment.transactionId,
-            amount: payment.amount,
-            at: new Date().toISOString(),
-          },
-        });
+        showReceipt(order, { ...payment, status: payment.status });
         return;
       }
       notice = { tone: 'error', title: w => w.failed, text: w => w.fastPayFailed };
@@ -595,18 +598,7 @@ export async function startShop(): Promise<void> {
       case 'galaxy-pay-result': {
         const detail = (event as HTMLElementEventMap['galaxy-pay-result']).detail;
         if (detail.status === 'paid' || detail.status === 'authorized') {
-          cart = {};
-          saveCart();
-          show({
-            kind: 'receipt',
-            receipt: {
-              order,
-              status: detail.status,
-              transactionId: detail.transactionId,
-              amount: detail.amount,
-              at: new Date().toISOString(),
-            },
-          });
+          showReceipt(order, { ...detail, status: detail.status });
           return;
         }
         // The gateway's own message is English whatever the page's language (and it is the gateway's

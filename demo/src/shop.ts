@@ -7,7 +7,6 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import express, {
   type ErrorRequestHandler,
@@ -20,6 +19,7 @@ import { adminClient, adminError, ShopError } from './admin-api.js';
 import { demoDir, type ShopAssets } from './assets.js';
 import { backofficeRoutes } from './backoffice.js';
 import { bankRoutes } from './bank.js';
+import { renderPage } from './pages.js';
 import { productById, products } from './products.js';
 
 export interface ShopOptions {
@@ -99,10 +99,11 @@ export function createShop(options: ShopOptions): Shop {
   const manualSignerUrl = options.manualSignerUrl?.replace(/\/+$/, '') ?? '';
   const admin = adminClient(options.adminUrl ?? signerUrl, options.adminToken);
   const orders = new Map<string, ShopOrder>();
+  const routes = { index: '/', spa: '/spa', backoffice: '/backoffice', bank: '/bank' };
   const pages = Object.fromEntries(
-    ['index', 'spa', 'backoffice', 'bank'].map(name => [
+    Object.entries(routes).map(([name, route]) => [
       name,
-      renderPage(`${name}.html`, {
+      renderPage(`${name}.html`, route, {
         SIGNER_URL: signerUrl,
         MANUAL_SIGNER_URL: manualSignerUrl,
         WIDGET_INTEGRITY: options.assets.widgetIntegrity,
@@ -422,17 +423,4 @@ function newOrderRef(): string {
 
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-function escapeAttribute(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-}
-
-/** Fills a page template's `%NAME%` placeholders (the signer URLs, the widget's SRI hash). */
-function renderPage(file: string, values: Record<string, string>): string {
-  let html = readFileSync(join(demoDir, 'pages', file), 'utf8');
-  for (const [name, value] of Object.entries(values)) {
-    html = html.replaceAll(`%${name}%`, escapeAttribute(value));
-  }
-  return html;
 }

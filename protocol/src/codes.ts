@@ -80,6 +80,19 @@ export const NonFinalStatus = {
 export type TransactionOutcome =
   'paid' | 'cancelled' | 'expired' | 'failed' | 'pending' | 'authorized' | 'voided' | 'unknown';
 
+/** The outcome of each code that is not a failure. */
+const OUTCOMES: Readonly<Record<string, TransactionOutcome>> = {
+  [ResponseCode.Success]: 'paid',
+  [ResponseCode.CancelledByCustomer]: 'cancelled',
+  [ResponseCode.Expired]: 'expired',
+  [ResponseCode.BadGateway]: 'unknown',
+  [ResponseCode.ServiceUnavailable]: 'unknown',
+  [ResponseCode.Timeout]: 'unknown',
+  [NonFinalStatus.Processing]: 'pending',
+  [NonFinalStatus.Authorized]: 'authorized',
+  [NonFinalStatus.Voided]: 'voided',
+};
+
 /**
  * Maps a gateway result code to an outcome. Only `200` is paid (`"00"` from old examples is tolerated as a
  * call status, never as a payment result). 502–504 are provider problems: query again later.
@@ -87,26 +100,7 @@ export type TransactionOutcome =
 export function classifyTransactionStatus(code: unknown): TransactionOutcome {
   const text = typeof code === 'number' ? String(code) : code;
   if (typeof text !== 'string' || !/^\d{1,3}$/.test(text)) return 'unknown';
-  switch (text) {
-    case ResponseCode.Success:
-      return 'paid';
-    case ResponseCode.CancelledByCustomer:
-      return 'cancelled';
-    case ResponseCode.Expired:
-      return 'expired';
-    case ResponseCode.BadGateway:
-    case ResponseCode.ServiceUnavailable:
-    case ResponseCode.Timeout:
-      return 'unknown';
-    case NonFinalStatus.Processing:
-      return 'pending';
-    case NonFinalStatus.Authorized:
-      return 'authorized';
-    case NonFinalStatus.Voided:
-      return 'voided';
-    default:
-      return 'failed';
-  }
+  return Object.hasOwn(OUTCOMES, text) ? OUTCOMES[text]! : 'failed';
 }
 
 /** Whether an API call's `responseCode` means the call succeeded (`"00"` appears in old Pay examples). */
@@ -285,132 +279,61 @@ export interface TestCard {
 /** The OTP the test cards accept (the guide gives `otp` for NAPAS; the sandbox uses it for 3-D Secure too). */
 export const TEST_OTP = 'otp';
 
+/** What the test cards of one network share: method, network, brand, date, and CVV or holder. */
+type CardProfile = Pick<TestCard, 'method' | 'network' | 'brand' | 'date' | 'cvv' | 'holder'>;
+
+const MPGS_MASTER: CardProfile = {
+  method: 'INTERNATIONAL',
+  network: 'MPGS',
+  brand: 'MASTER',
+  date: '01/39',
+  cvv: '100',
+};
+const MPGS_VISA: CardProfile = { ...MPGS_MASTER, brand: 'VISA' };
+const CYBERSOURCE_VISA: CardProfile = {
+  ...MPGS_VISA,
+  network: 'CYBERSOURCE',
+  date: '12/30',
+  cvv: '111',
+};
+const NAPAS: CardProfile = {
+  method: 'DOMESTIC',
+  network: 'NAPAS',
+  brand: 'NAPAS',
+  date: '03/07',
+  holder: 'NGUYEN VAN A',
+};
+
+function testCard(
+  number: string,
+  profile: CardProfile,
+  step: 'otp' | 'no-otp',
+  source: TestCard['source'],
+  outcome: TestCard['outcome'] = 'approve',
+): TestCard {
+  return { number, ...profile, otp: step === 'otp', outcome, source };
+}
+
 /** Documented test cards (§12), the docs' createToken card, and two sandbox-only decline cards. */
 export const testCards: readonly TestCard[] = [
-  {
-    number: '5506920809243667',
-    method: 'INTERNATIONAL',
-    network: 'MPGS',
-    brand: 'MASTER',
-    date: '01/39',
-    cvv: '100',
-    otp: true,
-    outcome: 'approve',
-    source: 'GUIDE 3.6.1',
-  },
-  {
-    number: '4012000033330026',
-    method: 'INTERNATIONAL',
-    network: 'MPGS',
-    brand: 'VISA',
-    date: '01/39',
-    cvv: '100',
-    otp: false,
-    outcome: 'approve',
-    source: 'GUIDE 3.6.1',
-  },
-  {
-    number: '4456530000001096',
-    method: 'INTERNATIONAL',
-    network: 'CYBERSOURCE',
-    brand: 'VISA',
-    date: '12/30',
-    cvv: '111',
-    otp: true,
-    outcome: 'approve',
-    source: 'GUIDE 3.6.1',
-  },
-  {
-    number: '4456530000000064',
-    method: 'INTERNATIONAL',
-    network: 'CYBERSOURCE',
-    brand: 'VISA',
-    date: '12/30',
-    cvv: '111',
-    otp: false,
-    outcome: 'approve',
-    source: 'GUIDE 3.6.1',
-  },
-  {
-    number: '9704000000000018',
-    method: 'DOMESTIC',
-    network: 'NAPAS',
-    brand: 'NAPAS',
-    date: '03/07',
-    holder: 'NGUYEN VAN A',
-    otp: true,
-    outcome: 'approve',
-    source: 'GUIDE 3.6.1',
-  },
-  {
-    number: '5123450000000008',
-    method: 'INTERNATIONAL',
-    network: 'MPGS',
-    brand: 'MASTER',
-    date: '01/39',
-    cvv: '100',
-    otp: true,
-    outcome: 'approve',
-    source: 'UPC 3.1',
-  },
-  {
-    number: '5111111111111118',
-    method: 'INTERNATIONAL',
-    network: 'MPGS',
-    brand: 'MASTER',
-    date: '01/39',
-    cvv: '100',
-    otp: false,
-    outcome: 'approve',
-    source: 'UPC 3.1',
-  },
-  {
-    number: '9704020000000016',
-    method: 'DOMESTIC',
-    network: 'NAPAS',
-    brand: 'NAPAS',
-    date: '03/07',
-    holder: 'NGUYEN VAN A',
-    otp: true,
-    outcome: 'approve',
-    source: 'UPC 3.1',
-  },
-  {
-    // The docs' createToken example (HUYNH HUU LOC, 01/39, CVV 100), which succeeds there. Its BIN is the MPGS
-    // test card's above; whether it asks for 3-D Secure is not documented: like that card, it does [INFERRED].
-    number: '5506922400634930',
-    method: 'INTERNATIONAL',
-    network: 'MPGS',
-    brand: 'MASTER',
-    date: '01/39',
-    cvv: '100',
-    holder: 'HUYNH HUU LOC',
-    otp: true,
-    outcome: 'approve',
-    source: 'DOCS createToken',
-  },
-  {
-    number: '4000000000000002',
-    method: 'INTERNATIONAL',
-    network: 'MPGS',
-    brand: 'VISA',
-    date: '01/39',
-    cvv: '100',
-    otp: false,
-    outcome: 'decline',
-    source: 'sandbox',
-  },
-  {
-    number: '9704000000000026',
-    method: 'DOMESTIC',
-    network: 'NAPAS',
-    brand: 'NAPAS',
-    date: '03/07',
-    holder: 'NGUYEN VAN A',
-    otp: true,
-    outcome: 'decline',
-    source: 'sandbox',
-  },
+  testCard('5506920809243667', MPGS_MASTER, 'otp', 'GUIDE 3.6.1'),
+  testCard('4012000033330026', MPGS_VISA, 'no-otp', 'GUIDE 3.6.1'),
+  testCard('4456530000001096', CYBERSOURCE_VISA, 'otp', 'GUIDE 3.6.1'),
+  testCard('4456530000000064', CYBERSOURCE_VISA, 'no-otp', 'GUIDE 3.6.1'),
+  testCard('9704000000000018', NAPAS, 'otp', 'GUIDE 3.6.1'),
+  testCard('5123450000000008', MPGS_MASTER, 'otp', 'UPC 3.1'),
+  testCard('5111111111111118', MPGS_MASTER, 'no-otp', 'UPC 3.1'),
+  testCard('9704020000000016', NAPAS, 'otp', 'UPC 3.1'),
+  // The docs' createToken example (HUYNH HUU LOC, 01/39, CVV 100), which succeeds there. Its BIN is the MPGS
+  // test card's above; whether it asks for 3-D Secure is not documented: like that card, it does [INFERRED].
+  testCard(
+    '5506922400634930',
+    { ...MPGS_MASTER, holder: 'HUYNH HUU LOC' },
+    'otp',
+    'DOCS createToken',
+  ),
+  testCard('4000000000000002', MPGS_VISA, 'no-otp', 'sandbox', 'decline'),
+  testCard('9704000000000026', NAPAS, 'otp', 'sandbox', 'decline'),
 ];
 
 /** Finds a test card by number (spaces ignored). */

@@ -3,49 +3,14 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Endpoint } from './codes.js';
 import { type FieldIssue, validateEnvelope, validateRequestData } from './fields.js';
+import { S1_REQUEST as S1, V1_REQUEST as V1 } from './test-support.js';
 import type { EndpointPath } from './types.js';
 
 type Body = Record<string, unknown>;
 
-/** Vector S1 (§4.6): a complete checkout body. */
-const S1 = {
-  requestID: 'aaa04cf8d97f4c6ebede69135d1bce35',
-  requestDateTime: '20230726175152',
-  requestData: {
-    orderID: '2a43e4b9-c5df-49e6-8b18-42af9bcd150e',
-    orderNumber: '205249008064',
-    orderDateTime: '20230726175152',
-    orderAmount: 100000,
-    orderNetAmount: 100000,
-    orderFeeAmount: 0,
-    orderDiscountAmount: 0,
-    orderCurrency: 'VND',
-    orderDescription: 'DEMO TRANSACTION',
-    paymentMethod: 'DOMESTIC',
-    sourceType: '',
-    language: 'vi',
-    extraData: {},
-  },
-};
 const CHECKOUT: Body = S1.requestData;
 
-/** Vector V1 (§4.6): the documented Pay request, with orderNumber and the dates as JSON numbers. */
-const V1 = {
-  requestID: '14653fa1-2f69-4f4f-9d4b-240e1bebbdf3',
-  requestDateTime: 20220426083322,
-  requestData: {
-    apiOperation: 'PAY',
-    orderID: '2a43e4b9-c5df-49e6-8b18-42af9bcd150e',
-    orderNumber: 205249008064,
-    orderAmount: 100000,
-    orderCurrency: 'VND',
-    orderDateTime: 20220426083322,
-    orderDescription: 'DEMO TRANSACTION',
-    paymentMethod: 'DOMESTIC',
-    sourceType: '970400',
-    language: 'vi',
-  },
-};
+/** V1, the documented Pay request, sends orderNumber and the dates as JSON numbers. */
 const PAY: Body = V1.requestData;
 
 /** Merchant Hosted Checkout with an international card (§7.1, sourceOfFund CARD). */
@@ -107,6 +72,25 @@ const required = (field: string): FieldIssue[] => [
   { field: `requestData.${field}`, message: 'is required' },
 ];
 
+/** The mandatory fields every payment request shares. */
+const ORDER_MANDATORY = [
+  'orderID',
+  'orderAmount',
+  'orderCurrency',
+  'orderDateTime',
+  'orderDescription',
+  'paymentMethod',
+];
+
+/** One test per field: `body` without it is reported as `requestData.<field>` is required. */
+function itRequires(endpoint: EndpointPath, body: Body, fields: string[]): void {
+  for (const field of fields) {
+    it(`reports a missing ${field} as requestData.${field} is required`, () => {
+      assert.deepEqual(validateRequestData(endpoint, without(body, field)), required(field));
+    });
+  }
+}
+
 describe('validateEnvelope', () => {
   it('finds no issue in the S1 checkout envelope, whose requestDateTime is a string', () => {
     assert.deepEqual(validateEnvelope(S1), []);
@@ -164,56 +148,39 @@ describe('validateRequestData', () => {
       assert.deepEqual(validateRequestData(Endpoint.Checkout, CHECKOUT), []);
     });
 
-    it('accepts every numeric field as a string of digits', () => {
-      const body = {
-        ...CHECKOUT,
-        orderAmount: '100000',
-        orderNetAmount: '90000',
-        orderFeeAmount: '15000',
-        orderDiscountAmount: '5000',
-        orderDateTime: '20230726175152',
-        apiVersion: '2',
-      };
+    const accepted: Array<[string, Body]> = [
+      [
+        'accepts every numeric field as a string of digits',
+        {
+          orderAmount: '100000',
+          orderNetAmount: '90000',
+          orderFeeAmount: '15000',
+          orderDiscountAmount: '5000',
+          orderDateTime: '20230726175152',
+          apiVersion: '2',
+        },
+      ],
+      [
+        'accepts orderNumber and orderDateTime as JSON numbers, as the documentation sends them',
+        { orderNumber: 205249008064, orderDateTime: 20230726175152 },
+      ],
+      [
+        'accepts fields it does not know, as the gateway does',
+        { apiOperation: 'PAY', sourceOfFund: 'CARD', merchantNote: { anything: ['goes'] } },
+      ],
+    ];
+    for (const [title, changes] of accepted) {
+      it(title, () => {
+        assert.deepEqual(validateRequestData(Endpoint.Checkout, { ...CHECKOUT, ...changes }), []);
+      });
+    }
 
-      assert.deepEqual(validateRequestData(Endpoint.Checkout, body), []);
-    });
-
-    it('accepts orderNumber and orderDateTime as JSON numbers, as the documentation sends them', () => {
-      const body = { ...CHECKOUT, orderNumber: 205249008064, orderDateTime: 20230726175152 };
-
-      assert.deepEqual(validateRequestData(Endpoint.Checkout, body), []);
-    });
-
-    it('accepts fields it does not know, as the gateway does', () => {
-      const body = {
-        ...CHECKOUT,
-        apiOperation: 'PAY',
-        sourceOfFund: 'CARD',
-        merchantNote: { anything: ['goes'] },
-      };
-
-      assert.deepEqual(validateRequestData(Endpoint.Checkout, body), []);
-    });
-
-    const mandatory = [
-      'orderID',
-      'orderAmount',
+    itRequires(Endpoint.Checkout, CHECKOUT, [
+      ...ORDER_MANDATORY,
       'orderNetAmount',
       'orderFeeAmount',
       'orderDiscountAmount',
-      'orderCurrency',
-      'orderDateTime',
-      'orderDescription',
-      'paymentMethod',
-    ];
-    for (const field of mandatory) {
-      it(`reports a missing ${field} as requestData.${field} is required`, () => {
-        assert.deepEqual(
-          validateRequestData(Endpoint.Checkout, without(CHECKOUT, field)),
-          required(field),
-        );
-      });
-    }
+    ]);
 
     it('treats null and the empty string as missing', () => {
       assert.deepEqual(
@@ -284,20 +251,7 @@ describe('validateRequestData', () => {
       assert.deepEqual(validateRequestData(Endpoint.Pay, PAY_BY_CARD), []);
     });
 
-    const mandatory = [
-      'apiOperation',
-      'orderID',
-      'orderAmount',
-      'orderCurrency',
-      'orderDateTime',
-      'orderDescription',
-      'paymentMethod',
-    ];
-    for (const field of mandatory) {
-      it(`reports a missing ${field} as requestData.${field} is required`, () => {
-        assert.deepEqual(validateRequestData(Endpoint.Pay, without(PAY, field)), required(field));
-      });
-    }
+    itRequires(Endpoint.Pay, PAY, ['apiOperation', ...ORDER_MANDATORY]);
 
     for (const field of [
       'cardNumber',
@@ -330,23 +284,20 @@ describe('validateRequestData', () => {
       assert.deepEqual(validateRequestData(Endpoint.Pay, body), required('token'));
     });
 
-    it('requires sourceOfFund with FAST_PAY', () => {
-      const body = {
-        ...PAY,
-        apiOperation: 'FAST_PAY',
-        paymentMethod: 'INTERNATIONAL',
-        sourceType: '',
-      };
+    const FAST_PAY = {
+      ...PAY,
+      apiOperation: 'FAST_PAY',
+      paymentMethod: 'INTERNATIONAL',
+      sourceType: '',
+    };
 
-      assert.deepEqual(validateRequestData(Endpoint.Pay, body), required('sourceOfFund'));
+    it('requires sourceOfFund with FAST_PAY', () => {
+      assert.deepEqual(validateRequestData(Endpoint.Pay, FAST_PAY), required('sourceOfFund'));
     });
 
     it('accepts FAST_PAY with an international card token', () => {
       const body = {
-        ...PAY,
-        apiOperation: 'FAST_PAY',
-        paymentMethod: 'INTERNATIONAL',
-        sourceType: '',
+        ...FAST_PAY,
         sourceOfFund: 'TOKEN',
         token: '000192421419FE3F46EDBB04E43CB4DB79F4',
       };
@@ -383,215 +334,53 @@ describe('validateRequestData', () => {
   });
 
   describe('field rules', () => {
-    const cases: Array<[string, EndpointPath, Body, string, RegExp]> = [
+    /** [what, the one field changed (on PAY, or on CHECKOUT for checkout), what the message says]. */
+    const cases: Array<[string, Body, RegExp, EndpointPath?]> = [
       [
         'an orderDescription of 251 characters',
-        Endpoint.Pay,
-        { ...PAY, orderDescription: 'á'.repeat(251) },
-        'orderDescription',
+        { orderDescription: 'á'.repeat(251) },
         /at most 250 characters/,
       ],
-      [
-        'an orderID of 51 characters',
-        Endpoint.Pay,
-        { ...PAY, orderID: 'x'.repeat(51) },
-        'orderID',
-        /at most 50 characters/,
-      ],
-      [
-        'an orderNumber of 21 characters',
-        Endpoint.Pay,
-        { ...PAY, orderNumber: '1'.repeat(21) },
-        'orderNumber',
-        /at most 20 characters/,
-      ],
-      [
-        'an orderAmount of 17 digits',
-        Endpoint.Pay,
-        { ...PAY, orderAmount: '1'.repeat(17) },
-        'orderAmount',
-        /at most 16 digits/,
-      ],
+      ['an orderID of 51 characters', { orderID: 'x'.repeat(51) }, /at most 50 characters/],
+      ['an orderNumber of 21 characters', { orderNumber: '1'.repeat(21) }, /at most 20 characters/],
+      ['an orderAmount of 17 digits', { orderAmount: '1'.repeat(17) }, /at most 16 digits/],
       [
         'a successURL of 501 characters',
-        Endpoint.Pay,
-        { ...PAY, successURL: `https://${'a'.repeat(493)}` },
-        'successURL',
+        { successURL: `https://${'a'.repeat(493)}` },
         /at most 500 characters/,
       ],
-      [
-        'an orderAmount in words',
-        Endpoint.Pay,
-        { ...PAY, orderAmount: 'một trăm nghìn' },
-        'orderAmount',
-        /digits/,
-      ],
-      [
-        'an orderAmount with a thousands separator',
-        Endpoint.Pay,
-        { ...PAY, orderAmount: '100.000' },
-        'orderAmount',
-        /digits/,
-      ],
-      [
-        'an orderAmount with decimals',
-        Endpoint.Pay,
-        { ...PAY, orderAmount: 1000.5 },
-        'orderAmount',
-        /digits/,
-      ],
-      [
-        'a negative orderAmount',
-        Endpoint.Pay,
-        { ...PAY, orderAmount: -100000 },
-        'orderAmount',
-        /digits/,
-      ],
-      [
-        'an orderAmount in exponent notation',
-        Endpoint.Pay,
-        { ...PAY, orderAmount: '1e5' },
-        'orderAmount',
-        /digits/,
-      ],
-      [
-        'an orderAmount of 0',
-        Endpoint.Pay,
-        { ...PAY, orderAmount: 0 },
-        'orderAmount',
-        /greater than 0/,
-      ],
-      [
-        'an orderAmount of "000"',
-        Endpoint.Pay,
-        { ...PAY, orderAmount: '000' },
-        'orderAmount',
-        /greater than 0/,
-      ],
-      [
-        'an orderNumber with decimals',
-        Endpoint.Pay,
-        { ...PAY, orderNumber: 2052.5 },
-        'orderNumber',
-        /whole number/,
-      ],
-      [
-        'an orderDescription that is a number',
-        Endpoint.Pay,
-        { ...PAY, orderDescription: 123 },
-        'orderDescription',
-        /must be a string/,
-      ],
-      [
-        'an orderID that is an object',
-        Endpoint.Pay,
-        { ...PAY, orderID: { id: 1 } },
-        'orderID',
-        /must be a string/,
-      ],
-      [
-        'an orderID that is a number',
-        Endpoint.Pay,
-        { ...PAY, orderID: 42 },
-        'orderID',
-        /must be a string/,
-      ],
-      [
-        'an unknown currency',
-        Endpoint.Pay,
-        { ...PAY, orderCurrency: 'XYZ' },
-        'orderCurrency',
-        /one of VND/,
-      ],
-      [
-        'a lower-case currency',
-        Endpoint.Pay,
-        { ...PAY, orderCurrency: 'vnd' },
-        'orderCurrency',
-        /one of VND/,
-      ],
-      [
-        'a currency with a digit',
-        Endpoint.Pay,
-        { ...PAY, orderCurrency: 'VN1' },
-        'orderCurrency',
-        /letters only/,
-      ],
-      ['language fr', Endpoint.Pay, { ...PAY, language: 'fr' }, 'language', /one of vi, en/],
-      [
-        'paymentMethod CASH',
-        Endpoint.Pay,
-        { ...PAY, paymentMethod: 'CASH' },
-        'paymentMethod',
-        /one of DOMESTIC/,
-      ],
-      [
-        'a lower-case paymentMethod',
-        Endpoint.Pay,
-        { ...PAY, paymentMethod: 'domestic' },
-        'paymentMethod',
-        /one of DOMESTIC/,
-      ],
-      [
-        'an unknown apiOperation',
-        Endpoint.Pay,
-        { ...PAY, apiOperation: 'REFUND' },
-        'apiOperation',
-        /one of PAY/,
-      ],
-      [
-        'isAutoCapture yes',
-        Endpoint.Pay,
-        { ...PAY, isAutoCapture: 'yes' },
-        'isAutoCapture',
-        /one of true, false/,
-      ],
-      [
-        'isAutoCapture as a boolean',
-        Endpoint.Pay,
-        { ...PAY, isAutoCapture: false },
-        'isAutoCapture',
-        /must be a string/,
-      ],
-      [
-        'an orderDateTime on 31 February',
-        Endpoint.Pay,
-        { ...PAY, orderDateTime: '20220231083322' },
-        'orderDateTime',
-        /yyyyMMddHHmmss/,
-      ],
-      [
-        'an ISO orderDateTime',
-        Endpoint.Pay,
-        { ...PAY, orderDateTime: '2022-04-26' },
-        'orderDateTime',
-        /digits/,
-      ],
-      [
-        'an extraData that is a string',
-        Endpoint.Pay,
-        { ...PAY, extraData: '{}' },
-        'extraData',
-        /JSON object/,
-      ],
-      [
-        'an extraData that is an array',
-        Endpoint.Checkout,
-        { ...CHECKOUT, extraData: [] },
-        'extraData',
-        /JSON object/,
-      ],
-      [
-        'a subMerchant that is a string',
-        Endpoint.Pay,
-        { ...PAY, subMerchant: 'shop-1' },
-        'subMerchant',
-        /JSON object/,
-      ],
+      ['an orderAmount in words', { orderAmount: 'một trăm nghìn' }, /digits/],
+      ['an orderAmount with a thousands separator', { orderAmount: '100.000' }, /digits/],
+      ['an orderAmount with decimals', { orderAmount: 1000.5 }, /digits/],
+      ['a negative orderAmount', { orderAmount: -100000 }, /digits/],
+      ['an orderAmount in exponent notation', { orderAmount: '1e5' }, /digits/],
+      ['an orderAmount of 0', { orderAmount: 0 }, /greater than 0/],
+      ['an orderAmount of "000"', { orderAmount: '000' }, /greater than 0/],
+      ['an orderNumber with decimals', { orderNumber: 2052.5 }, /whole number/],
+      ['an orderDescription that is a number', { orderDescription: 123 }, /must be a string/],
+      ['an orderID that is an object', { orderID: { id: 1 } }, /must be a string/],
+      ['an orderID that is a number', { orderID: 42 }, /must be a string/],
+      ['an unknown currency', { orderCurrency: 'XYZ' }, /one of VND/],
+      ['a lower-case currency', { orderCurrency: 'vnd' }, /one of VND/],
+      ['a currency with a digit', { orderCurrency: 'VN1' }, /letters only/],
+      ['language fr', { language: 'fr' }, /one of vi, en/],
+      ['paymentMethod CASH', { paymentMethod: 'CASH' }, /one of DOMESTIC/],
+      ['a lower-case paymentMethod', { paymentMethod: 'domestic' }, /one of DOMESTIC/],
+      ['an unknown apiOperation', { apiOperation: 'REFUND' }, /one of PAY/],
+      ['isAutoCapture yes', { isAutoCapture: 'yes' }, /one of true, false/],
+      ['isAutoCapture as a boolean', { isAutoCapture: false }, /must be a string/],
+      ['an orderDateTime on 31 February', { orderDateTime: '20220231083322' }, /yyyyMMddHHmmss/],
+      ['an ISO orderDateTime', { orderDateTime: '2022-04-26' }, /digits/],
+      ['an extraData that is a string', { extraData: '{}' }, /JSON object/],
+      ['an extraData that is an array', { extraData: [] }, /JSON object/, Endpoint.Checkout],
+      ['a subMerchant that is a string', { subMerchant: 'shop-1' }, /JSON object/],
     ];
-    for (const [condition, endpoint, body, field, message] of cases) {
+    for (const [condition, patch, message, endpoint = Endpoint.Pay] of cases) {
+      const [field] = Object.keys(patch);
       it(`reports ${condition} on requestData.${field}`, () => {
-        const issues = validateRequestData(endpoint, body);
+        const base = endpoint === Endpoint.Checkout ? CHECKOUT : PAY;
+
+        const issues = validateRequestData(endpoint, { ...base, ...patch });
 
         assert.deepEqual(fieldsOf(issues), [`requestData.${field}`]);
         assert.match(issues[0]!.message, message);

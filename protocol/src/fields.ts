@@ -1,207 +1,28 @@
 /**
- * The documented field tables (docs/protocol.md §6) as data, and a validator over them.
- * Lenient where Galaxy Pay's own samples are (numbers as strings, extra fields), strict on types, lengths,
- * mandatory fields and code values.
+ * A validator over the documented field tables (field-tables.ts, docs/protocol.md §6). Lenient where Galaxy
+ * Pay's own samples are (numbers as strings, extra fields), strict on types, lengths, mandatory fields and
+ * code values.
  */
 
 import { parseGatewayDateTime } from './clock.js';
 import {
   ApiOperation,
-  currencies,
   Endpoint,
-  expiryUnits,
-  languages,
   paymentLinkMethods,
   PaymentMethod,
-  paymentMethods,
   SourceOfFund,
   sourceTypes,
 } from './codes.js';
+import { endpointFields, type FieldSpec } from './field-tables.js';
 import type { EndpointPath } from './types.js';
 
-/** Documented field types: `alpha` letters (and `_`), `numeric` digits (number or string), `text` anything. */
-export type FieldType = 'alpha' | 'numeric' | 'text' | 'object' | 'array' | 'integer';
-
-/** One row of a documented field table. */
-export interface FieldSpec {
-  name: string;
-  type: FieldType;
-  /** Maximum length (characters, or digits for `numeric`). */
-  max?: number;
-  /** `true` mandatory; a function for conditional (C) fields. */
-  required: boolean | ((data: Record<string, unknown>) => boolean);
-  /** Allowed values, where the documentation lists them. */
-  oneOf?: readonly string[];
-  /** A `text` field that may also arrive as a JSON number of digits. */
-  acceptsNumber?: boolean;
-}
+export { endpointFields, type FieldSpec, type FieldType } from './field-tables.js';
 
 /** A field that failed validation: its path (`requestData.orderAmount`) and what is wrong. */
 export interface FieldIssue {
   field: string;
   message: string;
 }
-
-const M = true;
-const O = false;
-
-const orderFields: FieldSpec[] = [
-  { name: 'orderID', type: 'text', max: 50, required: M },
-  // Alphanumeric, but Galaxy Pay's own examples (V1, checkout) send it as a JSON number.
-  { name: 'orderNumber', type: 'text', max: 20, required: O, acceptsNumber: true },
-  { name: 'orderAmount', type: 'numeric', max: 16, required: M },
-  { name: 'orderCurrency', type: 'alpha', max: 3, required: M, oneOf: currencies },
-  { name: 'orderDateTime', type: 'numeric', max: 14, required: M },
-  { name: 'orderDescription', type: 'text', max: 250, required: M },
-  { name: 'language', type: 'alpha', max: 2, required: O, oneOf: languages },
-  { name: 'extraData', type: 'object', required: O },
-  { name: 'subMerchant', type: 'object', required: O },
-];
-
-const callbackUrlFields: FieldSpec[] = ['successURL', 'failureURL', 'cancelURL', 'ipnURL'].map(
-  name => ({ name, type: 'text', max: 500, required: O }),
-);
-
-const needsSourceType = (data: Record<string, unknown>) =>
-  data.paymentMethod !== undefined &&
-  data.paymentMethod !== PaymentMethod.Domestic &&
-  data.paymentMethod !== PaymentMethod.International;
-const byCard = (data: Record<string, unknown>) => data.sourceOfFund === SourceOfFund.Card;
-
-const payFields: FieldSpec[] = [
-  { name: 'apiVersion', type: 'numeric', max: 5, required: O },
-  {
-    name: 'apiOperation',
-    type: 'alpha',
-    max: 21,
-    required: M,
-    oneOf: Object.values(ApiOperation),
-  },
-  ...orderFields,
-  { name: 'paymentMethod', type: 'alpha', max: 20, required: M, oneOf: paymentMethods },
-  { name: 'sourceType', type: 'text', max: 20, required: needsSourceType },
-  { name: 'isAutoCapture', type: 'alpha', max: 20, required: O, oneOf: ['true', 'false'] },
-  ...callbackUrlFields,
-  {
-    name: 'sourceOfFund',
-    type: 'alpha',
-    max: 50,
-    required: data => data.apiOperation === ApiOperation.FastPay,
-    oneOf: Object.values(SourceOfFund),
-  },
-  { name: 'cardNumber', type: 'numeric', max: 19, required: byCard },
-  { name: 'cardHolderName', type: 'text', max: 19, required: byCard },
-  { name: 'cardExpireDate', type: 'text', max: 5, required: byCard },
-  {
-    name: 'cardVerificationValue',
-    type: 'numeric',
-    max: 3,
-    required: data => byCard(data) && data.paymentMethod === PaymentMethod.International,
-  },
-  { name: 'cardIssueDate', type: 'text', max: 5, required: O },
-  {
-    name: 'token',
-    type: 'text',
-    max: 50,
-    required: data => data.sourceOfFund === SourceOfFund.Token,
-  },
-];
-
-const managementFields: FieldSpec[] = [
-  { name: 'transactionID', type: 'text', max: 50, required: M },
-  { name: 'orderID', type: 'text', max: 50, required: M },
-  { name: 'orderAmount', type: 'numeric', max: 16, required: M },
-  { name: 'orderCurrency', type: 'alpha', max: 3, required: M, oneOf: currencies },
-  { name: 'orderDateTime', type: 'numeric', max: 14, required: M },
-  { name: 'orderDescription', type: 'text', max: 250, required: M },
-];
-
-/** The documented `requestData` fields of every endpoint. */
-export const endpointFields: Readonly<Record<EndpointPath, readonly FieldSpec[]>> = {
-  [Endpoint.Pay]: payFields,
-  [Endpoint.PayWithOption]: [
-    { name: 'apiVersion', type: 'numeric', max: 5, required: O },
-    {
-      name: 'apiOperation',
-      type: 'alpha',
-      max: 21,
-      required: M,
-      oneOf: [ApiOperation.Pay, ApiOperation.PayWithCreateToken],
-    },
-    ...orderFields,
-    ...callbackUrlFields,
-  ],
-  [Endpoint.PayWithQr]: [
-    { name: 'apiOperation', type: 'alpha', max: 20, required: M, oneOf: [ApiOperation.Pay] },
-    ...orderFields.map(f => (f.name === 'orderCurrency' ? { ...f, oneOf: ['VND'] } : f)),
-    {
-      name: 'paymentMethod',
-      type: 'alpha',
-      max: 20,
-      required: M,
-      oneOf: [PaymentMethod.QrPay, PaymentMethod.Wallet],
-    },
-    { name: 'sourceType', type: 'text', max: 20, required: M },
-    ...callbackUrlFields,
-  ],
-  [Endpoint.Checkout]: [
-    { name: 'apiVersion', type: 'numeric', max: 5, required: O },
-    ...orderFields,
-    { name: 'orderNetAmount', type: 'numeric', max: 16, required: M },
-    { name: 'orderFeeAmount', type: 'numeric', max: 16, required: M },
-    { name: 'orderDiscountAmount', type: 'numeric', max: 16, required: M },
-    { name: 'paymentMethod', type: 'alpha', max: 20, required: M, oneOf: paymentMethods },
-    { name: 'sourceType', type: 'text', max: 20, required: needsSourceType },
-    { name: 'customerToken', type: 'text', max: 2048, required: O },
-    ...callbackUrlFields,
-  ],
-  [Endpoint.CreatePaymentLink]: [
-    { name: 'orderID', type: 'text', max: 50, required: M },
-    { name: 'orderName', type: 'text', max: 250, required: M },
-    { name: 'orderAmount', type: 'numeric', max: 16, required: M },
-    { name: 'orderCurrency', type: 'alpha', max: 3, required: M, oneOf: currencies },
-    { name: 'orderDescription', type: 'text', max: 250, required: M },
-    { name: 'expiryDuration', type: 'integer', max: 5, required: M },
-    { name: 'expiryUnit', type: 'alpha', max: 6, required: O, oneOf: expiryUnits },
-    { name: 'paymentMethods', type: 'array', required: M },
-    { name: 'paymentFields', type: 'array', required: M },
-    { name: 'ipnURL', type: 'text', max: 500, required: O },
-    { name: 'language', type: 'alpha', max: 2, required: O, oneOf: languages },
-    { name: 'subMerchant', type: 'object', required: O },
-  ],
-  [Endpoint.Query]: [{ name: 'transactionID', type: 'text', max: 50, required: M }],
-  [Endpoint.Refund]: managementFields,
-  [Endpoint.Void]: managementFields,
-  [Endpoint.Capture]: managementFields,
-  [Endpoint.CreateToken]: [
-    {
-      name: 'paymentMethod',
-      type: 'alpha',
-      max: 50,
-      required: M,
-      oneOf: [PaymentMethod.Domestic, PaymentMethod.International],
-    },
-    { name: 'cardNumber', type: 'numeric', max: 19, required: M },
-    { name: 'cardHolderName', type: 'text', max: 19, required: M },
-    { name: 'cardExpireDate', type: 'text', max: 5, required: M },
-    {
-      name: 'cardVerificationValue',
-      type: 'numeric',
-      max: 3,
-      required: data => data.paymentMethod === PaymentMethod.International,
-    },
-    { name: 'customerToken', type: 'text', max: 2048, required: O },
-  ],
-  [Endpoint.DeleteToken]: [{ name: 'token', type: 'text', max: 50, required: M }],
-  [Endpoint.QueryTokens]: [{ name: 'customerToken', type: 'text', max: 2048, required: M }],
-  [Endpoint.RemoveToken]: [{ name: 'token', type: 'text', max: 50, required: M }],
-  [Endpoint.ApplePayValidation]: [
-    { name: 'validationURL', type: 'text', max: 500, required: M },
-    { name: 'domainName', type: 'text', max: 253, required: M },
-    { name: 'displayName', type: 'text', max: 64, required: O },
-  ],
-};
-
 const ALPHA = /^[A-Za-z_]*$/;
 const DIGITS = /^\d+$/;
 
@@ -305,7 +126,7 @@ function adjustSpec(
     options.checkoutAmountsRequired === false &&
     CHECKOUT_PARTS.includes(spec.name)
   ) {
-    return { ...spec, required: O };
+    return { ...spec, required: false };
   }
   return spec;
 }
@@ -337,14 +158,18 @@ export function validateRequestData(
   return issues;
 }
 
+const issue = (name: string, message: string): FieldIssue => ({
+  field: `requestData.${name}`,
+  message,
+});
+
 function crossFieldIssues(endpoint: EndpointPath, data: Record<string, unknown>): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const amount = data.orderAmount === undefined ? undefined : Number(numericText(data.orderAmount));
-  if (amount !== undefined && amount <= 0) {
-    issues.push({ field: 'requestData.orderAmount', message: 'must be greater than 0' });
-  }
+  if (amount !== undefined && amount <= 0)
+    issues.push(issue('orderAmount', 'must be greater than 0'));
   if (data.orderDateTime !== undefined && !parseGatewayDateTime(data.orderDateTime)) {
-    issues.push({ field: 'requestData.orderDateTime', message: 'must be yyyyMMddHHmmss' });
+    issues.push(issue('orderDateTime', 'must be yyyyMMddHHmmss'));
   }
   const method = data.paymentMethod;
   const sourceType = data.sourceType;
@@ -355,37 +180,26 @@ function crossFieldIssues(endpoint: EndpointPath, data: Record<string, unknown>)
     Object.hasOwn(sourceTypes, method) && // not `in`: `constructor` or `__proto__` would match
     !(sourceTypes as Record<string, readonly string[]>)[method]!.includes(sourceType)
   ) {
-    issues.push({ field: 'requestData.sourceType', message: `is not a ${method} source type` });
+    issues.push(issue('sourceType', `is not a ${method} source type`));
   }
   if (endpoint === Endpoint.Pay) {
     const op = data.apiOperation;
     const cardMethod = method === PaymentMethod.Domestic || method === PaymentMethod.International;
     if (op === ApiOperation.FastPay && method !== PaymentMethod.International) {
-      issues.push({
-        field: 'requestData.paymentMethod',
-        message: 'FAST_PAY takes INTERNATIONAL only',
-      });
+      issues.push(issue('paymentMethod', 'FAST_PAY takes INTERNATIONAL only'));
     }
     if (op === ApiOperation.PayWithCreateToken && !cardMethod) {
-      issues.push({
-        field: 'requestData.paymentMethod',
-        message: 'PAY_WITH_CREATE_TOKEN takes DOMESTIC or INTERNATIONAL only',
-      });
+      const message = 'PAY_WITH_CREATE_TOKEN takes DOMESTIC or INTERNATIONAL only';
+      issues.push(issue('paymentMethod', message));
     }
     if (data.sourceOfFund === SourceOfFund.Token && !cardMethod) {
-      issues.push({
-        field: 'requestData.paymentMethod',
-        message: 'a token pays DOMESTIC or INTERNATIONAL only',
-      });
+      issues.push(issue('paymentMethod', 'a token pays DOMESTIC or INTERNATIONAL only'));
     }
   }
   if (endpoint === Endpoint.PayWithQr && typeof sourceType === 'string') {
     const allowed = method === PaymentMethod.QrPay ? ['QRPAY'] : ['MOMO', 'ZALOPAY', 'GALAXYPAY'];
     if (!allowed.includes(sourceType)) {
-      issues.push({
-        field: 'requestData.sourceType',
-        message: `must be one of ${allowed.join(', ')}`,
-      });
+      issues.push(issue('sourceType', `must be one of ${allowed.join(', ')}`));
     }
   }
   if (
@@ -395,30 +209,30 @@ function crossFieldIssues(endpoint: EndpointPath, data: Record<string, unknown>)
     // [INFERRED][CONFIRM] net + fee − discount = amount; the sandbox holds the merchant to it (when sent).
     const part = (name: string) => Number(numericText(data[name]));
     if (part('orderNetAmount') + part('orderFeeAmount') - part('orderDiscountAmount') !== amount) {
-      issues.push({
-        field: 'requestData.orderAmount',
-        message: 'must equal orderNetAmount + orderFeeAmount - orderDiscountAmount',
-      });
+      const message = 'must equal orderNetAmount + orderFeeAmount - orderDiscountAmount';
+      issues.push(issue('orderAmount', message));
     }
   }
-  if (endpoint === Endpoint.CreatePaymentLink) {
-    const methods = data.paymentMethods as unknown[];
-    if (
-      methods.length === 0 ||
-      !methods.every(m => (paymentLinkMethods as readonly unknown[]).includes(m))
-    ) {
-      issues.push({
-        field: 'requestData.paymentMethods',
-        message: `must list one or more of ${paymentLinkMethods.join(', ')}`,
-      });
-    }
-    const fields = data.paymentFields as unknown[];
-    if (!fields.every(f => typeof f === 'string' && f.length <= 50)) {
-      issues.push({ field: 'requestData.paymentFields', message: 'must be a list of field names' });
-    }
-    if (Number(numericText(data.expiryDuration)) <= 0) {
-      issues.push({ field: 'requestData.expiryDuration', message: 'must be greater than 0' });
-    }
+  if (endpoint === Endpoint.CreatePaymentLink) issues.push(...paymentLinkIssues(data));
+  return issues;
+}
+
+function paymentLinkIssues(data: Record<string, unknown>): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const methods = data.paymentMethods as unknown[];
+  if (
+    methods.length === 0 ||
+    !methods.every(m => (paymentLinkMethods as readonly unknown[]).includes(m))
+  ) {
+    const message = `must list one or more of ${paymentLinkMethods.join(', ')}`;
+    issues.push(issue('paymentMethods', message));
+  }
+  const fields = data.paymentFields as unknown[];
+  if (!fields.every(f => typeof f === 'string' && f.length <= 50)) {
+    issues.push(issue('paymentFields', 'must be a list of field names'));
+  }
+  if (Number(numericText(data.expiryDuration)) <= 0) {
+    issues.push(issue('expiryDuration', 'must be greater than 0'));
   }
   return issues;
 }

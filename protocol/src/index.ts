@@ -5,6 +5,7 @@ export * from './types.js';
 export * from './codes.js';
 export * from './clock.js';
 export * from './fields.js';
+export * from './session-status.js';
 export { sha256Hex, signText, serializeAndSign, encodeCallback, newRequestId } from './sign.js';
 export {
   CallbackError,

@@ -2,28 +2,11 @@ import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { encodeCallback, newRequestId, serializeAndSign, sha256Hex, signText } from './sign.js';
+import { V1_REQUEST } from './test-support.js';
 import type { GatewayRequest } from './types.js';
 
 /** The salt of every Galaxy Pay documentation example (§4.6). */
 const DOC_SALT = 'GO@2021';
-
-/** Vector V1 (§4.6): the documented Pay request, built exactly as the docs build it. */
-const V1_REQUEST = {
-  requestID: '14653fa1-2f69-4f4f-9d4b-240e1bebbdf3',
-  requestDateTime: 20220426083322,
-  requestData: {
-    apiOperation: 'PAY',
-    orderID: '2a43e4b9-c5df-49e6-8b18-42af9bcd150e',
-    orderNumber: 205249008064,
-    orderAmount: 100000,
-    orderCurrency: 'VND',
-    orderDateTime: 20220426083322,
-    orderDescription: 'DEMO TRANSACTION',
-    paymentMethod: 'DOMESTIC',
-    sourceType: '970400',
-    language: 'vi',
-  },
-} satisfies GatewayRequest;
 
 const V1_TEXT =
   '{"requestID":"14653fa1-2f69-4f4f-9d4b-240e1bebbdf3","requestDateTime":20220426083322,"requestData":{"apiOperation":"PAY","orderID":"2a43e4b9-c5df-49e6-8b18-42af9bcd150e","orderNumber":205249008064,"orderAmount":100000,"orderCurrency":"VND","orderDateTime":20220426083322,"orderDescription":"DEMO TRANSACTION","paymentMethod":"DOMESTIC","sourceType":"970400","language":"vi"}}';

@@ -79,6 +79,19 @@ function summary(error: CallbackError): { code: string; signed: boolean } {
   return { code: error.code, signed: error.signed };
 }
 
+/** One test per case: `verifyCallback` rejects its input with `code`, after the signature matched or not. */
+function itRejects(
+  cases: Array<[string, unknown]>,
+  code: CallbackErrorCode,
+  signed: boolean,
+): void {
+  for (const [condition, input] of cases) {
+    it(`rejects ${condition} as ${code}, ${signed ? 'signed' : 'not signed'}`, () => {
+      assert.deepEqual(summary(rejectionOf(input)), { code, signed });
+    });
+  }
+}
+
 /** A transaction callback whose `data` is exactly `length` characters long (a multiple of 4). */
 function callbackOfLength(length: number): { data: string; signature: string } {
   const base = Buffer.byteLength(JSON.stringify({ ...TRANSACTION, responseMessage: '' }));
@@ -259,14 +272,7 @@ describe('verifyCallback', () => {
       ],
     ];
 
-    for (const [condition, input] of cases) {
-      it(`rejects ${condition} as invalid_signature, not signed`, () => {
-        assert.deepEqual(summary(rejectionOf(input)), {
-          code: CallbackErrorCode.InvalidSignature,
-          signed: false,
-        });
-      });
-    }
+    itRejects(cases, CallbackErrorCode.InvalidSignature, false);
   });
 
   describe('with a malformed envelope', () => {
@@ -297,14 +303,7 @@ describe('verifyCallback', () => {
       ['an input that is a string', `data=${data}&signature=${signature}`],
     ];
 
-    for (const [condition, input] of cases) {
-      it(`rejects ${condition} as malformed_callback, not signed`, () => {
-        assert.deepEqual(summary(rejectionOf(input)), {
-          code: CallbackErrorCode.Malformed,
-          signed: false,
-        });
-      });
-    }
+    itRejects(cases, CallbackErrorCode.Malformed, false);
   });
 
   describe('with data larger than maxDataLength', () => {
@@ -422,16 +421,11 @@ describe('verifyCallback', () => {
       ],
     ];
 
-    for (const [condition, payload] of cases) {
-      it(`rejects ${condition} as invalid_payload, signed`, () => {
-        const envelope = signedText(JSON.stringify(payload));
-
-        assert.deepEqual(summary(rejectionOf(envelope)), {
-          code: CallbackErrorCode.InvalidPayload,
-          signed: true,
-        });
-      });
-    }
+    itRejects(
+      cases.map(([condition, payload]) => [condition, signedText(JSON.stringify(payload))]),
+      CallbackErrorCode.InvalidPayload,
+      true,
+    );
   });
 
   describe('with a valid signature over JSON that carries prototype-polluting keys', () => {

@@ -9,11 +9,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { sha256Hex } from '@galaxy-pay/protocol';
-import type { SandboxContext } from './context.js';
-
-/** Where the merchant session goes in `responseData`: as it is (`bare`, default) or under `merchantSession`. */
-export const ApplePaySessionShapes = ['bare', 'wrapped'] as const;
-export type ApplePaySessionShape = (typeof ApplePaySessionShapes)[number];
+import { ok, type Operation } from './reply.js';
 
 /**
  * Apple's merchant-validation hosts (Apple Pay on the Web, "Setting Up Your Server"): `apple-pay-gateway`,
@@ -32,21 +28,10 @@ export function isAppleValidationUrl(value: unknown): boolean {
   }
 }
 
-/** The reply to a validation request (api.ts writes and signs it). */
-export interface ApplePayReply {
-  httpStatus: number;
-  responseCode: string;
-  responseMessage: string;
-  field?: string;
-  responseData?: Record<string, unknown>;
-}
-
 /** Answers one validation request whose envelope and fields api.ts has already checked. */
-export function validateApplePayMerchant(
-  ctx: SandboxContext,
-  data: Record<string, unknown>,
-): ApplePayReply {
+export const validateApplePayMerchant: Operation = (ctx, { data }) => {
   if (!isAppleValidationUrl(data.validationURL)) {
+    // Returned, not thrown as an ApiError: the message stays as it is, without the field appended.
     return {
       httpStatus: 400,
       responseCode: '400',
@@ -65,11 +50,5 @@ export function validateApplePayMerchant(
     displayName: typeof data.displayName === 'string' ? data.displayName : 'Galaxy Pay Sandbox',
     signature: randomBytes(64).toString('hex'),
   };
-  return {
-    httpStatus: 200,
-    responseCode: '200',
-    responseMessage: 'Success',
-    responseData:
-      ctx.options.applePaySession === 'wrapped' ? { merchantSession: session } : session,
-  };
-}
+  return ok(ctx.options.applePaySession === 'wrapped' ? { merchantSession: session } : session);
+};

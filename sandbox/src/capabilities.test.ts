@@ -5,10 +5,7 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
 import {
   Endpoint,
   formatGatewayDateTime,
@@ -19,26 +16,24 @@ import {
   type PaymentLinkCallback,
   type TransactionCallback,
 } from '@galaxy-pay/protocol';
+import { cliExit, runCli } from './cli-test-support.js';
 import {
   API_KEY,
+  CARD_3DS,
   SALT,
   callApi,
   eventually,
   inspect,
-  startMerchant,
-  startSandbox,
-  type Merchant,
+  useMerchant,
+  useSandbox,
+  withSandbox,
   type RunningSandbox,
 } from './test-support.js';
 
 const VALIDATION_URL = 'https://apple-pay-gateway-cert.apple.com/paymentservices/startSession';
 
 describe('payment-link IPN shapes', () => {
-  let merchant: Merchant;
-  before(async () => {
-    merchant = await startMerchant();
-  });
-  after(() => merchant.close());
+  const merchant = useMerchant();
 
   async function payLink(sandbox: RunningSandbox) {
     const orderID = newRequestId();
@@ -76,8 +71,7 @@ describe('payment-link IPN shapes', () => {
   }
 
   it("L2 sends Galaxy Pay's example shape by default: requestID, transactionID, orderID = orderNo, orderNumber", async () => {
-    const sandbox = await startSandbox();
-    try {
+    await withSandbox({}, async sandbox => {
       const { orderID, orderNo, shortLink, decoded } = await payLink(sandbox);
 
       const ipn = decoded as TransactionCallback & {
@@ -101,14 +95,11 @@ describe('payment-link IPN shapes', () => {
         phone: '0774754323',
         paymentLink: shortLink,
       });
-    } finally {
-      await sandbox.close();
-    }
+    });
   });
 
   it("L3 sends the docs table's shape with linkIpnShape 'table': requestId, orderNo, orderReference", async () => {
-    const sandbox = await startSandbox({ linkIpnShape: 'table' });
-    try {
+    await withSandbox({ linkIpnShape: 'table' }, async sandbox => {
       const { orderID, orderNo, decoded } = await payLink(sandbox);
 
       const ipn = decoded as PaymentLinkCallback;
@@ -119,31 +110,13 @@ describe('payment-link IPN shapes', () => {
         [orderNo, orderID, '11300'],
       );
       assert.equal(ipn.responseData.extraData?.fullName, 'binh test lai');
-    } finally {
-      await sandbox.close();
-    }
+    });
   });
 
   it('L3 the CLI takes --link-ipn-shape and refuses an unknown shape (exit 2)', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=source',
-        '--import',
-        'tsx',
-        fileURLToPath(new URL('./main.ts', import.meta.url)),
-        '--api-key',
-        API_KEY,
-        '--salt',
-        SALT,
-        '--link-ipn-shape',
-        'yaml',
-      ],
-      { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    const { code, stderr } = await cliExit(
+      runCli(['--api-key', API_KEY, '--salt', SALT, '--link-ipn-shape', 'yaml']),
     );
-    let stderr = '';
-    child.stderr.on('data', chunk => (stderr += String(chunk)));
-    const [code] = (await once(child, 'exit')) as [number | null];
 
     assert.equal(code, 2);
     assert.match(stderr, /--link-ipn-shape must be one of example, table/);
@@ -151,19 +124,12 @@ describe('payment-link IPN shapes', () => {
 });
 
 describe('Remove Token (POST /api/v1/token/remove)', () => {
-  let sandbox: RunningSandbox;
-  before(async () => {
-    sandbox = await startSandbox();
-  });
-  after(() => sandbox.close());
+  const sandbox = useSandbox();
 
   async function newToken(): Promise<string> {
     const created = await callApi(sandbox.url, Endpoint.CreateToken, {
       paymentMethod: 'INTERNATIONAL',
-      cardNumber: '5506920809243667',
-      cardHolderName: 'NGUYEN VAN A',
-      cardExpireDate: '01/39',
-      cardVerificationValue: '100',
+      ...CARD_3DS,
     });
     assert.equal(created.status, 200, created.text);
     return String(created.json.responseData?.token);
@@ -224,8 +190,7 @@ describe('Remove Token (POST /api/v1/token/remove)', () => {
 
 describe('Apple Pay merchant validation [inferred path]', () => {
   it('K5 answers an Apple validation URL with a merchant session for the domain', async () => {
-    const sandbox = await startSandbox();
-    try {
+    await withSandbox({}, async sandbox => {
       const reply = await callApi(sandbox.url, Endpoint.ApplePayValidation, {
         validationURL: VALIDATION_URL,
         domainName: 'shop.example',
@@ -238,14 +203,11 @@ describe('Apple Pay merchant validation [inferred path]', () => {
       assert.equal(session.displayName, 'Shop');
       assert.match(String(session.merchantSessionIdentifier), /^SSH[0-9A-F]{32}$/);
       assert.ok(Number(session.expiresAt) > Number(session.epochTimestamp));
-    } finally {
-      await sandbox.close();
-    }
+    });
   });
 
   it("K5 refuses a validationURL that is not Apple's (400), and a missing domain", async () => {
-    const sandbox = await startSandbox();
-    try {
+    await withSandbox({}, async sandbox => {
       const foreign = await callApi(sandbox.url, Endpoint.ApplePayValidation, {
         validationURL: 'https://apple-pay-gateway.apple.com.evil.example/paymentSession',
         domainName: 'shop.example',
@@ -257,14 +219,11 @@ describe('Apple Pay merchant validation [inferred path]', () => {
       assert.deepEqual([foreign.status, foreign.json.responseCode], [400, '400']);
       assert.match(String(foreign.json.responseMessage), /validationURL/);
       assert.equal(noDomain.status, 400);
-    } finally {
-      await sandbox.close();
-    }
+    });
   });
 
   it("K6 wraps the session under merchantSession with applePaySession 'wrapped'", async () => {
-    const sandbox = await startSandbox({ applePaySession: 'wrapped' });
-    try {
+    await withSandbox({ applePaySession: 'wrapped' }, async sandbox => {
       const reply = await callApi(sandbox.url, Endpoint.ApplePayValidation, {
         validationURL: VALIDATION_URL,
         domainName: 'shop.example',
@@ -272,18 +231,12 @@ describe('Apple Pay merchant validation [inferred path]', () => {
 
       const data = reply.json.responseData as { merchantSession?: Record<string, unknown> };
       assert.equal(data.merchantSession?.domainName, 'shop.example');
-    } finally {
-      await sandbox.close();
-    }
+    });
   });
 });
 
 describe('archived QR API (/api-ex/qrpayment/…)', () => {
-  let sandbox: RunningSandbox;
-  before(async () => {
-    sandbox = await startSandbox();
-  });
-  after(() => sandbox.close());
+  const sandbox = useSandbox();
 
   async function legacy(
     path: string,
@@ -372,8 +325,7 @@ describe('archived QR API (/api-ex/qrpayment/…)', () => {
   });
 
   it("K11 skips the X-Signature check with legacyQrSignature 'unchecked'", async () => {
-    const lax = await startSandbox({ legacyQrSignature: 'unchecked' });
-    try {
+    await withSandbox({ legacyQrSignature: 'unchecked' }, async lax => {
       const res = await fetch(`${lax.url}/api-ex/qrpayment/create`, {
         method: 'POST',
         headers: {
@@ -386,8 +338,6 @@ describe('archived QR API (/api-ex/qrpayment/…)', () => {
       });
 
       assert.equal(res.status, 200);
-    } finally {
-      await lax.close();
-    }
+    });
   });
 });

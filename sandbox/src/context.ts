@@ -1,20 +1,18 @@
 import type { createGatewayClock } from '@galaxy-pay/protocol';
 import { type CallbackUrls } from '@galaxy-pay/protocol';
 import type { FaultPlan } from './faults.js';
-import type {
-  CheckoutCallbackUrlMode,
-  ManagementOrderIdMode,
-  ResponseSignatureMode,
-} from './fidelity.js';
-import type { ApplePaySessionShape } from './apple-pay.js';
-import type { LegacyQrSignatureMode } from './legacy-qr.js';
-import type { LinkIpnShape } from './links.js';
 import type { IpnSender } from './ipn-sender.js';
 import type {
+  ApplePaySessionShape,
   BlankFieldMode,
   CardWithoutSourceOfFundMode,
+  CheckoutCallbackUrlMode,
   DuplicateOrderIdMode,
-} from './request-checks.js';
+  LegacyQrSignatureMode,
+  LinkIpnShape,
+  ManagementOrderIdMode,
+  ResponseSignatureMode,
+} from './modes.js';
 import type { Ledger } from './ledger.js';
 
 /** Options of `createSandbox`. */

@@ -1,22 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { verifyResponseSignature } from '@galaxy-pay/protocol';
+import type { IpnAttempt, RequestRecord } from './ledger.js';
 import {
   API_KEY,
   SALT,
   callApi,
   checkoutData,
+  completePayment,
   eventually,
-  inspect,
-  startMerchant,
-  startSandbox,
-  type Merchant,
-  type RunningSandbox,
 } from './test-support.js';
-import type { IpnAttempt, RequestRecord } from './ledger.js';
+import { inspect, useMerchant, useSandbox } from './test-support.js';
 
 const CHECKOUT = 'api/v1/transaction/checkout';
-const pause = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
 async function createCheckout(url: string, overrides: Record<string, unknown>) {
   const reply = await callApi(url, CHECKOUT, checkoutData(overrides));
@@ -24,26 +20,13 @@ async function createCheckout(url: string, overrides: Record<string, unknown>) {
   return String(reply.json.responseData?.transactionID);
 }
 
-async function complete(url: string, id: string, query = ''): Promise<Response> {
-  return fetch(`${url}/__sandbox/transactions/${id}/complete${query}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ outcome: 'success', card: '9704000000000018' }),
-  });
+function complete(url: string, id: string, query = '') {
+  return completePayment(url, id, { outcome: 'success', card: '9704000000000018' }, query);
 }
 
 describe('sandbox edge cases', () => {
-  let gateway: RunningSandbox;
-  let merchant: Merchant;
-
-  before(async () => {
-    gateway = await startSandbox({ ipnRetryDelaysMs: [100, 100, 100], ipnTimeoutMs: 300 });
-    merchant = await startMerchant();
-  });
-  after(async () => {
-    await gateway.close();
-    await merchant.close();
-  });
+  const gateway = useSandbox({ ipnRetryDelaysMs: [100, 100, 100], ipnTimeoutMs: 300 });
+  const merchant = useMerchant();
 
   describe('POST /api/v1/transaction/checkout with a reply chain', () => {
     it('resets the socket for a reset step, then answers the next call', async () => {
@@ -127,27 +110,31 @@ describe('sandbox edge cases', () => {
 
       await fetch(`${gateway.url}/__sandbox/reset`, { method: 'POST' });
       const seenAtReset = merchant.hits.filter(h => h.path === '/ipn-reset').length;
-      await pause(450);
+      // A delivery started after the reset retries once its 100 ms wait is over: by then the stopped one
+      // would have tried again too, since its wait began before the reset.
+      const marker = await createCheckout(gateway.url, { ipnURL: `${merchant.url}/ipn-marker` });
+      await complete(gateway.url, marker);
+      await eventually(() => merchant.hits.filter(h => h.path === '/ipn-marker').length >= 2);
 
       assert.equal(merchant.hits.filter(h => h.path === '/ipn-reset').length, seenAtReset);
-      assert.deepEqual(await inspect(gateway.url, 'ipn'), []);
+      const attempts = await inspect<IpnAttempt[]>(gateway.url, 'ipn');
+      assert.deepEqual(
+        attempts.filter(a => a.transactionID !== marker),
+        [],
+      );
+      await fetch(`${gateway.url}/__sandbox/reset`, { method: 'POST' });
     });
   });
 });
 
 describe('sandbox expiry with an injected clock', () => {
   let now = new Date('2026-01-01T00:00:00Z');
-  let gateway: RunningSandbox;
-
-  before(async () => {
-    // The requests carry the real time, the sandbox the test's: no freshness check (ledger Q5).
-    gateway = await startSandbox({
-      now: () => now,
-      transactionTtlMs: 60_000,
-      requestDateTimeToleranceMs: null,
-    });
+  // The requests carry the real time, the sandbox the test's: no freshness check (ledger Q5).
+  const gateway = useSandbox({
+    now: () => now,
+    transactionTtlMs: 60_000,
+    requestDateTimeToleranceMs: null,
   });
-  after(() => gateway.close());
 
   it('dates an expired transaction at the end of its TTL, not when somebody looked', async () => {
     const id = await createCheckout(gateway.url, {});

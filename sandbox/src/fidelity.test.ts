@@ -4,32 +4,28 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { request } from 'node:http';
-import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   Endpoint,
   formatGatewayDateTime,
   signText,
   verifyResponseSignature,
 } from '@galaxy-pay/protocol';
-import type { SandboxOptions } from './context.js';
 import { legacyFlattenSignature } from './fidelity.js';
+import { cliExit, runCli, withCli } from './cli-test-support.js';
 import {
   API_KEY,
   SALT,
   callApi,
   checkoutData,
+  completePayment,
   inspect,
   newOrderId,
   payData,
-  startMerchant,
-  startSandbox,
+  useMerchant,
+  withSandbox,
   type ApiResult,
-  type Merchant,
-  type RunningSandbox,
 } from './test-support.js';
 
 /** A reply as it came off the wire: header names with their casing. */
@@ -79,18 +75,6 @@ function signedCheckout(): { body: string; headers: Record<string, string> } {
       signature: signText(body, SALT),
     },
   };
-}
-
-async function withSandbox(
-  options: Partial<SandboxOptions>,
-  run: (sandbox: RunningSandbox) => Promise<void>,
-): Promise<void> {
-  const sandbox = await startSandbox(options);
-  try {
-    await run(sandbox);
-  } finally {
-    await sandbox.close();
-  }
 }
 
 describe('sandbox fidelity options', () => {
@@ -183,24 +167,15 @@ describe('sandbox fidelity options', () => {
   });
 
   describe('checkoutCallbackUrls (ledger C1–C3)', () => {
-    let merchant: Merchant;
-    before(async () => {
-      merchant = await startMerchant();
-    });
-    after(async () => {
-      await merchant.close();
-    });
+    const merchant = useMerchant();
 
     /** Opens a checkout that names the merchant's URLs, pays it, and returns what the sandbox did. */
     async function payCheckout(url: string, data: Record<string, unknown>) {
       const reply: ApiResult = await callApi(url, Endpoint.Checkout, data);
       const transactionID = String(reply.json.responseData?.transactionID);
-      const res = await fetch(`${url}/__sandbox/transactions/${transactionID}/complete?wait=ipn`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ outcome: 'success', card: '9704000000000018' }),
-      });
-      const finished = (await res.json()) as { callback: { url: string } | null };
+      const paid = { outcome: 'success', card: '9704000000000018' };
+      const { text } = await completePayment(url, transactionID, paid, '?wait=ipn');
+      const finished = JSON.parse(text) as { callback: { url: string } | null };
       const ipns = await inspect<unknown[]>(url, `ipn?transactionID=${transactionID}`);
       return { callback: finished.callback, ipns };
     }
@@ -385,40 +360,18 @@ describe('sandbox fidelity options', () => {
   });
 
   describe('the CLI flags', () => {
-    const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
-    const run = (args: string[]) =>
-      spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, ...args], {
-        env: { PATH: process.env.PATH ?? '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-
     it('--response-signature none --management-order-id original --checkout-callback-urls ignore: applied', async () => {
-      const child = run([
+      const args = [
         ...['--api-key', API_KEY, '--salt', SALT, '--port', '0'],
         ...['--response-signature', 'none', '--management-order-id', 'original'],
         ...['--checkout-callback-urls', 'ignore'],
-      ]);
-      try {
-        const url = await new Promise<string>((resolve, reject) => {
-          let seen = '';
-          const timer = setTimeout(() => reject(new Error(`no URL printed: ${seen}`)), 15_000);
-          child.stdout.on('data', chunk => {
-            seen += String(chunk);
-            const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
-            if (match) {
-              clearTimeout(timer);
-              resolve(match[1]!);
-            }
-          });
-        });
+      ];
 
+      await withCli(args, async url => {
         const reply = await callApi(url, Endpoint.Checkout, checkoutData());
 
         assert.deepEqual([reply.status, reply.signature], [200, null]);
-      } finally {
-        child.kill('SIGTERM');
-      }
-      await once(child, 'exit');
+      });
     });
 
     for (const flag of [
@@ -427,10 +380,9 @@ describe('sandbox fidelity options', () => {
       '--management-order-id',
     ]) {
       it(`${flag} with an unknown value exits 2 naming the flag and the value`, async () => {
-        const child = run(['--api-key', API_KEY, '--salt', SALT, flag, 'bogus']);
-        let stderr = '';
-        child.stderr.on('data', chunk => (stderr += String(chunk)));
-        const [code] = (await once(child, 'exit')) as [number | null];
+        const { code, stderr } = await cliExit(
+          runCli(['--api-key', API_KEY, '--salt', SALT, flag, 'bogus']),
+        );
 
         assert.equal(code, 2);
         assert.match(stderr, new RegExp(`${flag} must be one of .*not "bogus"`));

@@ -10,45 +10,7 @@
  */
 
 import { sha256Hex, signText } from '@galaxy-pay/protocol';
-
-/**
- * How API replies are signed:
- * - `signature` (default): header `signature` = lowercase hex sha256(raw body + salt), our reading of the
- *   guides' "Response signature" header (G3.6.1 §2.4.2, §2.5.2; docs refund page), on every reply;
- * - `Signature`: the same value under the header name spelled `Signature` on the wire;
- * - `uppercase`: the same value in upper-case hex;
- * - `none`: no signature header at all;
- * - `success-only`: signed only when `responseCode` is 200 (refusals and errors unsigned);
- * - `legacy-flatten`: header `signature` computed with the v1/v2 scheme (values of the flattened body, sorted
- *   by key, concatenated, + salt), as the 2022 sample `gpay_upc_be_demo` checked replies.
- */
-export const ResponseSignatureModes = [
-  'signature',
-  'Signature',
-  'uppercase',
-  'none',
-  'success-only',
-  'legacy-flatten',
-] as const;
-export type ResponseSignatureMode = (typeof ResponseSignatureModes)[number];
-
-/**
- * What `transaction/checkout` does with `successURL`, `failureURL`, `cancelURL` and `ipnURL` in its request:
- * `honour` them (default), or `ignore` them as the real gateway may (its table lists none): then only the
- * merchant's configured URLs (`merchantUrls`) are used, or none at all.
- */
-export const CheckoutCallbackUrlModes = ['honour', 'ignore'] as const;
-export type CheckoutCallbackUrlMode = (typeof CheckoutCallbackUrlModes)[number];
-
-/**
- * Which `orderID` refund, void and capture accept:
- * - `either` (default): the original payment's orderID, or a reference of the merchant's own (a refund
- *   reference may not repeat: 409);
- * - `original`: only the original payment's orderID (anything else: 400);
- * - `unique`: only a new reference per call (the payment's orderID, or any orderID already used: 409).
- */
-export const ManagementOrderIdModes = ['either', 'original', 'unique'] as const;
-export type ManagementOrderIdMode = (typeof ManagementOrderIdModes)[number];
+import type { ManagementOrderIdMode, ResponseSignatureMode } from './modes.js';
 
 /** The headers that carry a reply's signature in `mode`: none, or one name with its value. */
 export function replySignatureHeaders(

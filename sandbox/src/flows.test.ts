@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import {
   CallbackError,
   formatGatewayDateTime,
@@ -14,16 +14,21 @@ import {
 import type { IpnAttempt } from './ledger.js';
 import {
   API_KEY,
+  CARD_3DS,
+  CARD_NO_3DS,
   SALT,
   callApi,
   checkoutData,
+  completePayment,
   eventually,
   inspect,
+  ipnBarrier,
   payData,
-  startMerchant,
-  startSandbox,
+  paymentLinkData,
+  useMerchant,
+  useSandbox,
+  type IpnAnswer,
   type Merchant,
-  type RunningSandbox,
 } from './test-support.js';
 
 const CHECKOUT = 'api/v1/transaction/checkout';
@@ -31,9 +36,6 @@ const PAY = 'api/v1/transaction/pay';
 const PAY_WITH_OPTION = 'api/v1/transaction/payWithOption';
 const QUERY = 'api/v1/transaction/query';
 const CREATE_LINK = 'api/v1/transaction/createPaymentLink';
-
-/** A short pause, to show that something does NOT happen. */
-const pause = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
 /** What a test sees of a transaction through `/__sandbox/transactions/:id`. */
 interface TransactionView {
@@ -244,20 +246,17 @@ async function receivedIpns(merchant: Merchant, count: number): Promise<Transact
   return verifiedIpns(merchant);
 }
 
+/** Finishes a payment through the inspection API; by default it answers once the IPN is delivered. */
 async function completeByApi(
   baseUrl: string,
   transactionID: string,
   body: Record<string, unknown>,
   query = '?wait=ipn',
 ) {
-  const res = await fetch(`${baseUrl}/__sandbox/transactions/${transactionID}/complete${query}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+  const { status, text } = await completePayment(baseUrl, transactionID, body, query);
   return {
-    status: res.status,
-    json: (await res.json()) as {
+    status,
+    json: JSON.parse(text) as {
       transaction?: TransactionView;
       callback?: { location: string; envelope: CallbackEnvelope } | null;
       error?: { code: string };
@@ -271,37 +270,44 @@ const DOMESTIC_CARD = {
   cardIssueDate: '03/07',
   sourceType: 'VIETCOMBANK',
 };
-const CARD_3DS = {
-  cardNumber: '5506920809243667',
-  cardHolderName: 'NGUYEN VAN A',
-  cardExpireDate: '01/39',
-  cardVerificationValue: '100',
-};
-const CARD_NO_3DS = { ...CARD_3DS, cardNumber: '4012000033330026' };
 const CARD_DECLINED = { ...CARD_3DS, cardNumber: '4000000000000002' };
 
 describe('sandbox flows over HTTP', () => {
-  let sandbox: RunningSandbox;
-  let merchant: Merchant;
+  const sandbox = useSandbox();
+  const merchant = useMerchant({ each: true });
 
-  before(async () => {
-    sandbox = await startSandbox();
-  });
-  after(async () => {
-    await sandbox.close();
-  });
-  beforeEach(async () => {
-    merchant = await startMerchant();
-  });
-  afterEach(async () => {
-    await merchant.close();
-  });
+  /** Creates a payment and opens its hosted page: the method choice, or the page for `method`. */
+  async function openPage(
+    path: string,
+    data: Record<string, unknown>,
+    method?: string,
+    baseUrl = sandbox.url,
+  ) {
+    const { transactionID, endpoint } = await createPayment(baseUrl, path, data);
+    const page = method ? await chooseMethod(endpoint, method) : await getPage(endpoint);
+    return { transactionID, endpoint, page };
+  }
+
+  /** `openPage` for a payment that names the merchant's callback URLs. */
+  async function openPayment(
+    path: typeof CHECKOUT | typeof PAY,
+    method?: string,
+    overrides: Record<string, unknown> = {},
+    baseUrl = sandbox.url,
+  ) {
+    const urls = merchantUrls(merchant);
+    const data = { ...(path === PAY ? payData(urls) : checkoutData(urls)), ...overrides };
+    return { urls, ...(await openPage(path, data, method, baseUrl)) };
+  }
+
+  /** Submits a card that asks for the OTP step and follows to the OTP page. */
+  async function otpPageAfter(cardPage: Page, card: Record<string, string>): Promise<Page> {
+    return follow(await submit(cardPage, 'card', card), cardPage.url);
+  }
 
   describe('GET /{checkout,payWithOption,pay}/:id (hosted pages)', () => {
     it('shows the method choice in Vietnamese by default for checkout', async () => {
-      const { endpoint } = await createPayment(sandbox.url, CHECKOUT, checkoutData());
-
-      const page = await getPage(endpoint);
+      const { endpoint, page } = await openPage(CHECKOUT, checkoutData());
 
       assert.equal(page.status, 200);
       assert.ok(endpoint.startsWith(`${sandbox.url}/checkout/`), endpoint);
@@ -313,13 +319,10 @@ describe('sandbox flows over HTTP', () => {
     });
 
     it('shows the method choice for payWithOption too', async () => {
-      const { endpoint } = await createPayment(
-        sandbox.url,
+      const { endpoint, page } = await openPage(
         PAY_WITH_OPTION,
         payData({ paymentMethod: undefined, language: 'vi' }),
       );
-
-      const page = await getPage(endpoint);
 
       assert.ok(endpoint.startsWith(`${sandbox.url}/payWithOption/`), endpoint);
       assert.equal(page.status, 200);
@@ -336,22 +339,14 @@ describe('sandbox flows over HTTP', () => {
     });
 
     it('speaks English when the request asked for language "en"', async () => {
-      const { endpoint } = await createPayment(
-        sandbox.url,
-        CHECKOUT,
-        checkoutData({ language: 'en' }),
-      );
-
-      const page = await getPage(endpoint);
+      const { page } = await openPage(CHECKOUT, checkoutData({ language: 'en' }));
 
       assert.match(page.html, /Choose how to pay/);
       assert.match(page.html, /<html lang="en">/);
     });
 
     it('goes straight to the card form for an INTERNATIONAL pay', async () => {
-      const { endpoint } = await createPayment(sandbox.url, PAY, payData());
-
-      const page = await getPage(endpoint);
+      const { page } = await openPage(PAY, payData());
 
       assert.equal(page.status, 200);
       assert.doesNotMatch(page.html, /Choose how to pay/);
@@ -369,9 +364,7 @@ describe('sandbox flows over HTTP', () => {
     });
 
     it('is framable: CSP frame-ancestors * and no X-Frame-Options', async () => {
-      const { endpoint } = await createPayment(sandbox.url, CHECKOUT, checkoutData());
-
-      const page = await getPage(endpoint);
+      const { page } = await openPage(CHECKOUT, checkoutData());
 
       const csp = page.headers.get('content-security-policy') ?? '';
       assert.match(csp, /frame-ancestors \*/);
@@ -380,13 +373,10 @@ describe('sandbox flows over HTTP', () => {
     });
 
     it("refuses framing with the deny-framing fault: frame-ancestors 'none' and X-Frame-Options DENY", async () => {
-      const { endpoint } = await createPayment(
-        sandbox.url,
+      const { page } = await openPage(
         CHECKOUT,
         checkoutData({ orderDescription: 'Order 1 sandbox:deny-framing' }),
       );
-
-      const page = await getPage(endpoint);
 
       assert.equal(page.status, 200);
       assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
@@ -394,13 +384,10 @@ describe('sandbox flows over HTTP', () => {
     });
 
     it('renders an HTML-injection orderDescription as text', async () => {
-      const { endpoint } = await createPayment(
-        sandbox.url,
+      const { page } = await openPage(
         CHECKOUT,
         checkoutData({ orderDescription: '<img src=x onerror=alert(1)>' }),
       );
-
-      const page = await getPage(endpoint);
 
       assert.match(page.html, /&lt;img src=x onerror=alert\(1\)&gt;/);
       assert.doesNotMatch(page.html, /<img/);
@@ -420,28 +407,22 @@ describe('sandbox flows over HTTP', () => {
 
   describe('GET and POST /checkout/:id once the transaction has expired', () => {
     let clock: Date;
-    let clockSandbox: RunningSandbox;
-
-    before(async () => {
+    const clockSandbox = useSandbox(() => {
       clock = new Date();
-      clockSandbox = await startSandbox({ now: () => clock, transactionTtlMs: 60_000 });
-    });
-    after(async () => {
-      await clockSandbox.close();
+      return { now: () => clock, transactionTtlMs: 60_000 };
     });
 
     it('shows the expired page, and a card submitted from a stale form neither pays nor is recorded', async () => {
-      const { transactionID, endpoint } = await createPayment(
-        clockSandbox.url,
-        CHECKOUT,
-        checkoutData(merchantUrls(merchant)),
-      );
-      const cardPage = await chooseMethod(endpoint, 'DOMESTIC');
+      const {
+        transactionID,
+        endpoint,
+        page: cardPage,
+      } = await openPayment(CHECKOUT, 'DOMESTIC', {}, clockSandbox.url);
 
       clock = new Date(clock.getTime() + 61_000);
       const res = await submit(cardPage, 'card', DOMESTIC_CARD);
       const expired = await getPage(endpoint);
-      await pause(50);
+      await ipnBarrier(clockSandbox.url, merchant);
 
       assert.ok(!(res.headers.get('location') ?? '').startsWith(merchant.url));
       assert.equal(expired.status, 200);
@@ -491,20 +472,14 @@ describe('sandbox flows over HTTP', () => {
       assert.equal(view.callbacks.length, 1);
       assert.equal(view.resultCode, code);
       assert.equal((await queryStatus(sandbox.url, transactionID)).transactionStatus, code);
-      await pause(50);
+      await ipnBarrier(sandbox.url, merchant);
       assert.equal(merchant.ipns().length, 1);
     }
 
     it('pays with the NAPAS card after the OTP step', async () => {
-      const urls = merchantUrls(merchant);
-      const { transactionID, endpoint } = await createPayment(
-        sandbox.url,
-        CHECKOUT,
-        checkoutData(urls),
-      );
-      const cardPage = await chooseMethod(endpoint, 'DOMESTIC');
+      const { urls, transactionID, page: cardPage } = await openPayment(CHECKOUT, 'DOMESTIC');
 
-      const otpPage = await follow(await submit(cardPage, 'card', DOMESTIC_CARD), cardPage.url);
+      const otpPage = await otpPageAfter(cardPage, DOMESTIC_CARD);
       assert.equal(otpPage.status, 200);
       assert.match(otpPage.html, /Xác thực OTP/);
       const done = await submit(otpPage, 'otp', { otp: 'otp' });
@@ -514,15 +489,9 @@ describe('sandbox flows over HTTP', () => {
     });
 
     it('pays with the 3-D Secure card after the OTP step', async () => {
-      const urls = merchantUrls(merchant);
-      const { transactionID, endpoint } = await createPayment(
-        sandbox.url,
-        CHECKOUT,
-        checkoutData(urls),
-      );
-      const cardPage = await chooseMethod(endpoint, 'INTERNATIONAL');
+      const { urls, transactionID, page: cardPage } = await openPayment(CHECKOUT, 'INTERNATIONAL');
 
-      const otpPage = await follow(await submit(cardPage, 'card', CARD_3DS), cardPage.url);
+      const otpPage = await otpPageAfter(cardPage, CARD_3DS);
       assert.match(otpPage.html, /name="otp"/);
       const done = await submit(otpPage, 'otp', { otp: 'otp' });
 
@@ -531,9 +500,7 @@ describe('sandbox flows over HTTP', () => {
     });
 
     it('pays at once with the card without 3-D Secure', async () => {
-      const urls = merchantUrls(merchant);
-      const { transactionID, endpoint } = await createPayment(sandbox.url, PAY, payData(urls));
-      const cardPage = await getPage(endpoint);
+      const { urls, transactionID, page: cardPage } = await openPayment(PAY);
 
       const done = await submit(cardPage, 'card', CARD_NO_3DS);
 
@@ -542,9 +509,7 @@ describe('sandbox flows over HTTP', () => {
     });
 
     it('fails with 505 for the declined card', async () => {
-      const urls = merchantUrls(merchant);
-      const { transactionID, endpoint } = await createPayment(sandbox.url, PAY, payData(urls));
-      const cardPage = await getPage(endpoint);
+      const { urls, transactionID, page: cardPage } = await openPayment(PAY);
 
       const done = await submit(cardPage, 'card', CARD_DECLINED);
 
@@ -553,14 +518,8 @@ describe('sandbox flows over HTTP', () => {
     });
 
     it('fails with 505 for a wrong OTP', async () => {
-      const urls = merchantUrls(merchant);
-      const { transactionID, endpoint } = await createPayment(
-        sandbox.url,
-        CHECKOUT,
-        checkoutData(urls),
-      );
-      const cardPage = await chooseMethod(endpoint, 'DOMESTIC');
-      const otpPage = await follow(await submit(cardPage, 'card', DOMESTIC_CARD), cardPage.url);
+      const { urls, transactionID, page: cardPage } = await openPayment(CHECKOUT, 'DOMESTIC');
+      const otpPage = await otpPageAfter(cardPage, DOMESTIC_CARD);
 
       const done = await submit(otpPage, 'otp', { otp: '000000' });
 
@@ -574,9 +533,7 @@ describe('sandbox flows over HTTP', () => {
       ['a wrong expiry date', { ...CARD_NO_3DS, cardExpireDate: '02/39' }],
     ] as const) {
       it(`re-renders the card form with an error for ${what} and keeps the payment open`, async () => {
-        const urls = merchantUrls(merchant);
-        const { transactionID, endpoint } = await createPayment(sandbox.url, PAY, payData(urls));
-        const cardPage = await getPage(endpoint);
+        const { transactionID, page: cardPage } = await openPayment(PAY);
 
         const res = await submit(cardPage, 'card', card);
         const html = await res.text();
@@ -589,19 +546,13 @@ describe('sandbox flows over HTTP', () => {
         );
         assert.equal((await queryStatus(sandbox.url, transactionID)).transactionStatus, '102');
         assert.equal((await transactionView(sandbox.url, transactionID)).state, 'processing');
-        await pause(50);
+        await ipnBarrier(sandbox.url, merchant);
         assert.equal(merchant.ipns().length, 0);
       });
     }
 
     it('cancels with 499 from the cancel button', async () => {
-      const urls = merchantUrls(merchant);
-      const { transactionID, endpoint } = await createPayment(
-        sandbox.url,
-        CHECKOUT,
-        checkoutData(urls),
-      );
-      const choice = await getPage(endpoint);
+      const { urls, transactionID, page: choice } = await openPayment(CHECKOUT);
 
       const done = await submit(choice, 'cancel');
 
@@ -610,13 +561,13 @@ describe('sandbox flows over HTTP', () => {
     });
 
     it('sends the browser back by form POST with the callback:post fault', async () => {
-      const urls = merchantUrls(merchant);
-      const { transactionID, endpoint } = await createPayment(
-        sandbox.url,
-        CHECKOUT,
-        checkoutData({ ...urls, orderDescription: 'Order sandbox:callback:post' }),
-      );
-      const choice = await getPage(endpoint);
+      const {
+        urls,
+        transactionID,
+        page: choice,
+      } = await openPayment(CHECKOUT, undefined, {
+        orderDescription: 'Order sandbox:callback:post',
+      });
 
       const done = await submit(choice, 'cancel');
       const envelope = formCallback(done.status, done.headers, await done.text(), urls.cancelURL);
@@ -635,23 +586,14 @@ describe('sandbox flows over HTTP', () => {
     });
 
     describe('with callbackMethod POST', () => {
-      let postSandbox: RunningSandbox;
-
-      before(async () => {
-        postSandbox = await startSandbox({ callbackMethod: 'POST' });
-      });
-      after(async () => {
-        await postSandbox.close();
-      });
+      const postSandbox = useSandbox({ callbackMethod: 'POST' });
 
       it('sends the result by an auto-submitted form holding data and signature', async () => {
-        const urls = merchantUrls(merchant);
-        const { transactionID, endpoint } = await createPayment(
-          postSandbox.url,
-          PAY,
-          payData(urls),
-        );
-        const cardPage = await getPage(endpoint);
+        const {
+          urls,
+          transactionID,
+          page: cardPage,
+        } = await openPayment(PAY, undefined, {}, postSandbox.url);
 
         const done = await submit(cardPage, 'card', CARD_NO_3DS);
         const envelope = formCallback(
@@ -670,13 +612,12 @@ describe('sandbox flows over HTTP', () => {
       });
 
       it('redirects by GET for an order with the callback:get fault', async () => {
-        const urls = merchantUrls(merchant);
-        const { endpoint } = await createPayment(
-          postSandbox.url,
+        const { urls, page: cardPage } = await openPayment(
           PAY,
-          payData({ ...urls, orderDescription: 'Order sandbox:callback:get' }),
+          undefined,
+          { orderDescription: 'Order sandbox:callback:get' },
+          postSandbox.url,
         );
-        const cardPage = await getPage(endpoint);
 
         const done = await submit(cardPage, 'card', CARD_DECLINED);
 
@@ -688,14 +629,7 @@ describe('sandbox flows over HTTP', () => {
 
   describe('IPN delivery with ipnRetryDelaysMs [50, 100, 200] and a 300 ms timeout', () => {
     const DELAYS = [50, 100, 200] as const;
-    let ipnSandbox: RunningSandbox;
-
-    before(async () => {
-      ipnSandbox = await startSandbox({ ipnRetryDelaysMs: DELAYS, ipnTimeoutMs: 300 });
-    });
-    after(async () => {
-      await ipnSandbox.close();
-    });
+    const ipnSandbox = useSandbox({ ipnRetryDelaysMs: DELAYS, ipnTimeoutMs: 300 });
 
     /** Pays a fresh order through the inspection API and waits until its IPN delivery settles. */
     async function payAndDeliver(): Promise<IpnAttempt[]> {
@@ -735,6 +669,19 @@ describe('sandbox flows over HTTP', () => {
     });
     const ack = answer(200, { ipnStatus: '200', ipnDescription: 'ok' });
 
+    /** The merchant answers the first attempt with `first`, then acknowledges: two attempts, one delivery. */
+    async function deliveredAfterRetry(
+      first: ReturnType<IpnAnswer>,
+    ): Promise<[IpnAttempt, IpnAttempt]> {
+      merchant.setIpnAnswer(n => (n === 1 ? first : ack));
+
+      const attempts = await payAndDeliver();
+
+      assert.equal(attempts.length, 2);
+      assertOneDelivery(attempts);
+      return attempts as [IpnAttempt, IpnAttempt];
+    }
+
     it('retries after HTTP 500 twice and stops at the acknowledgement, waiting the configured delays', async () => {
       merchant.setIpnAnswer(n => (n <= 2 ? answer(500, 'boom') : ack));
 
@@ -758,21 +705,17 @@ describe('sandbox flows over HTTP', () => {
     });
 
     it('retries after ipnStatus "404"', async () => {
-      merchant.setIpnAnswer(n => (n === 1 ? answer(200, { ipnStatus: '404' }) : ack));
+      const [first] = await deliveredAfterRetry(answer(200, { ipnStatus: '404' }));
 
-      const attempts = await payAndDeliver();
-
-      assert.equal(attempts.length, 2);
-      assertOneDelivery(attempts);
-      assert.equal(attempts[0]!.answer?.ipnStatus, '404');
-      assert.equal(attempts[0]!.acknowledged, false);
+      assert.equal(first.answer?.ipnStatus, '404');
+      assert.equal(first.acknowledged, false);
     });
 
     it('stops after ipnStatus "409"', async () => {
       merchant.setIpnAnswer(() => answer(200, { ipnStatus: '409', ipnDescription: 'done' }));
 
+      // The delivery has settled (payAndDeliver waits for it): no retry can follow.
       const attempts = await payAndDeliver();
-      await pause(DELAYS[0] + 50);
 
       assert.equal(attempts.length, 1);
       assert.equal(attempts[0]!.acknowledged, true);
@@ -780,57 +723,42 @@ describe('sandbox flows over HTTP', () => {
     });
 
     it('retries after a 200 whose body is not JSON', async () => {
-      merchant.setIpnAnswer(n => (n === 1 ? answer(200, 'OK') : ack));
+      const [first] = await deliveredAfterRetry(answer(200, 'OK'));
 
-      const attempts = await payAndDeliver();
-
-      assert.equal(attempts.length, 2);
-      assertOneDelivery(attempts);
-      assert.equal(attempts[0]!.answer?.httpStatus, 200);
-      assert.equal(attempts[0]!.answer?.ipnStatus, undefined);
-      assert.equal(attempts[0]!.acknowledged, false);
+      assert.equal(first.answer?.httpStatus, 200);
+      assert.equal(first.answer?.ipnStatus, undefined);
+      assert.equal(first.acknowledged, false);
     });
 
     it('retries after ipnStatus "200" sent with a non-2xx status', async () => {
-      merchant.setIpnAnswer(n => (n === 1 ? answer(503, { ipnStatus: '200' }) : ack));
+      const [first] = await deliveredAfterRetry(answer(503, { ipnStatus: '200' }));
 
-      const attempts = await payAndDeliver();
-
-      assert.equal(attempts.length, 2);
-      assert.equal(attempts[0]!.acknowledged, false);
+      assert.equal(first.acknowledged, false);
     });
 
     it('times out a hanging merchant and retries', async () => {
-      merchant.setIpnAnswer(n => (n === 1 ? 'hang' : ack));
+      const attempts = await deliveredAfterRetry('hang');
 
-      const attempts = await payAndDeliver();
-
-      assert.equal(attempts.length, 2);
-      assertOneDelivery(attempts);
-      assert.equal(attempts[0]!.error, 'timeout');
-      assert.equal(attempts[0]!.answer, undefined);
-      assert.equal(attempts[1]!.acknowledged, true);
+      assert.equal(attempts[0].error, 'timeout');
+      assert.equal(attempts[0].answer, undefined);
+      assert.equal(attempts[1].acknowledged, true);
       const [gap] = gaps(attempts);
       assert.ok(gap! >= 300 + DELAYS[0], `gap ${gap} ms after a 300 ms timeout`);
     });
 
     it('retries after a connection reset', async () => {
-      merchant.setIpnAnswer(n => (n === 1 ? 'reset' : ack));
+      const [first, second] = await deliveredAfterRetry('reset');
 
-      const attempts = await payAndDeliver();
-
-      assert.equal(attempts.length, 2);
-      assertOneDelivery(attempts);
-      assert.ok(attempts[0]!.error, 'the reset is recorded');
-      assert.notEqual(attempts[0]!.error, 'timeout');
-      assert.equal(attempts[1]!.acknowledged, true);
+      assert.ok(first.error, 'the reset is recorded');
+      assert.notEqual(first.error, 'timeout');
+      assert.equal(second.acknowledged, true);
     });
 
     it('gives up after delays.length + 1 attempts when the merchant never acknowledges', async () => {
       merchant.setIpnAnswer(() => answer(500, 'still down'));
 
+      // The delivery has settled (payAndDeliver waits for it): it has run out of attempts.
       const attempts = await payAndDeliver();
-      await pause(DELAYS[DELAYS.length - 1] + 150);
 
       assert.equal(attempts.length, DELAYS.length + 1);
       assertOneDelivery(attempts);
@@ -848,13 +776,13 @@ describe('sandbox flows over HTTP', () => {
   describe('flow faults in orderDescription', () => {
     /** Pays a fresh INTERNATIONAL order with the non-3DS card on the hosted page. */
     async function payOnPage(description: string) {
-      const urls = merchantUrls(merchant);
-      const { transactionID, endpoint } = await createPayment(
-        sandbox.url,
-        PAY,
-        payData({ ...urls, orderDescription: description }),
-      );
-      const cardPage = await getPage(endpoint);
+      const {
+        urls,
+        transactionID,
+        page: cardPage,
+      } = await openPayment(PAY, undefined, {
+        orderDescription: description,
+      });
       const submittedAt = Date.now();
       const res = await submit(cardPage, 'card', CARD_NO_3DS);
       const redirectedAt = Date.now();
@@ -864,8 +792,11 @@ describe('sandbox flows over HTTP', () => {
     it('dup:3 sends three IPNs with identical data', async () => {
       const { transactionID } = await payOnPage('Order sandbox:dup:3');
 
-      await eventually(() => merchant.ipns().length >= 3);
-      await pause(100);
+      // The third copy is recorded only once answered: a fourth would start then, before the marker.
+      await eventually(
+        async () => (await ipnAttempts(sandbox.url, `transactionID=${transactionID}`)).length >= 3,
+      );
+      await ipnBarrier(sandbox.url, merchant);
 
       const bodies = merchant.ipns().map(hit => hit.body);
       assert.equal(bodies.length, 3);
@@ -892,7 +823,7 @@ describe('sandbox flows over HTTP', () => {
       const { transactionID, res, urls } = await payOnPage('Order sandbox:no-ipn');
 
       const decoded = verifyCallback(redirectCallback(res, urls.successURL), SALT);
-      await pause(200);
+      await ipnBarrier(sandbox.url, merchant);
 
       assert.equal(decoded.responseCode, '200');
       assert.equal(merchant.ipns().length, 0);
@@ -1175,22 +1106,8 @@ describe('sandbox flows over HTTP', () => {
   });
 
   describe('GET and POST /link/:code (payment links)', () => {
-    function linkData(overrides: Record<string, unknown> = {}) {
-      return {
-        orderID: `LINK-${newRequestId()}`,
-        orderName: 'Invoice 7',
-        orderAmount: 150000,
-        orderCurrency: 'VND',
-        orderDescription: 'Invoice 7 for a chair',
-        expiryDuration: 1,
-        expiryUnit: 'HOUR',
-        paymentMethods: ['NAPAS', 'MPGS'],
-        paymentFields: ['fullname', 'email'],
-        ipnURL: `${merchant.url}/ipn`,
-        language: 'en',
-        ...overrides,
-      };
-    }
+    const linkData = (overrides: Record<string, unknown> = {}) =>
+      paymentLinkData({ ipnURL: `${merchant.url}/ipn`, ...overrides });
 
     async function createLink(baseUrl: string, data: Record<string, unknown>) {
       const requestID = newRequestId();
@@ -1255,7 +1172,7 @@ describe('sandbox flows over HTTP', () => {
         email: 'second@example.com',
       });
       const html = await again.text();
-      await pause(100);
+      await ipnBarrier(sandbox.url, merchant);
 
       assert.match(html, /This payment link has been paid/);
       assert.doesNotMatch(html, /Payment successful/);
@@ -1273,7 +1190,7 @@ describe('sandbox flows over HTTP', () => {
       const page = await getPage(shortLink);
 
       const res = await submit(page, 'pay', { fullname: 'Someone', email: '  ' });
-      await pause(50);
+      await ipnBarrier(sandbox.url, merchant);
 
       assert.equal(res.status, 400);
       assert.match(await res.text(), /role="alert"/);
@@ -1305,14 +1222,9 @@ describe('sandbox flows over HTTP', () => {
 
     describe('once expired', () => {
       let clock: Date;
-      let clockSandbox: RunningSandbox;
-
-      before(async () => {
+      const clockSandbox = useSandbox(() => {
         clock = new Date();
-        clockSandbox = await startSandbox({ now: () => clock });
-      });
-      after(async () => {
-        await clockSandbox.close();
+        return { now: () => clock };
       });
 
       it('shows the expired page with 410 and cannot be paid', async () => {
@@ -1327,7 +1239,7 @@ describe('sandbox flows over HTTP', () => {
         const expired = await getPage(shortLink);
         const paid = await submit(page, 'pay', { fullname: 'Late', email: 'late@example.com' });
         const paidHtml = await paid.text();
-        await pause(100);
+        await ipnBarrier(clockSandbox.url, merchant);
 
         assert.equal(expired.status, 410);
         assert.match(expired.html, /This payment link has expired/);
@@ -1413,8 +1325,8 @@ describe('sandbox flows over HTTP', () => {
         const set = await setFaults('no-ipn');
         const { transactionID } = await newCheckout();
 
+        // Answered once the IPN, if any, is delivered (?wait=ipn).
         await completeByApi(sandbox.url, transactionID, { outcome: 'success' });
-        await pause(100);
 
         assert.equal(set.status, 200);
         assert.equal(set.json.noIpn, true);

@@ -117,24 +117,19 @@ export interface IpnAttempt {
   acknowledged: boolean;
 }
 
+/** What `transactionStatus` each state reports; a failed one reports its own `resultCode`. */
+const STATUS_CODES: Record<Exclude<TransactionState, 'failed'>, string> = {
+  processing: NonFinalStatus.Processing,
+  authorized: NonFinalStatus.Authorized,
+  captured: ResponseCode.Success,
+  cancelled: ResponseCode.CancelledByCustomer,
+  voided: NonFinalStatus.Voided,
+  expired: ResponseCode.Expired,
+};
+
 /** What `transactionStatus` a state reports. */
 export function statusCodeOf(txn: Transaction): string {
-  switch (txn.state) {
-    case 'processing':
-      return NonFinalStatus.Processing;
-    case 'authorized':
-      return NonFinalStatus.Authorized;
-    case 'captured':
-      return ResponseCode.Success;
-    case 'cancelled':
-      return ResponseCode.CancelledByCustomer;
-    case 'voided':
-      return NonFinalStatus.Voided;
-    case 'expired':
-      return ResponseCode.Expired;
-    case 'failed':
-      return txn.resultCode;
-  }
+  return txn.state === 'failed' ? txn.resultCode : STATUS_CODES[txn.state];
 }
 
 export class Ledger {

@@ -15,10 +15,6 @@ import type { SandboxContext } from './context.js';
 import type { Transaction } from './ledger.js';
 import { vietQrPayload } from './qr.js';
 
-/** How `X-Signature` is checked: sha256(raw body + salt), like the current API [INFERRED], or not at all. */
-export const LegacyQrSignatureModes = ['body+salt', 'unchecked'] as const;
-export type LegacyQrSignatureMode = (typeof LegacyQrSignatureModes)[number];
-
 /** One archived-API QR order. `status` values are [INFERRED]. */
 export interface LegacyQrOrder {
   orderNo: string;

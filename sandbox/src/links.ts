@@ -1,6 +1,7 @@
 /**
- * Payment links: the short-link page where a payer fills the requested fields and pays, and the link's IPN
- * in either documented shape (`linkIpnShape`), with what the payer typed in `extraData`.
+ * Payment links: their creation (`createPaymentLink`), the short-link page where a payer fills the requested
+ * fields and pays, and the link's IPN in either documented shape (`linkIpnShape`), with what the payer typed
+ * in `extraData`.
  */
 
 import express, { type Request, type Response } from 'express';
@@ -12,28 +13,45 @@ import {
   type PaymentLinkTransactionCallbackData,
   type TransactionCallback,
 } from '@galaxy-pay/protocol';
-
-type PaymentLinkTransactionCallback = Omit<TransactionCallback, 'responseData'> & {
-  responseData: PaymentLinkTransactionCallbackData;
-};
 import type { SandboxContext } from './context.js';
 import { mergeFaults, type FaultPlan } from './faults.js';
 import { escapeHtml as e, formatAmount, layout } from './html.js';
 import type { PaymentLink } from './ledger.js';
 import { pageHeaders } from './pages.js';
+import { duplicateOrderId, ok, type Operation } from './reply.js';
 import { pickLang, strings, type Strings } from './strings.js';
+import { amountOf } from './transactions.js';
 
-/**
- * The payment-link IPN's two documented shapes (docs `/upc/payment-link/ipn-callback`, ledger L1–L3):
- * `example`, what Galaxy Pay's own example decodes to (seed `001_…`: `requestID`, `transactionID`, `orderID`
- * holding the link's orderNo, `orderNumber`, `orderCurrency`…), and `table`, what the table above it lists
- * (`requestId`, `orderNo`, `orderReference`). Where they disagree the example, real traffic, wins by default.
- */
-export const LinkIpnShapes = ['example', 'table'] as const;
-export type LinkIpnShape = (typeof LinkIpnShapes)[number];
+type PaymentLinkTransactionCallback = Omit<TransactionCallback, 'responseData'> & {
+  responseData: PaymentLinkTransactionCallbackData;
+};
 
 const FIELD_KEYS = ['fullname', 'email', 'phone', 'shippingAddress'] as const;
 type FieldKey = (typeof FIELD_KEYS)[number];
+
+const UNIT_MS = { DAY: 86_400_000, HOUR: 3_600_000, MINUTE: 60_000 } as const;
+
+/** `createPaymentLink`: a link with its short URL; api.ts has checked the call's signature and fields. */
+export const createPaymentLink: Operation = (ctx, { request, data, faults }) => {
+  const orderID = String(data.orderID);
+  if (ctx.ledger.linkOrderIds.has(orderID)) throw duplicateOrderId(orderID);
+  const unit = (data.expiryUnit as keyof typeof UNIT_MS | undefined) ?? 'DAY';
+  const { orderNo, code } = ctx.ledger.newLinkReference();
+  const now = ctx.options.now();
+  ctx.ledger.links.set(orderNo, {
+    orderNo,
+    code,
+    requestID: String(request.requestID),
+    data,
+    amount: amountOf(data.orderAmount),
+    currency: String(data.orderCurrency),
+    expiresAt: new Date(now.getTime() + amountOf(data.expiryDuration) * UNIT_MS[unit]),
+    state: 'open',
+    faults,
+  });
+  ctx.ledger.linkOrderIds.add(orderID);
+  return ok({ orderNo, shortLink: `${ctx.origin()}/link/${code}` });
+};
 
 export function linksRouter(ctx: SandboxContext): express.Router {
   const router = express.Router();

@@ -3,19 +3,17 @@
 
 import { parseArgs } from 'node:util';
 import { createSandbox } from './app.js';
-import { ApplePaySessionShapes } from './apple-pay.js';
-import { LegacyQrSignatureModes } from './legacy-qr.js';
-import { LinkIpnShapes } from './links.js';
 import {
-  CheckoutCallbackUrlModes,
-  ManagementOrderIdModes,
-  ResponseSignatureModes,
-} from './fidelity.js';
-import {
+  ApplePaySessionShapes,
   BlankFieldModes,
   CardWithoutSourceOfFundModes,
+  CheckoutCallbackUrlModes,
   DuplicateOrderIdModes,
-} from './request-checks.js';
+  LegacyQrSignatureModes,
+  LinkIpnShapes,
+  ManagementOrderIdModes,
+  ResponseSignatureModes,
+} from './modes.js';
 
 const USAGE = `Usage: galaxy-pay-sandbox --api-key <key> --salt <salt> [options]
 

@@ -20,6 +20,7 @@ import { escapeHtml as e, formatAmount, layout } from './html.js';
 import type { Transaction, TransactionKind } from './ledger.js';
 import {
   PaymentFinishedError,
+  cardOutcome,
   expireIfStale,
   faultsFor,
   finishPayment,
@@ -264,29 +265,6 @@ function submitCard(ctx: SandboxContext, req: Request, res: Response, page: Page
     return;
   }
   finish(ctx, res, page, cardOutcome(txn, card.number, card.outcome));
-}
-
-function cardOutcome(
-  txn: Transaction,
-  cardNumber: string,
-  outcome: 'approve' | 'decline',
-): Outcome {
-  return outcome === 'approve'
-    ? {
-        result: 'success',
-        account: txn.account,
-        cardNumber,
-        paymentMethod: txn.paymentMethod,
-        sourceType: txn.sourceType,
-      }
-    : {
-        result: 'failure',
-        code: '505',
-        message: 'Authentication Failure: card declined',
-        account: txn.account,
-        paymentMethod: txn.paymentMethod,
-        sourceType: txn.sourceType,
-      };
 }
 
 function submitOtp(ctx: SandboxContext, req: Request, res: Response, page: PageContext): void {

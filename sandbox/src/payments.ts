@@ -37,6 +37,30 @@ export type Outcome =
     }
   | { result: 'cancel' };
 
+/** A test card's answer: approved, or declined as `505`. */
+export function cardOutcome(
+  txn: Transaction,
+  cardNumber: string,
+  outcome: 'approve' | 'decline',
+): Outcome {
+  return outcome === 'approve'
+    ? {
+        result: 'success',
+        account: txn.account,
+        cardNumber,
+        paymentMethod: txn.paymentMethod,
+        sourceType: txn.sourceType,
+      }
+    : {
+        result: 'failure',
+        code: '505',
+        message: 'Authentication Failure: card declined',
+        account: txn.account,
+        paymentMethod: txn.paymentMethod,
+        sourceType: txn.sourceType,
+      };
+}
+
 /** Where the browser goes next, with what. */
 export interface BrowserCallback {
   kind: 'success' | 'failure' | 'cancel';

@@ -5,26 +5,32 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
 import { formatGatewayDateTime, signText, verifyResponseSignature } from '@galaxy-pay/protocol';
-import type { SandboxOptions } from './context.js';
 import type { RequestRecord } from './ledger.js';
+import { cliExit, runCli, withCli } from './cli-test-support.js';
 import {
   API_KEY,
+  CARD_NO_3DS,
   SALT,
   checkoutData,
   inspect,
+  jsonOf,
   payData,
-  startSandbox,
+  useSandbox,
+  withSandbox,
   type ApiResult,
-  type RunningSandbox,
 } from './test-support.js';
 
 type Headers = Record<string, string>;
+
+const CHECKOUT = '/api/v1/transaction/checkout';
+const PAY = '/api/v1/transaction/pay';
+const PAY_WITH_OPTION = '/api/v1/transaction/payWithOption';
+const QUERY = '/api/v1/transaction/query';
+const CREATE_TOKEN = '/api/v1/tokenization/createToken';
 
 /** POSTs `body` with exactly these header names: node:http sends them in the case given. */
 function post(baseUrl: string, path: string, body: string, headers: Headers): Promise<ApiResult> {
@@ -40,18 +46,12 @@ function post(baseUrl: string, path: string, body: string, headers: Headers): Pr
         res.setEncoding('utf8');
         res.on('data', chunk => (text += chunk));
         res.on('end', () => {
-          let json: ApiResult['json'] = {};
-          try {
-            json = JSON.parse(text) as ApiResult['json'];
-          } catch {
-            // the assertions show the text
-          }
           const signature = res.headers.signature;
           resolve({
             status: res.statusCode ?? 0,
             signature: typeof signature === 'string' ? signature : null,
             text,
-            json,
+            json: jsonOf(text),
           });
         });
       },
@@ -88,6 +88,16 @@ function ourHeaders(body: string): Headers {
     'content-type': 'application/json',
     accept: 'application/json',
   };
+}
+
+/** POSTs `body` signed, with the headers of one client (ours by default). */
+function postSigned(
+  baseUrl: string,
+  path: string,
+  body: string,
+  headersOf: (body: string) => Headers = ourHeaders,
+): Promise<ApiResult> {
+  return post(baseUrl, path, body, headersOf(body));
 }
 
 /** `DateTime.Now` in Asia/Ho_Chi_Minh (the samples' Dockerfile) and the Node sample's GMT+7 timestamp. */
@@ -187,12 +197,8 @@ function nodeOrder(): Record<string, unknown> {
   };
 }
 
-/**
- * `PayOrderRequest` as the API playground sends its defaults (branch `feature/luanlm/Docker_Nodejs_Demo`,
- * `UPC-Api/Controllers/PayController.cs`, `Model/PayOrderRequest.cs`): indented, nulls left out, GUID-sized
- * orderID and orderNumber, and `" "` for every field its form leaves blank.
- */
-function playgroundPay(fields: Record<string, unknown> = {}): Record<string, unknown> {
+/** The order fields the API playground's requests start with, in its models' declaration order. */
+function playgroundOrder(): Record<string, unknown> {
   return {
     apiOperation: 'PAY',
     orderID: hex32(),
@@ -201,6 +207,27 @@ function playgroundPay(fields: Record<string, unknown> = {}): Record<string, unk
     orderCurrency: 'VND',
     orderDateTime: gmt7(),
     orderDescription: 'pay demo transaction',
+  };
+}
+
+/** The fields the API playground's requests end with, `" "` where its form is left blank. */
+const PLAYGROUND_BLANKS = {
+  token: ' ',
+  sourceOfFund: ' ',
+  successURL: ' ',
+  failureURL: ' ',
+  cancelURL: ' ',
+  ipnURL: ' ',
+};
+
+/**
+ * `PayOrderRequest` as the API playground sends its defaults (branch `feature/luanlm/Docker_Nodejs_Demo`,
+ * `UPC-Api/Controllers/PayController.cs`, `Model/PayOrderRequest.cs`): indented, nulls left out, GUID-sized
+ * orderID and orderNumber, and `" "` for every field its form leaves blank.
+ */
+function playgroundPay(fields: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    ...playgroundOrder(),
     paymentMethod: 'WALLET',
     sourceType: 'MOMO',
     extraData: {},
@@ -209,35 +236,14 @@ function playgroundPay(fields: Record<string, unknown> = {}): Record<string, unk
     cardHolderName: ' ',
     cardExpireDate: ' ',
     cardVerificationValue: ' ',
-    token: ' ',
-    sourceOfFund: ' ',
-    successURL: ' ',
-    failureURL: ' ',
-    cancelURL: ' ',
-    ipnURL: ' ',
+    ...PLAYGROUND_BLANKS,
     ...fields,
   };
 }
 
 /** `PayWithOptionOrderRequest` of the API playground. */
 function playgroundPayWithOption(): Record<string, unknown> {
-  return {
-    apiOperation: 'PAY',
-    orderID: hex32(),
-    orderNumber: hex32(),
-    orderAmount: 100000,
-    orderCurrency: 'VND',
-    orderDateTime: gmt7(),
-    orderDescription: 'pay demo transaction',
-    extraData: {},
-    language: 'vi',
-    token: ' ',
-    sourceOfFund: ' ',
-    successURL: ' ',
-    failureURL: ' ',
-    cancelURL: ' ',
-    ipnURL: ' ',
-  };
+  return { ...playgroundOrder(), extraData: {}, language: 'vi', ...PLAYGROUND_BLANKS };
 }
 
 /** The third-party modal page's checkout (docs/protocol.md §6): no net, fee or discount amounts. */
@@ -257,13 +263,6 @@ function thirdPartyCheckout(): Record<string, unknown> {
     extraData: {},
   };
 }
-
-const VISA_NO_3DS = {
-  cardNumber: '4012000033330026',
-  cardHolderName: 'NGUYEN VAN A',
-  cardExpireDate: '01/39',
-  cardVerificationValue: '100',
-};
 
 interface TransactionView {
   transactionID: string;
@@ -299,32 +298,15 @@ async function lastRecord(baseUrl: string): Promise<RequestRecord> {
   return records[records.length - 1]!;
 }
 
-/** Runs `body` against a sandbox started with `options`, then stops it. */
-async function withSandbox(
-  options: Partial<SandboxOptions>,
-  body: (url: string) => Promise<void>,
-): Promise<void> {
-  const running = await startSandbox(options);
-  try {
-    await body(running.url);
-  } finally {
-    await running.close();
-  }
-}
-
 describe('request checks over HTTP', () => {
-  let gateway: RunningSandbox;
-  before(async () => {
-    gateway = await startSandbox();
-  });
-  after(() => gateway.close());
+  const gateway = useSandbox();
 
   describe('official samples, replayed with their path, header names and body text (Q1–Q4, Q11)', () => {
     describe('POST /pay from the .NET sample (Merchant Checkout)', () => {
       it('creates the payment and answers a /pay/<id> endpoint', async () => {
         const body = envelope(dotnetOrder());
 
-        const result = await post(gateway.url, '/pay', body, dotnetHeaders(body));
+        const result = await postSigned(gateway.url, '/pay', body, dotnetHeaders);
 
         const data = assertOk(result);
         assert.match(String(data.endpoint), new RegExp(`^${gateway.url}/pay/\\d{25}$`));
@@ -336,7 +318,7 @@ describe('request checks over HTTP', () => {
       it('creates the payment and answers a /payWithOption/<id> endpoint', async () => {
         const body = envelope(dotnetOrder({ paymentMethod: null, sourceType: null }));
 
-        const result = await post(gateway.url, '/payWithOption', body, dotnetHeaders(body));
+        const result = await postSigned(gateway.url, '/payWithOption', body, dotnetHeaders);
 
         const data = assertOk(result);
         assert.match(String(data.endpoint), new RegExp(`^${gateway.url}/payWithOption/\\d{25}$`));
@@ -354,7 +336,7 @@ describe('request checks over HTTP', () => {
           }),
         );
 
-        const result = await post(gateway.url, '/pay', body, dotnetHeaders(body));
+        const result = await postSigned(gateway.url, '/pay', body, dotnetHeaders);
 
         const id = String(assertOk(result).transactionID);
         const txn = await inspect<TransactionView>(gateway.url, `transactions/${id}`);
@@ -363,10 +345,10 @@ describe('request checks over HTTP', () => {
 
       it('charges an international card without 3-D Secure at once', async () => {
         const body = envelope(
-          dotnetOrder({ paymentMethod: 'INTERNATIONAL', orderAmount: '250000', ...VISA_NO_3DS }),
+          dotnetOrder({ paymentMethod: 'INTERNATIONAL', orderAmount: '250000', ...CARD_NO_3DS }),
         );
 
-        const result = await post(gateway.url, '/pay', body, dotnetHeaders(body));
+        const result = await postSigned(gateway.url, '/pay', body, dotnetHeaders);
 
         const id = String(assertOk(result).transactionID);
         const txn = await inspect<TransactionView>(gateway.url, `transactions/${id}`);
@@ -379,8 +361,8 @@ describe('request checks over HTTP', () => {
         const first = envelope(nodeOrder());
         const second = envelope(nodeOrder());
 
-        const one = await post(gateway.url, '/api/v1.0/Merchant/Pay', first, nodeHeaders(first));
-        const two = await post(gateway.url, '/api/v1.0/Merchant/Pay', second, nodeHeaders(second));
+        const one = await postSigned(gateway.url, '/api/v1.0/Merchant/Pay', first, nodeHeaders);
+        const two = await postSigned(gateway.url, '/api/v1.0/Merchant/Pay', second, nodeHeaders);
 
         const ids = [String(assertOk(one).transactionID), String(assertOk(two).transactionID)];
         assert.notEqual(ids[0], ids[1]);
@@ -393,7 +375,7 @@ describe('request checks over HTTP', () => {
       it('creates the payment', async () => {
         const body = envelope(nodeOrder());
 
-        const result = await post(gateway.url, '/pay', body, nodeHeaders(body));
+        const result = await postSigned(gateway.url, '/pay', body, nodeHeaders);
 
         assertOk(result);
       });
@@ -404,18 +386,11 @@ describe('request checks over HTTP', () => {
         const data = playgroundPay();
         const body = envelope(data, { indent: 2 });
 
-        const result = await post(
-          gateway.url,
-          '/api/v1/transaction/pay',
-          body,
-          dotnetHeaders(body),
-        );
+        const result = await postSigned(gateway.url, PAY, body, dotnetHeaders);
 
         const id = String(assertOk(result).transactionID);
         const query = envelope({ transactionID: id }, { indent: 2 });
-        const status = assertOk(
-          await post(gateway.url, '/api/v1/transaction/query', query, dotnetHeaders(query)),
-        );
+        const status = assertOk(await postSigned(gateway.url, QUERY, query, dotnetHeaders));
         assert.equal(status.orderNumber, data.orderNumber);
       });
     });
@@ -424,12 +399,7 @@ describe('request checks over HTTP', () => {
       it('creates the payment', async () => {
         const body = envelope(playgroundPayWithOption(), { indent: 2 });
 
-        const result = await post(
-          gateway.url,
-          '/api/v1/transaction/payWithOption',
-          body,
-          dotnetHeaders(body),
-        );
+        const result = await postSigned(gateway.url, PAY_WITH_OPTION, body, dotnetHeaders);
 
         assertOk(result);
       });
@@ -439,12 +409,7 @@ describe('request checks over HTTP', () => {
       it('creates the payment', async () => {
         const body = envelope(thirdPartyCheckout());
 
-        const result = await post(
-          gateway.url,
-          '/api/v1/transaction/checkout',
-          body,
-          ourHeaders(body),
-        );
+        const result = await postSigned(gateway.url, CHECKOUT, body);
 
         assertOk(result);
       });
@@ -460,12 +425,7 @@ describe('request checks over HTTP', () => {
           cardVerificationValue: '100',
         });
 
-        const result = await post(
-          gateway.url,
-          '/api/v1/tokenization/createToken',
-          body,
-          ourHeaders(body),
-        );
+        const result = await postSigned(gateway.url, CREATE_TOKEN, body);
 
         const data = assertOk(result);
         assert.equal(data.accountBrand, 'MASTER');
@@ -476,37 +436,52 @@ describe('request checks over HTTP', () => {
   });
 
   describe('bad input (Q5–Q10)', () => {
-    const checkoutPath = '/api/v1/transaction/checkout';
     const DAY = 24 * 60 * 60 * 1000;
-    const table: Array<{
+    interface Row {
       what: string;
       path: string;
       build: () => { body: string; headers: Headers };
       status: number;
       field: string;
-    }> = [
-      {
-        what: 'a requestDateTime two days old',
-        path: checkoutPath,
-        build: () => signed(envelope(checkoutData(), { requestDateTime: gmt7(-2 * DAY) })),
-        status: 408,
-        field: 'requestDateTime',
+    }
+    const signed = (body: string) => ({ body, headers: ourHeaders(body) });
+    /** A checkout whose requestDateTime is `offsetMs` from now (GMT+7), as a string or `asSent`. */
+    const stale = (
+      what: string,
+      offsetMs: number,
+      asSent: (text: string) => string | number = String,
+    ): Row => ({
+      what,
+      path: CHECKOUT,
+      build: () => signed(envelope(checkoutData(), { requestDateTime: asSent(gmt7(offsetMs)) })),
+      status: 408,
+      field: 'requestDateTime',
+    });
+    /** A signed checkout body (JSON, or what `bodyOf` makes) sent with the headers `headersOf` gives. */
+    const mediaType = (
+      what: string,
+      headersOf: (body: string) => Headers,
+      bodyOf = () => envelope(checkoutData()),
+    ): Row => ({
+      what,
+      path: CHECKOUT,
+      build: () => {
+        const body = bodyOf();
+        return { body, headers: headersOf(body) };
       },
-      {
-        what: 'a requestDateTime a day ahead',
-        path: checkoutPath,
-        build: () => signed(envelope(checkoutData(), { requestDateTime: gmt7(DAY) })),
-        status: 408,
-        field: 'requestDateTime',
-      },
-      {
-        what: 'a requestDateTime 16 minutes old, as a JSON number',
-        path: checkoutPath,
-        build: () =>
-          signed(envelope(checkoutData(), { requestDateTime: Number(gmt7(-16 * 60_000)) })),
-        status: 408,
-        field: 'requestDateTime',
-      },
+      status: 415,
+      field: 'Content-Type',
+    });
+    const formBody = () =>
+      new URLSearchParams({
+        requestID: hex32(),
+        requestDateTime: gmt7(),
+        requestData: JSON.stringify(checkoutData()),
+      }).toString();
+    const table: Row[] = [
+      stale('a requestDateTime two days old', -2 * DAY),
+      stale('a requestDateTime a day ahead', DAY),
+      stale('a requestDateTime 16 minutes old, as a JSON number', -16 * 60_000, Number),
       {
         what: 'a requestDateTime in UTC instead of GMT+7 (seven hours behind)',
         path: '/pay',
@@ -517,56 +492,27 @@ describe('request checks over HTTP', () => {
         status: 408,
         field: 'requestDateTime',
       },
-      {
-        what: 'Content-Type text/plain',
-        path: checkoutPath,
-        build: () => {
-          const body = envelope(checkoutData());
-          return { body, headers: { ...ourHeaders(body), 'content-type': 'text/plain' } };
-        },
-        status: 415,
-        field: 'Content-Type',
-      },
-      {
-        what: 'a form body',
-        path: checkoutPath,
-        build: () => {
-          const form = new URLSearchParams({
-            requestID: hex32(),
-            requestDateTime: gmt7(),
-            requestData: JSON.stringify(checkoutData()),
-          }).toString();
-          return {
-            body: form,
-            headers: { ...ourHeaders(form), 'content-type': 'application/x-www-form-urlencoded' },
-          };
-        },
-        status: 415,
-        field: 'Content-Type',
-      },
-      {
-        what: 'no Content-Type',
-        path: checkoutPath,
-        build: () => {
-          const body = envelope(checkoutData());
-          const { 'content-type': _dropped, ...headers } = ourHeaders(body);
-          return { body, headers };
-        },
-        status: 415,
-        field: 'Content-Type',
-      },
+      mediaType('Content-Type text/plain', body => ({
+        ...ourHeaders(body),
+        'content-type': 'text/plain',
+      })),
+      mediaType(
+        'a form body',
+        body => ({ ...ourHeaders(body), 'content-type': 'application/x-www-form-urlencoded' }),
+        formBody,
+      ),
+      mediaType('no Content-Type', body => {
+        const { 'content-type': _dropped, ...headers } = ourHeaders(body);
+        return headers;
+      }),
       {
         what: 'card fields without sourceOfFund on /api/v1/transaction/pay',
-        path: '/api/v1/transaction/pay',
-        build: () => signed(envelope(payData(VISA_NO_3DS))),
+        path: PAY,
+        build: () => signed(envelope(payData(CARD_NO_3DS))),
         status: 400,
         field: 'requestData.sourceOfFund',
       },
     ];
-
-    function signed(body: string): { body: string; headers: Headers } {
-      return { body, headers: ourHeaders(body) };
-    }
 
     for (const row of table) {
       it(`answers ${row.status} naming ${row.field} for ${row.what}, and creates nothing`, async () => {
@@ -586,15 +532,26 @@ describe('request checks over HTTP', () => {
       });
     }
 
+    /** Posts two checkout bodies: the first is accepted, the second refused with `status` naming `field`. */
+    async function assertAcceptedThenRefused(
+      accepted: string,
+      refused: string,
+      status: number,
+      field: string,
+    ): Promise<void> {
+      assertOk(await postSigned(gateway.url, CHECKOUT, accepted));
+      assertRefused(await postSigned(gateway.url, CHECKOUT, refused), status, field);
+    }
+
     describe('a requestID an accepted checkout used', () => {
       it('answers 409 naming requestID for a new orderID, and creates nothing', async () => {
         const requestID = hex32();
         const first = envelope(checkoutData(), { requestID });
-        assertOk(await post(gateway.url, checkoutPath, first, ourHeaders(first)));
+        assertOk(await postSigned(gateway.url, CHECKOUT, first));
         const before = (await transactions(gateway.url)).length;
         const again = envelope(checkoutData(), { requestID });
 
-        const result = await post(gateway.url, checkoutPath, again, ourHeaders(again));
+        const result = await postSigned(gateway.url, CHECKOUT, again);
 
         assertRefused(result, 409, 'requestID');
         assert.equal(result.json.requestID, requestID);
@@ -603,9 +560,9 @@ describe('request checks over HTTP', () => {
 
       it("answers 409 to the very same request again (the signer's re-send after a lost reply)", async () => {
         const body = envelope(checkoutData());
-        assertOk(await post(gateway.url, checkoutPath, body, ourHeaders(body)));
+        assertOk(await postSigned(gateway.url, CHECKOUT, body));
 
-        const result = await post(gateway.url, checkoutPath, body, ourHeaders(body));
+        const result = await postSigned(gateway.url, CHECKOUT, body);
 
         assertRefused(result, 409, 'requestID');
       });
@@ -616,11 +573,7 @@ describe('request checks over HTTP', () => {
         const fifty = envelope(checkoutData({ orderNumber: 'N'.repeat(50) }));
         const fiftyOne = envelope(checkoutData({ orderNumber: 'N'.repeat(51) }));
 
-        const accepted = await post(gateway.url, checkoutPath, fifty, ourHeaders(fifty));
-        const refused = await post(gateway.url, checkoutPath, fiftyOne, ourHeaders(fiftyOne));
-
-        assertOk(accepted);
-        assertRefused(refused, 400, 'requestData.orderNumber');
+        await assertAcceptedThenRefused(fifty, fiftyOne, 400, 'requestData.orderNumber');
       });
     });
 
@@ -631,9 +584,9 @@ describe('request checks over HTTP', () => {
         const good = envelope(checkoutData(), { requestID });
         const third = envelope(checkoutData(), { requestID });
 
-        const refused = await post(gateway.url, checkoutPath, bad, ourHeaders(bad));
-        const accepted = await post(gateway.url, checkoutPath, good, ourHeaders(good));
-        const duplicate = await post(gateway.url, checkoutPath, third, ourHeaders(third));
+        const refused = await postSigned(gateway.url, CHECKOUT, bad);
+        const accepted = await postSigned(gateway.url, CHECKOUT, good);
+        const duplicate = await postSigned(gateway.url, CHECKOUT, third);
 
         assertRefused(refused, 400, 'orderCurrency');
         assertOk(accepted);
@@ -644,25 +597,12 @@ describe('request checks over HTTP', () => {
     describe('a requestID a query used', () => {
       it('is accepted again (a read is not a duplicate: the signer re-sends a query as it is)', async () => {
         const created = envelope(checkoutData());
-        const id = String(
-          assertOk(await post(gateway.url, checkoutPath, created, ourHeaders(created)))
-            .transactionID,
-        );
+        const id = String(assertOk(await postSigned(gateway.url, CHECKOUT, created)).transactionID);
         const query = envelope({ transactionID: id });
 
-        const first = await post(
-          gateway.url,
-          '/api/v1/transaction/query',
-          query,
-          ourHeaders(query),
-        );
-        const again = await post(
-          gateway.url,
-          '/api/v1/transaction/query',
-          query,
-          ourHeaders(query),
-        );
-        const checkoutAgain = await post(gateway.url, checkoutPath, created, ourHeaders(created));
+        const first = await postSigned(gateway.url, QUERY, query);
+        const again = await postSigned(gateway.url, QUERY, query);
+        const checkoutAgain = await postSigned(gateway.url, CHECKOUT, created);
 
         assertOk(first);
         assertOk(again);
@@ -678,11 +618,7 @@ describe('request checks over HTTP', () => {
             requestDateTime: gmt7((minutes + Math.sign(minutes) * 2) * 60_000),
           });
 
-          const accepted = await post(gateway.url, checkoutPath, near, ourHeaders(near));
-          const refused = await post(gateway.url, checkoutPath, far, ourHeaders(far));
-
-          assertOk(accepted);
-          assertRefused(refused, 408, 'requestDateTime');
+          await assertAcceptedThenRefused(near, far, 408, 'requestDateTime');
         });
       }
     });
@@ -691,17 +627,12 @@ describe('request checks over HTTP', () => {
       it('answers 409 naming orderID on /api/v1, where the legacy paths accept it', async () => {
         const orderID = randomUUID();
         const first = envelope(payData({ orderID }));
-        assertOk(await post(gateway.url, '/api/v1/transaction/pay', first, ourHeaders(first)));
+        assertOk(await postSigned(gateway.url, PAY, first));
         const again = envelope(payData({ orderID }));
         const legacy = envelope(dotnetOrder({ orderID }));
 
-        const refused = await post(
-          gateway.url,
-          '/api/v1/transaction/pay',
-          again,
-          ourHeaders(again),
-        );
-        const accepted = await post(gateway.url, '/pay', legacy, dotnetHeaders(legacy));
+        const refused = await postSigned(gateway.url, PAY, again);
+        const accepted = await postSigned(gateway.url, '/pay', legacy, dotnetHeaders);
 
         assertRefused(refused, 409, 'orderID');
         assertOk(accepted);
@@ -712,12 +643,12 @@ describe('request checks over HTTP', () => {
   describe('options, each flipping its default (Q1–Q11)', () => {
     it('legacyPaths: false answers 404 on /pay, /payWithOption and /api/v1.0/Merchant/Pay', async () => {
       const body = envelope(dotnetOrder());
-      assertOk(await post(gateway.url, '/payWithOption', body, dotnetHeaders(body)), 'default');
+      assertOk(await postSigned(gateway.url, '/payWithOption', body, dotnetHeaders), 'default');
 
-      await withSandbox({ legacyPaths: false }, async url => {
+      await withSandbox({ legacyPaths: false }, async ({ url }) => {
         for (const path of ['/pay', '/payWithOption', '/api/v1.0/Merchant/Pay']) {
           const fresh = envelope(dotnetOrder());
-          const result = await post(url, path, fresh, dotnetHeaders(fresh));
+          const result = await postSigned(url, path, fresh, dotnetHeaders);
           assert.equal(result.status, 404, `${path}: ${result.text}`);
         }
       });
@@ -725,16 +656,14 @@ describe('request checks over HTTP', () => {
 
     it('orderNumberMaxLength: 20 (the documented length) refuses the playground orderNumber', async () => {
       const playground = envelope(playgroundPay(), { indent: 2 });
-      assertOk(
-        await post(gateway.url, '/api/v1/transaction/pay', playground, dotnetHeaders(playground)),
-      );
+      assertOk(await postSigned(gateway.url, PAY, playground, dotnetHeaders));
 
-      await withSandbox({ orderNumberMaxLength: 20 }, async url => {
+      await withSandbox({ orderNumberMaxLength: 20 }, async ({ url }) => {
         const long = envelope(playgroundPay(), { indent: 2 });
         const short = envelope(playgroundPay({ orderNumber: 'N'.repeat(20) }), { indent: 2 });
 
-        const refused = await post(url, '/api/v1/transaction/pay', long, dotnetHeaders(long));
-        const accepted = await post(url, '/api/v1/transaction/pay', short, dotnetHeaders(short));
+        const refused = await postSigned(url, PAY, long, dotnetHeaders);
+        const accepted = await postSigned(url, PAY, short, dotnetHeaders);
 
         assertRefused(refused, 400, 'requestData.orderNumber');
         assertOk(accepted);
@@ -745,16 +674,11 @@ describe('request checks over HTTP', () => {
       for (const field of ['orderNetAmount', 'orderFeeAmount', 'orderDiscountAmount']) {
         it(`refuses a checkout without ${field}`, async () => {
           const body = envelope(checkoutData({ [field]: undefined }));
-          assertOk(await post(gateway.url, '/api/v1/transaction/checkout', body, ourHeaders(body)));
+          assertOk(await postSigned(gateway.url, CHECKOUT, body));
 
-          await withSandbox({ requireCheckoutAmounts: true }, async url => {
+          await withSandbox({ requireCheckoutAmounts: true }, async ({ url }) => {
             const again = envelope(checkoutData({ [field]: undefined }));
-            const result = await post(
-              url,
-              '/api/v1/transaction/checkout',
-              again,
-              ourHeaders(again),
-            );
+            const result = await postSigned(url, CHECKOUT, again);
             assertRefused(result, 400, `requestData.${field}`);
           });
         });
@@ -762,34 +686,25 @@ describe('request checks over HTTP', () => {
     });
 
     it('requestDateTimeToleranceMs: null accepts any requestDateTime; a number sets the window', async () => {
-      await withSandbox({ requestDateTimeToleranceMs: null }, async url => {
+      await withSandbox({ requestDateTimeToleranceMs: null }, async ({ url }) => {
         const old = envelope(checkoutData(), { requestDateTime: '20230726175152' });
-        assertOk(await post(url, '/api/v1/transaction/checkout', old, ourHeaders(old)));
+        assertOk(await postSigned(url, CHECKOUT, old));
       });
-      await withSandbox({ requestDateTimeToleranceMs: 60_000 }, async url => {
+      await withSandbox({ requestDateTimeToleranceMs: 60_000 }, async ({ url }) => {
         const twoMinutes = envelope(checkoutData(), { requestDateTime: gmt7(-120_000) });
-        const result = await post(
-          url,
-          '/api/v1/transaction/checkout',
-          twoMinutes,
-          ourHeaders(twoMinutes),
-        );
+        const result = await postSigned(url, CHECKOUT, twoMinutes);
         assertRefused(result, 408, 'requestDateTime');
       });
     });
 
     it('requestDateTimeToleranceMs follows the injected clock, not the host clock', async () => {
       const clock = new Date(Date.now() - 3 * 24 * 60 * 60 * 1000);
-      await withSandbox({ now: () => clock }, async url => {
+      await withSandbox({ now: () => clock }, async ({ url }) => {
         const onClock = envelope(checkoutData(), { requestDateTime: formatGatewayDateTime(clock) });
         const onHost = envelope(checkoutData());
 
-        assertOk(await post(url, '/api/v1/transaction/checkout', onClock, ourHeaders(onClock)));
-        assertRefused(
-          await post(url, '/api/v1/transaction/checkout', onHost, ourHeaders(onHost)),
-          408,
-          'requestDateTime',
-        );
+        assertOk(await postSigned(url, CHECKOUT, onClock));
+        assertRefused(await postSigned(url, CHECKOUT, onHost), 408, 'requestDateTime');
       });
     });
 
@@ -797,45 +712,41 @@ describe('request checks over HTTP', () => {
       const reused = hex32();
       const one = envelope(checkoutData(), { requestID: reused });
       const two = envelope(checkoutData(), { requestID: reused });
-      assertOk(await post(gateway.url, '/api/v1/transaction/checkout', one, ourHeaders(one)));
-      assertRefused(
-        await post(gateway.url, '/api/v1/transaction/checkout', two, ourHeaders(two)),
-        409,
-        'requestID',
-      );
+      assertOk(await postSigned(gateway.url, CHECKOUT, one));
+      assertRefused(await postSigned(gateway.url, CHECKOUT, two), 409, 'requestID');
 
-      await withSandbox({ allowDuplicateRequestId: true }, async url => {
+      await withSandbox({ allowDuplicateRequestId: true }, async ({ url }) => {
         const requestID = hex32();
         const first = envelope(checkoutData(), { requestID });
         const second = envelope(checkoutData(), { requestID });
 
-        assertOk(await post(url, '/api/v1/transaction/checkout', first, ourHeaders(first)));
-        assertOk(await post(url, '/api/v1/transaction/checkout', second, ourHeaders(second)));
+        assertOk(await postSigned(url, CHECKOUT, first));
+        assertOk(await postSigned(url, CHECKOUT, second));
         assert.equal((await transactions(url)).length, 2);
       });
     });
 
     describe('duplicateOrderId', () => {
       it("'refuse' answers 409 on the legacy paths too (the Node sample's second payment)", async () => {
-        await withSandbox({ duplicateOrderId: 'refuse' }, async url => {
+        await withSandbox({ duplicateOrderId: 'refuse' }, async ({ url }) => {
           const first = envelope(nodeOrder());
           const second = envelope(nodeOrder());
-          assertOk(await post(url, '/pay', first, nodeHeaders(first)));
+          assertOk(await postSigned(url, '/pay', first, nodeHeaders));
 
-          const result = await post(url, '/pay', second, nodeHeaders(second));
+          const result = await postSigned(url, '/pay', second, nodeHeaders);
 
           assertRefused(result, 409, 'orderID');
         });
       });
 
       it("'allow' accepts a repeated orderID on /api/v1 too", async () => {
-        await withSandbox({ duplicateOrderId: 'allow' }, async url => {
+        await withSandbox({ duplicateOrderId: 'allow' }, async ({ url }) => {
           const orderID = randomUUID();
           const first = envelope(checkoutData({ orderID }));
           const second = envelope(checkoutData({ orderID }));
 
-          assertOk(await post(url, '/api/v1/transaction/checkout', first, ourHeaders(first)));
-          assertOk(await post(url, '/api/v1/transaction/checkout', second, ourHeaders(second)));
+          assertOk(await postSigned(url, CHECKOUT, first));
+          assertOk(await postSigned(url, CHECKOUT, second));
         });
       });
     });
@@ -844,27 +755,24 @@ describe('request checks over HTTP', () => {
       const plain = (body: string) => ({ ...ourHeaders(body), 'content-type': 'text/plain' });
       const refused = envelope(checkoutData());
       assertRefused(
-        await post(gateway.url, '/api/v1/transaction/checkout', refused, plain(refused)),
+        await post(gateway.url, CHECKOUT, refused, plain(refused)),
         415,
         'Content-Type',
       );
 
-      await withSandbox({ acceptAnyContentType: true }, async url => {
+      await withSandbox({ acceptAnyContentType: true }, async ({ url }) => {
         const body = envelope(checkoutData());
 
-        assertOk(await post(url, '/api/v1/transaction/checkout', body, plain(body)));
+        assertOk(await post(url, CHECKOUT, body, plain(body)));
       });
     });
 
     describe('cardWithoutSourceOfFund', () => {
       it("'card' reads card fields on /api/v1/transaction/pay as a hosted card", async () => {
-        await withSandbox({ cardWithoutSourceOfFund: 'card' }, async url => {
-          const body = envelope(payData(VISA_NO_3DS));
+        await withSandbox({ cardWithoutSourceOfFund: 'card' }, async ({ url }) => {
+          const body = envelope(payData(CARD_NO_3DS));
 
-          const id = String(
-            assertOk(await post(url, '/api/v1/transaction/pay', body, ourHeaders(body)))
-              .transactionID,
-          );
+          const id = String(assertOk(await postSigned(url, PAY, body)).transactionID);
 
           assert.equal(
             (await inspect<TransactionView>(url, `transactions/${id}`)).state,
@@ -874,10 +782,10 @@ describe('request checks over HTTP', () => {
       });
 
       it("'refuse' refuses the .NET sample's hosted card on /pay", async () => {
-        await withSandbox({ cardWithoutSourceOfFund: 'refuse' }, async url => {
-          const body = envelope(dotnetOrder({ paymentMethod: 'INTERNATIONAL', ...VISA_NO_3DS }));
+        await withSandbox({ cardWithoutSourceOfFund: 'refuse' }, async ({ url }) => {
+          const body = envelope(dotnetOrder({ paymentMethod: 'INTERNATIONAL', ...CARD_NO_3DS }));
 
-          const result = await post(url, '/pay', body, dotnetHeaders(body));
+          const result = await postSigned(url, '/pay', body, dotnetHeaders);
 
           assertRefused(result, 400, 'requestData.sourceOfFund');
         });
@@ -886,12 +794,12 @@ describe('request checks over HTTP', () => {
 
     it("blankFields: 'as-sent' validates the playground's \" \" fields as they are", async () => {
       const blank = envelope(playgroundPay({ orderNumber: '42' }), { indent: 2 });
-      assertOk(await post(gateway.url, '/api/v1/transaction/pay', blank, dotnetHeaders(blank)));
+      assertOk(await postSigned(gateway.url, PAY, blank, dotnetHeaders));
 
-      await withSandbox({ blankFields: 'as-sent' }, async url => {
+      await withSandbox({ blankFields: 'as-sent' }, async ({ url }) => {
         const body = envelope(playgroundPay(), { indent: 2 });
 
-        const result = await post(url, '/api/v1/transaction/pay', body, dotnetHeaders(body));
+        const result = await postSigned(url, PAY, body, dotnetHeaders);
 
         assertRefused(result, 400, 'requestData.sourceOfFund');
       });
@@ -900,33 +808,14 @@ describe('request checks over HTTP', () => {
 
   describe('galaxy-pay-sandbox flags', () => {
     it('each flag sets its option', async () => {
-      const main = fileURLToPath(new URL('./main.ts', import.meta.url));
-      const child = spawn(
-        process.execPath,
-        [
-          ...['--conditions=source', '--import', 'tsx', main],
-          ...['--api-key', API_KEY, '--salt', SALT, '--port', '0'],
-          ...['--no-legacy-paths', '--order-number-max', '20', '--require-checkout-amounts'],
-          ...['--request-time-tolerance', 'off', '--allow-duplicate-request-id'],
-          ...['--accept-any-content-type', '--card-without-source-of-fund', 'card'],
-          ...['--blank-fields', 'as-sent', '--duplicate-order-id', 'allow'],
-        ],
-        { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      try {
-        const url = await new Promise<string>((resolve, reject) => {
-          let seen = '';
-          const timer = setTimeout(() => reject(new Error(`no URL printed: ${seen}`)), 15_000);
-          child.stdout.on('data', chunk => {
-            seen += String(chunk);
-            const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
-            if (match) {
-              clearTimeout(timer);
-              resolve(match[1]!);
-            }
-          });
-        });
-        const checkout = '/api/v1/transaction/checkout';
+      const args = [
+        ...['--api-key', API_KEY, '--salt', SALT, '--port', '0'],
+        ...['--no-legacy-paths', '--order-number-max', '20', '--require-checkout-amounts'],
+        ...['--request-time-tolerance', 'off', '--allow-duplicate-request-id'],
+        ...['--accept-any-content-type', '--card-without-source-of-fund', 'card'],
+        ...['--blank-fields', 'as-sent', '--duplicate-order-id', 'allow'],
+      ];
+      await withCli(args, async url => {
         const call = (
           path: string,
           data: Record<string, unknown>,
@@ -939,73 +828,51 @@ describe('request checks over HTTP', () => {
         const requestID = hex32();
         const same = (data: Record<string, unknown>) => {
           const body = envelope(data, { requestID });
-          return post(url, checkout, body, ourHeaders(body));
+          return postSigned(url, CHECKOUT, body);
         };
         const orderID = randomUUID();
 
         assert.equal((await call('/pay', dotnetOrder())).status, 404, '--no-legacy-paths');
         assertRefused(
-          await call(checkout, checkoutData({ orderNumber: 'N'.repeat(21) })),
+          await call(CHECKOUT, checkoutData({ orderNumber: 'N'.repeat(21) })),
           400,
           'requestData.orderNumber',
         );
         assertRefused(
-          await call(checkout, checkoutData({ orderFeeAmount: undefined })),
+          await call(CHECKOUT, checkoutData({ orderFeeAmount: undefined })),
           400,
           'requestData.orderFeeAmount',
         );
         assertOk(
-          await call(checkout, checkoutData(), {}, '20230726175152'),
+          await call(CHECKOUT, checkoutData(), {}, '20230726175152'),
           '--request-time-tolerance off',
         );
         assertOk(await same(checkoutData()));
         assertOk(await same(checkoutData()), '--allow-duplicate-request-id');
         assertOk(
-          await call(checkout, checkoutData(), { 'content-type': 'text/plain' }),
+          await call(CHECKOUT, checkoutData(), { 'content-type': 'text/plain' }),
           '--accept-any-content-type',
         );
-        assertOk(
-          await call('/api/v1/transaction/pay', payData(VISA_NO_3DS)),
-          '--card-without-source-of-fund card',
-        );
+        assertOk(await call(PAY, payData(CARD_NO_3DS)), '--card-without-source-of-fund card');
         assertRefused(
-          await call('/api/v1/transaction/pay', playgroundPay({ orderNumber: 'N'.repeat(20) })),
+          await call(PAY, playgroundPay({ orderNumber: 'N'.repeat(20) })),
           400,
           'requestData.sourceOfFund',
         );
-        assertOk(await call(checkout, checkoutData({ orderID })));
-        assertOk(await call(checkout, checkoutData({ orderID })), '--duplicate-order-id allow');
-      } finally {
-        child.kill('SIGTERM');
-      }
+        assertOk(await call(CHECKOUT, checkoutData({ orderID })));
+        assertOk(await call(CHECKOUT, checkoutData({ orderID })), '--duplicate-order-id allow');
+      });
     });
 
     it('refuses a bad --request-time-tolerance or --card-without-source-of-fund', async () => {
-      const main = fileURLToPath(new URL('./main.ts', import.meta.url));
       for (const [flag, value, expected] of [
         ['--request-time-tolerance', 'soon', /--request-time-tolerance must be seconds or "off"/],
         ['--card-without-source-of-fund', 'maybe', /--card-without-source-of-fund must be one of/],
         ['--order-number-max', '0', /--order-number-max must be a whole number/],
       ] as const) {
-        const child = spawn(
-          process.execPath,
-          [
-            '--conditions=source',
-            '--import',
-            'tsx',
-            main,
-            '--api-key',
-            API_KEY,
-            '--salt',
-            SALT,
-            flag,
-            value,
-          ],
-          { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+        const { code, stderr } = await cliExit(
+          runCli(['--api-key', API_KEY, '--salt', SALT, flag, value]),
         );
-        let stderr = '';
-        child.stderr.on('data', chunk => (stderr += String(chunk)));
-        const code = await new Promise<number | null>(resolve => child.on('exit', resolve));
         assert.equal(code, 2, flag);
         assert.match(stderr, expected);
       }

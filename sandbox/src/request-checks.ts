@@ -31,36 +31,6 @@ export const LegacyPaths: Readonly<Record<string, EndpointPath>> = {
   '/api/v1.0/Merchant/Pay': Endpoint.Pay,
 };
 
-/**
- * Card fields (`cardNumber`…) in a pay request without `sourceOfFund`:
- * - `by-path` (default): on `/api/v1/transaction/pay` a 400 naming `sourceOfFund` (G3.6.1 §2.4.1: the card
- *   fields are "only required when sourceOfFund = CARD"); on the legacy paths a hosted card (G3.5 §2.3.1
- *   has no sourceOfFund: the card fields alone are "Use for Hosted Merchant only"; the .NET sample sends
- *   them so);
- * - `refuse`: a 400 naming `sourceOfFund` on every path;
- * - `card`: a hosted card on every path.
- */
-export const CardWithoutSourceOfFundModes = ['by-path', 'refuse', 'card'] as const;
-export type CardWithoutSourceOfFundMode = (typeof CardWithoutSourceOfFundModes)[number];
-
-/**
- * An optional or conditional `requestData` field sent as a string of spaces: `absent` (default) reads it as
- * not sent, as the API playground's defaults need (`" "` for the card fields, token, sourceOfFund and URLs)
- * [INFERRED]; `as-sent` validates and uses it as it is. Mandatory fields are always taken as sent.
- */
-export const BlankFieldModes = ['absent', 'as-sent'] as const;
-export type BlankFieldMode = (typeof BlankFieldModes)[number];
-
-/**
- * A payment (checkout, pay, payWithOption, payWithQR) whose orderID an earlier one used:
- * - `by-path` (default): 409 on the `/api/v1` paths (G3.6.1 §1.5 "409 Duplicate Transaction"); accepted on
- *   the legacy paths, where G3.5 §1.5 has "409 Duplicate Request" and Galaxy Pay's Node sample and Node demo
- *   send one constant orderID with every payment (`app.js`: `orderID: "9144c96d…"`);
- * - `refuse`: 409 on every path; `allow`: accepted on every path (only the requestID must be new).
- */
-export const DuplicateOrderIdModes = ['by-path', 'refuse', 'allow'] as const;
-export type DuplicateOrderIdMode = (typeof DuplicateOrderIdModes)[number];
-
 /** The `requestData` objects that came by a legacy path (`readRequest` makes them). */
 const legacyData = new WeakSet<object>();
 

@@ -5,6 +5,7 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, afterEach, before, beforeEach } from 'node:test';
 import {
   formatGatewayDateTime,
   newRequestId,
@@ -35,6 +36,55 @@ export async function startSandbox(options: Partial<SandboxOptions> = {}): Promi
   });
   const url = await sandbox.listen(0, '127.0.0.1');
   return { sandbox, url, close: () => sandbox.close() };
+}
+
+/** Runs `run` against a sandbox started with `options`, then stops it. */
+export async function withSandbox(
+  options: Partial<SandboxOptions>,
+  run: (sandbox: RunningSandbox) => Promise<void>,
+): Promise<void> {
+  const sandbox = await startSandbox(options);
+  try {
+    await run(sandbox);
+  } finally {
+    await sandbox.close();
+  }
+}
+
+/**
+ * Something the tests of the enclosing `describe` share: started before them (or, with `each`, before each
+ * one), stopped after. The object returned stands for it once the tests run.
+ */
+function useFixture<T extends object>(
+  start: () => Promise<T>,
+  stop: (fixture: T) => Promise<void>,
+  each = false,
+): T {
+  let current: T | undefined;
+  (each ? beforeEach : before)(async () => {
+    current = await start();
+  });
+  (each ? afterEach : after)(() => (current ? stop(current) : undefined));
+  return new Proxy({} as T, {
+    get(_target, key) {
+      if (!current) throw new Error('a fixture starts before the tests of its describe block');
+      const value: unknown = Reflect.get(current, key);
+      return typeof value === 'function' ? value.bind(current) : value;
+    },
+  });
+}
+
+/**
+ * A sandbox for the enclosing `describe`: started before its tests, closed after them. `options` may be a
+ * function, read when the sandbox starts.
+ */
+export function useSandbox(
+  options: Partial<SandboxOptions> | (() => Partial<SandboxOptions>) = {},
+): RunningSandbox {
+  return useFixture(
+    () => startSandbox(typeof options === 'function' ? options() : options),
+    sandbox => sandbox.close(),
+  );
 }
 
 export interface ApiResult {
@@ -80,15 +130,22 @@ export async function callApi(
   };
   const signature = options.signature === undefined ? signed.signature : options.signature;
   if (signature !== null) headers.signature = signature;
-  const res = await fetch(`${baseUrl}/${path}`, { method: 'POST', headers, body });
+  return readReply(await fetch(`${baseUrl}/${path}`, { method: 'POST', headers, body }));
+}
+
+/** A gateway reply as the tests read it: status, signature header, text, and the JSON if it is JSON. */
+export async function readReply(res: Response): Promise<ApiResult> {
   const text = await res.text();
-  let json: ApiResult['json'] = {};
+  return { status: res.status, signature: res.headers.get('signature'), text, json: jsonOf(text) };
+}
+
+/** The JSON of a reply's text, or `{}` when it is not JSON (an HTML error page, a cut body). */
+export function jsonOf(text: string): ApiResult['json'] {
   try {
-    json = JSON.parse(text) as ApiResult['json'];
+    return JSON.parse(text) as ApiResult['json'];
   } catch {
-    // an HTML error page or a cut body: the test looks at `text`
+    return {}; // the test looks at the text
   }
-  return { status: res.status, signature: res.headers.get('signature'), text, json };
 }
 
 let orderCounter = 0;
@@ -121,6 +178,23 @@ export function checkoutData(overrides: Record<string, unknown> = {}): Record<st
   };
 }
 
+/** A valid createPaymentLink `requestData`; override any field. */
+export function paymentLinkData(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    orderID: newOrderId(),
+    orderName: 'Invoice 7',
+    orderAmount: 150000,
+    orderCurrency: 'VND',
+    orderDescription: 'Invoice 7 for a chair',
+    expiryDuration: 1,
+    expiryUnit: 'HOUR',
+    paymentMethods: ['NAPAS', 'MPGS'],
+    paymentFields: ['fullname', 'email'],
+    language: 'en',
+    ...overrides,
+  };
+}
+
 /** A valid pay `requestData`; override any field. */
 export function payData(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const now = formatGatewayDateTime(new Date());
@@ -139,6 +213,15 @@ export function payData(overrides: Record<string, unknown> = {}): Record<string,
   };
 }
 
+/** The form fields of two test cards (protocol's testCards): Visa without 3-D Secure, Mastercard with it. */
+export const CARD_NO_3DS = {
+  cardNumber: '4012000033330026',
+  cardHolderName: 'NGUYEN VAN A',
+  cardExpireDate: '01/39',
+  cardVerificationValue: '100',
+};
+export const CARD_3DS = { ...CARD_NO_3DS, cardNumber: '5506920809243667' };
+
 /** What the merchant server saw. */
 export interface Hit {
   method: string;
@@ -154,7 +237,7 @@ export type IpnAnswer = (attempt: number) => { status: number; body: string } | 
 export interface Merchant {
   url: string;
   hits: Hit[];
-  /** IPN POSTs only (path `/ipn`). */
+  /** IPN POSTs only (path `/ipn`…); the barrier's marker IPNs are not among them. */
   ipns(): Hit[];
   setIpnAnswer(answer: IpnAnswer): void;
   close(): Promise<void>;
@@ -165,7 +248,13 @@ export const acknowledge: IpnAnswer = () => ({
   body: JSON.stringify({ ipnStatus: '200', ipnDescription: 'ok' }),
 });
 
-/** A loopback merchant: `/ipn` answers per `setIpnAnswer` (default: acknowledged); anything else 200. */
+/** Where `ipnBarrier` sends its marker IPNs; the merchant always acknowledges them. */
+const MARKER_PATH = '/marker-ipn';
+
+/**
+ * A loopback merchant: `/ipn` answers per `setIpnAnswer` (default: acknowledged), the barrier's marker is
+ * acknowledged, anything else 200.
+ */
 export async function startMerchant(): Promise<Merchant> {
   const hits: Hit[] = [];
   let answer: IpnAnswer = acknowledge;
@@ -182,6 +271,11 @@ export async function startMerchant(): Promise<Merchant> {
         body,
         at: Date.now(),
       });
+      if ((req.url ?? '').startsWith(MARKER_PATH)) {
+        const ack = acknowledge(0) as { status: number; body: string };
+        res.writeHead(ack.status, { 'content-type': 'application/json' }).end(ack.body);
+        return;
+      }
       if (!(req.url ?? '').startsWith('/ipn')) {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('merchant page');
         return;
@@ -212,6 +306,43 @@ export async function startMerchant(): Promise<Merchant> {
       await new Promise<void>(resolve => server.close(() => resolve()));
     },
   };
+}
+
+/** A merchant for the enclosing `describe`: one for all its tests, or (`each`) a fresh one per test. */
+export function useMerchant({ each = false } = {}): Merchant {
+  return useFixture(startMerchant, merchant => merchant.close(), each);
+}
+
+/**
+ * The positive signal a test waits for before it asserts that something did NOT reach the merchant: pays a
+ * marker order on the sandbox at `baseUrl`, its IPN to `merchant` (under `/marker-ipn`, outside `ipns()`),
+ * and returns once the merchant has it. An IPN the sandbox had started before the marker (the one the test
+ * says must not exist) has reached the merchant by then.
+ */
+export async function ipnBarrier(baseUrl: string, merchant: Merchant): Promise<void> {
+  const marker = checkoutData({ ipnURL: `${merchant.url}${MARKER_PATH}` });
+  const created = await callApi(baseUrl, 'api/v1/transaction/checkout', marker);
+  const id = String(created.json.responseData?.transactionID);
+  const completed = await completePayment(baseUrl, id, { outcome: 'success' }, '?wait=ipn');
+  if (completed.status !== 200) throw new Error(`the marker payment failed: ${completed.status}`);
+  if (!merchant.hits.some(hit => hit.path === MARKER_PATH)) {
+    throw new Error('the marker IPN did not reach the merchant');
+  }
+}
+
+/** `POST /__sandbox/transactions/:id/complete` (`query` `?wait=ipn`: answers once the IPN is delivered). */
+export async function completePayment(
+  baseUrl: string,
+  transactionID: string,
+  body: Record<string, unknown>,
+  query = '',
+): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${baseUrl}/__sandbox/transactions/${transactionID}/complete${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, text: await res.text() };
 }
 
 /** Polls until `check` returns a truthy value or the deadline passes (then throws). */

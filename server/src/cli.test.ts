@@ -3,9 +3,9 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { admin, ADMIN, gatewayCalls, paidOrder } from './admin-test-support.js';
-import { refundKey } from './cli.js';
-import { listenLater, openTestSession, startStack, type Stack } from './test-support.js';
+import { admin, ADMIN, gatewayCalls, paidOrder } from './testing/admin-test-support.js';
+import { refundKey } from './cli/requests.js';
+import { listenLater, openTestSession, startStack, type Stack } from './testing/test-support.js';
 
 const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -4,10 +4,8 @@
  */
 
 import { GatewayBaseUrl } from '@galaxy-pay/protocol';
+import type { GatewayFlow } from './payments/checkout-request.js';
 import { parseEncryptionKey } from './tokens/vault.js';
-
-/** Which gateway API opens the hosted page. */
-export type GatewayFlow = 'checkout' | 'pay' | 'payWithOption';
 
 export interface Config {
   port: number;

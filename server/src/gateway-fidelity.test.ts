@@ -9,13 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { formatGatewayDateTime, type CheckoutRequestData } from '@galaxy-pay/protocol';
 import { createSandbox, type SandboxOptions } from '@galaxy-pay/sandbox';
-import { admin, gatewayCalls, paidOrder, type Loose } from './admin-test-support.js';
-import {
-  createGatewayClient,
-  GatewayError,
-  type GatewayClientOptions,
-  type GatewayErrorCode,
-} from './gateway-client.js';
+import { admin, gatewayCalls, paidOrder, type Loose } from './testing/admin-test-support.js';
+import { GatewayError, type GatewayErrorCode } from './gateway/errors.js';
+import type { GatewayClientOptions } from './gateway/options.js';
+import { createTestGatewayClient } from './testing/gateway-test-client.js';
 import {
   API_KEY,
   SALT,
@@ -25,7 +22,7 @@ import {
   transactionIdOf,
   widgetCall,
   type Stack,
-} from './test-support.js';
+} from './testing/test-support.js';
 
 type Mode = NonNullable<SandboxOptions['responseSignature']>;
 
@@ -114,7 +111,7 @@ describe('response signature variants through the gateway client (ledger R2–R7
               error: (obj, msg) => logs.push({ level: 'error', obj, msg }),
             },
           };
-          const client = createGatewayClient(options);
+          const client = createTestGatewayClient(options);
           const orderID = nextRef('RS');
 
           const first = await outcome(client.checkout(checkoutData(orderID)));

@@ -20,7 +20,7 @@ import fc from 'fast-check';
 import { createSandbox, type IpnAttempt, type Sandbox } from '@galaxy-pay/sandbox';
 import { encodeCallback } from '@galaxy-pay/protocol';
 import { createLogger, silentLogger } from './logger.js';
-import { settle, type GatewayReport } from './settlement.js';
+import { settle, type GatewayReport } from './payments/settlement.js';
 import { createPostgresStore } from './store/postgres.js';
 import { createSqliteStore } from './store/sqlite.js';
 import type { OutboxEvent, Session, SessionStatus, Store } from './store/store.js';
@@ -41,7 +41,7 @@ import {
   transactionIdOf,
   widgetCall,
   type Stack,
-} from './test-support.js';
+} from './testing/test-support.js';
 
 const SERVER_DIR = fileURLToPath(new URL('..', import.meta.url));
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));

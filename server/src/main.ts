@@ -11,10 +11,10 @@
  */
 
 import { createServer } from 'node:http';
-import { createApp } from './app.js';
+import { createApp } from './http/app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { loadCatalog } from './orders.js';
+import { loadCatalog } from './payments/orders.js';
 import { parseCommand, loadDotEnv } from './signer-command.js';
 import { openStore, StoreError } from './store/index.js';
 

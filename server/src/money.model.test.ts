@@ -41,9 +41,15 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { createSandbox } from '@galaxy-pay/sandbox';
 import { decodeCallbackData } from '@galaxy-pay/protocol';
-import { GATEWAY_FAULTS, startFaultProxy, type GatewayFault } from './fault-proxy.js';
-import { ADMIN } from './admin-test-support.js';
-import { API_KEY, MERCHANT_ORIGIN, SALT, startStack, type StoreKind } from './test-support.js';
+import { GATEWAY_FAULTS, startFaultProxy, type GatewayFault } from './testing/fault-proxy.js';
+import { ADMIN } from './testing/admin-test-support.js';
+import {
+  API_KEY,
+  MERCHANT_ORIGIN,
+  SALT,
+  startStack,
+  type StoreKind,
+} from './testing/test-support.js';
 
 const RUNS = Number(process.env.MODEL_RUNS ?? 20);
 const MAX_STEPS = Math.max(2, Number(process.env.MODEL_STEPS ?? 20));

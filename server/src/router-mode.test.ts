@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { createSigner, type Signer } from './signer.js';
 import type { Store } from './store/store.js';
-import { freshStore, MERCHANT_ORIGIN } from './test-support.js';
+import { freshStore, MERCHANT_ORIGIN } from './testing/test-support.js';
 
 describe('createSigner without a logger', () => {
   let store: Store;

@@ -7,7 +7,7 @@ import {
   transactionIdOf,
   widgetCall,
   type Stack,
-} from './test-support.js';
+} from './testing/test-support.js';
 
 describe('signer over the real sandbox (SQLite)', () => {
   let stack: Stack;

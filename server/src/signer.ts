@@ -3,45 +3,38 @@
  * security headers, CORS allow-list, rate limits and error handler, so a mounted signer answers exactly like
  * the standalone one. Background work (outbox delivery, reconciliation, cross-process fan-out) starts with it
  * and stops with `close()`.
+ *
+ * This file composes the parts once (gateway client, checkout, operations, saved cards, outbox, notifier)
+ * and hands them to the routing table (http/routes.ts) and the background passes.
  */
 
-import { randomUUID } from 'node:crypto';
-import express, { type ErrorRequestHandler, type RequestHandler, type Router } from 'express';
-import cors from 'cors';
-import typeIs from 'type-is';
-import helmet from 'helmet';
-import { fixedHeaders } from './fixed-headers.js';
-import { rateLimit } from 'express-rate-limit';
-import { defaultPageOrigins, type GatewayFlow } from './config.js';
-import { errorHandler, HttpError, notFound, sendError, UNSUPPORTED_ENCODING } from './errors.js';
-import {
-  createGatewayClient,
-  type GatewayClient,
-  type GatewayClientOptions,
-} from './gateway-client.js';
-import { idempotency } from './idempotency.js';
+import type { ErrorRequestHandler, RequestHandler, Router } from 'express';
+import { OutboxWorker } from './delivery/outbox.js';
+import type { SignerHooks } from './delivery/notices.js';
+import { SessionNotifier } from './delivery/notifier.js';
+import { defaultPageOrigins } from './config.js';
+import { createGatewayClient, type GatewayClient } from './gateway/client.js';
+import type { GatewayClientOptions } from './gateway/options.js';
+import { ipnIntake, type IpnIntake } from './http/routes/ipn.js';
+import { apiHeaders } from './http/middleware.js';
+import { fallbackRoutes, signerRoutes } from './http/routes.js';
 import { defaultLogger, type Logger } from './logger.js';
-import { SessionNotifier } from './notifier.js';
-import type { OrderInput, ResolveOrder } from './orders.js';
-import { OutboxWorker, type SignerHooks } from './outbox.js';
-import { sweep } from './sweep.js';
-import { adminRoutes } from './routes/admin.js';
-import { applePayRoutes, gatewayTokenRoutes } from './routes/capabilities.js';
-import { ipnIntake, type IpnIntake } from './routes/ipn.js';
-import { returnRoutes } from './routes/return.js';
-import { sessionRoutes } from './routes/sessions.js';
-import { customerRoutes } from './routes/customer.js';
-import { opsRoutes } from './routes/ops.js';
 import {
+  DEFAULT_MANAGEMENT_ORDER_ID,
   DEFAULT_REFUND_WINDOW_MS,
   DEFAULT_UNEXPECTED_AUTHORIZATION,
-  operationsSweeper,
   type ManagementOrderId,
+  type OperationsSweepDeps,
   type UnexpectedAuthorization,
-} from './operations/service.js';
+} from './operations/common.js';
+import { operationsSweeper } from './operations/sweep.js';
+import type { CheckoutDeps } from './payments/checkout-call.js';
+import type { GatewayFlow } from './payments/checkout-request.js';
+import type { OrderInput, ResolveOrder } from './payments/orders.js';
+import { sweep } from './payments/sweep.js';
+import type { Store } from './store/store.js';
 import { tokenResolver, type SavedCardsConfig } from './tokens/cards.js';
 import { createTokenVault } from './tokens/vault.js';
-import type { Store } from './store/store.js';
 
 export interface SignerOptions {
   /** Galaxy Pay credentials: stay on the server, never in a response or a log line. */
@@ -177,20 +170,28 @@ export function createSigner(options: SignerOptions): Signer {
     hooks: options.hooks,
     webhook: options.webhook,
   });
-  const deps = { store, gateway, logger, now };
-  const cards = savedCardsConfig(options.savedCards);
-  const manualCapture = options.captureMode === 'manual';
-  const staleAfterMs = options.reconcile?.staleAfterMs ?? 60_000;
-  const checkoutDeps = {
-    ...deps,
+
+  // What every part works on, composed once: the routes and the background passes share these objects.
+  const base = { store, gateway, logger, now };
+  const cards = { ...base, cards: savedCardsConfig(options.savedCards) };
+  const checkout: CheckoutDeps = {
+    ...base,
     flow: options.flow ?? 'checkout',
     publicUrl,
     sessionTtlMs: (options.sessionTtlSeconds ?? 1800) * 1000,
-    resolveToken: tokenResolver({ ...deps, cards }),
+    resolveToken: tokenResolver(cards),
   };
+  const operations: OperationsSweepDeps = {
+    ...base,
+    refundWindowMs:
+      (options.refundWindowDays ?? DEFAULT_REFUND_WINDOW_MS / 86_400_000) * 86_400_000,
+    managementOrderId: options.managementOrderId ?? DEFAULT_MANAGEMENT_ORDER_ID,
+    unexpectedAuthorization: options.unexpectedAuthorization ?? DEFAULT_UNEXPECTED_AUTHORIZATION,
+  };
+  const staleAfterMs = options.reconcile?.staleAfterMs ?? 60_000;
 
   const ipn = ipnIntake({
-    ...deps,
+    ...base,
     salt: options.salt,
     onChange: () => void outbox.drain(),
     maxInFlight: options.ipnMaxInFlight ?? 64,
@@ -198,119 +199,31 @@ export function createSigner(options: SignerOptions): Signer {
     unverifiedPerMinuteTotal: options.unverifiedIpnRateTotal ?? 600,
     trustProxy: options.trustProxy ?? 0,
     setHeaders: apiHeaders.applyTo,
-    cards,
+    cards: cards.cards,
   });
 
-  const router = express.Router();
-  // First: the gateway's notifications need nothing the later layers do (it sets its own id and headers).
-  router.post('/ipn', (req, res) => ipn(req, res));
-  router.use(requestId, refuseEncodedBody);
-  // Server-to-server JSON answers get the API headers too (T30); the return pages set their own.
-  router.use(['/healthz', '/readyz'], apiHeaders);
   let draining = false;
-  router.get('/healthz', (_req, res) => res.json({ status: 'ok' }));
-  router.get('/readyz', async (_req, res) => {
-    const storeOk = await store.getOrder('readyz-probe').then(
-      () => true,
-      () => false,
-    );
-    const ok = storeOk && !draining;
-    res
-      .status(ok ? 200 : 503)
-      .json({ status: ok ? 'ready' : draining ? 'draining' : 'store_unavailable' });
+  const router = signerRoutes({
+    ...base,
+    salt: options.salt,
+    allowedOrigins,
+    checkout,
+    operations,
+    cards,
+    links: { ...base, publicUrl },
+    notifier,
+    ipn,
+    draining: () => draining,
+    adminToken: options.adminToken,
+    manualCapture: options.captureMode === 'manual',
+    resolveOrder: options.resolveOrder,
+    catalog: options.catalog,
+    applePayValidationPath: options.applePayValidationPath,
+    rateLimits: options.rateLimits ?? {},
   });
-
-  router.use(returnRoutes({ ...deps, salt: options.salt, allowedOrigins }));
-
-  const limits = options.rateLimits ?? {};
-  // Before the widget router: the back office never gets the widget's CORS headers (server to server only).
-  const admin = express.Router();
-  admin.use(
-    '/admin',
-    apiHeaders,
-    limiter(limits.admin ?? 120),
-    express.json({ limit: '16kb', strict: true, inflate: false }),
-    limitJsonDepth,
-  );
-  admin.use(adminRoutes({ store, now, adminToken: options.adminToken }));
-  if (options.adminToken) {
-    admin.use(
-      opsRoutes({
-        ...deps,
-        cards,
-        publicUrl,
-        manualCapture,
-        refundWindowMs:
-          (options.refundWindowDays ?? DEFAULT_REFUND_WINDOW_MS / 86_400_000) * 86_400_000,
-        managementOrderId: options.managementOrderId,
-        checkout: checkoutDeps,
-      }),
-    );
-    admin.use(gatewayTokenRoutes({ gateway }));
-  }
-  admin.use('/admin', notFound);
-  router.use(admin);
-  const widget = express.Router();
-  widget.use(apiHeaders, originGuard(allowedOrigins), cors(corsOptions(allowedOrigins)));
-  widget.post(
-    ['/sessions', '/sessions/:id/cancel'],
-    requireJson,
-    express.json({ limit: '8kb', strict: true, inflate: false }),
-    limitJsonDepth,
-  );
-  widget.post(
-    '/sessions',
-    limiter(limits.create ?? 30),
-    idempotency({ store, now, ttlMs: 24 * 3600 * 1000 }),
-  );
-  widget.post('/sessions/:id/cancel', limiter(limits.create ?? 30));
-  widget.get('/sessions/:id{/events}', limiter(limits.read ?? 600));
-  widget.use(
-    applePayRoutes({
-      gateway,
-      logger,
-      validationPath: options.applePayValidationPath,
-      requireJson,
-      limitJsonDepth,
-      limiter: limiter(limits.create ?? 30),
-    }),
-  );
-  widget.use(
-    sessionRoutes({
-      ...checkoutDeps,
-      allowedOrigins,
-      resolve: options.resolveOrder,
-      catalog: options.catalog,
-      notifier,
-      queryIntervalMs: 5000,
-      cards,
-      manualCapture,
-    }),
-  );
-  widget.use(
-    customerRoutes({
-      ...deps,
-      cards,
-      requireJson,
-      limitJsonDepth,
-      limiter: limiter(limits.read ?? 600),
-    }),
-  );
-  router.use(widget);
-
-  const handleErrors = errorHandler(logger, apiHeaders.applyTo);
-  router.use(apiHeaders, notFound);
-  router.use(handleErrors);
-  const fallback = [requestId, apiHeaders, notFound, handleErrors];
 
   // Refunds, voids and captures with an unknown outcome, and unexpected authorizations (issue 11).
-  const operationsPass = operationsSweeper({
-    ...deps,
-    refundWindowMs:
-      (options.refundWindowDays ?? DEFAULT_REFUND_WINDOW_MS / 86_400_000) * 86_400_000,
-    unexpectedAuthorization: options.unexpectedAuthorization ?? DEFAULT_UNEXPECTED_AUTHORIZATION,
-    managementOrderId: options.managementOrderId,
-  });
+  const operationsPass = operationsSweeper(operations);
   const operationsTimer = setInterval(
     () => void operationsPass(),
     options.reconcile?.intervalMs ?? 30_000,
@@ -318,9 +231,7 @@ export function createSigner(options: SignerOptions): Signer {
   operationsTimer.unref();
   const sweeper = setInterval(
     () =>
-      void sweep(checkoutDeps, staleAfterMs).catch(() =>
-        logger.warn({}, 'reconciliation pass failed'),
-      ),
+      void sweep(checkout, staleAfterMs).catch(() => logger.warn({}, 'reconciliation pass failed')),
     options.reconcile?.intervalMs ?? 30_000,
   );
   sweeper.unref();
@@ -329,12 +240,12 @@ export function createSigner(options: SignerOptions): Signer {
 
   return Object.assign(router, {
     ipn,
-    fallback,
+    fallback: fallbackRoutes(logger),
     ready,
     drain() {
       draining = true;
     },
-    sweepNow: () => sweep(checkoutDeps, staleAfterMs).then(() => operationsPass()),
+    sweepNow: () => sweep(checkout, staleAfterMs).then(() => operationsPass()),
     async close() {
       draining = true;
       clearInterval(sweeper);
@@ -356,98 +267,4 @@ function savedCardsConfig(options: SignerOptions['savedCards']): SavedCardsConfi
     vault: createTokenVault(options.encryptionKeys),
     handleSecret: options.customerHandleSecret,
   };
-}
-
-/** Every response carries a request id (also in the error body and the logs). */
-const requestId: RequestHandler = (_req, res, next) => {
-  res.locals.requestId = randomUUID();
-  res.set('x-request-id', res.locals.requestId as string);
-  next();
-};
-
-/**
- * No route takes a compressed body: 415, as the IPN intake answers, before any parser could inflate one. A
- * broken stream is never a 500, and a small gzip bomb never expands; the widget, the CLI and the gateway send
- * a few KB of plain JSON. Checked once here, so a route (or parser) added later cannot forget it.
- */
-const refuseEncodedBody: RequestHandler = (req, _res, next) => {
-  const encoding = req.headers['content-encoding'];
-  if (encoding !== undefined && encoding.toLowerCase() !== 'identity' && typeIs.hasBody(req)) {
-    const { status, code, message } = UNSUPPORTED_ENCODING;
-    next(new HttpError(status, code, message));
-    return;
-  }
-  next();
-};
-
-/** JSON API headers: nothing to frame, sniff or cache. */
-const apiHeaders = fixedHeaders(
-  helmet({
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-    },
-  }),
-  { 'cache-control': 'no-store' },
-);
-
-/** A browser `Origin` must be exactly one of the merchant origins; `null` never is (T05). */
-function originGuard(allowed: readonly string[]): RequestHandler {
-  return (req, res, next) => {
-    const origin = req.get('origin');
-    if (origin !== undefined && !allowed.includes(origin)) {
-      sendError(res, 403, 'origin_not_allowed', 'this origin may not use the signer');
-      return;
-    }
-    next();
-  };
-}
-
-function corsOptions(allowed: readonly string[]): cors.CorsOptions {
-  return {
-    // Exact allow-list, never a reflection of whatever Origin came in.
-    origin: (origin, callback) =>
-      callback(null, origin !== undefined && allowed.includes(origin) ? origin : false),
-    methods: ['GET', 'POST'],
-    allowedHeaders: ['content-type', 'idempotency-key', 'x-customer-handle'],
-    exposedHeaders: ['x-request-id', 'retry-after', 'idempotent-replayed'],
-    maxAge: 600,
-  };
-}
-
-/** State-changing widget routes take JSON only, so every cross-origin call is preflighted (ASVS 3.5.2). */
-const requireJson: RequestHandler = (req, res, next) => {
-  if (!req.is('application/json')) {
-    sendError(res, 415, 'unsupported_media_type', 'send application/json');
-    return;
-  }
-  next();
-};
-
-/** Deeper JSON is refused before anything walks it recursively (hashing, validation): rule 8, T27. */
-const MAX_JSON_DEPTH = 64;
-
-/** 400 for a parsed JSON body nested deeper than {@link MAX_JSON_DEPTH}; checked without recursion. */
-const limitJsonDepth: RequestHandler = (req, res, next) => {
-  const pending: Array<{ value: unknown; depth: number }> = [{ value: req.body, depth: 0 }];
-  while (pending.length > 0) {
-    const { value, depth } = pending.pop()!;
-    if (typeof value !== 'object' || value === null) continue;
-    if (depth >= MAX_JSON_DEPTH) {
-      sendError(res, 400, 'body_too_deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
-      return;
-    }
-    for (const child of Object.values(value)) pending.push({ value: child, depth: depth + 1 });
-  }
-  next();
-};
-
-function limiter(perMinute: number): RequestHandler {
-  return rateLimit({
-    windowMs: 60_000,
-    limit: perMinute,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    handler: (_req, res) => sendError(res, 429, 'rate_limited', 'too many requests; slow down'),
-  });
 }

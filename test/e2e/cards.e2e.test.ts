@@ -4,71 +4,39 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import {
-  CARDS,
-  chooseMode,
-  checkoutFrame,
-  launchBrowser,
-  openShop,
-  payButton,
-  payOnHostedPage,
-  placeOrder,
-  recordedEvents,
-  screenshot,
-  waitForWidgetEvent,
-  withShopper,
-  type Browser,
-  type TestCardInput,
-} from '../support/browser.js';
-import { eventually, startTestStack, storedSession, type DemoStack } from '../support/stack.js';
+import { describe, it } from 'node:test';
+import { CARDS, assertFields, useWalk, type TestCardInput } from './support/index.js';
 
 describe('paying by card in the modal', () => {
-  let stack: DemoStack;
-  let browser: Browser;
+  const walk = useWalk();
 
-  before(async () => {
-    [stack, browser] = await Promise.all([startTestStack(), launchBrowser()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
-
-  async function payInModal(card: TestCardInput, name: string, products = ['robusta', 'phin']) {
-    return withShopper(browser, async page => {
-      await openShop(page, stack.shopUrl);
-      const orderRef = await placeOrder(page, products);
-      await chooseMode(page, 'modal');
-      await payButton(page).click();
-      await payOnHostedPage(checkoutFrame(page), card, { screenshotOf: page, name });
-      const outcome = await Promise.race([
-        waitForWidgetEvent(page, 'galaxy-pay-result'),
-        waitForWidgetEvent(page, 'galaxy-pay-cancel'),
-      ]);
-      return { page, orderRef, outcome, events: await recordedEvents(page) };
+  /** Orders `products`, pays in the modal with `card`; the first outcome (result or cancel) and the session. */
+  const payInModal = (card: TestCardInput, products: string[], screenshots: string) =>
+    walk.shopper(async shopper => {
+      const orderRef = await shopper.checkout(products, { mode: 'modal' });
+      await shopper.pressPay();
+      await shopper.hostedPage.pay(card, screenshots);
+      const outcome = await shopper.firstEvent('galaxy-pay-result', 'galaxy-pay-cancel');
+      assert.equal(outcome.type, 'galaxy-pay-result', 'a result, not a cancel');
+      const result = await shopper.result();
+      return { orderRef, result, ...(await walk.storedSession(result.sessionId)) };
     });
-  }
 
-  it('pays with a domestic card and its OTP: receipt, one paid result, session paid by the IPN', async () => {
-    await withShopper(browser, async page => {
-      await openShop(page, stack.shopUrl);
-      await screenshot(page, 'shop-home');
-      const orderRef = await placeOrder(page, ['robusta', 'phin']);
-      await screenshot(page, 'shop-checkout');
-      await chooseMode(page, 'modal');
-      await payButton(page).click();
-      await payOnHostedPage(checkoutFrame(page), CARDS.domesticOtp, {
-        screenshotOf: page,
-        name: 'modal-domestic-card',
-      });
+  it('pays with a domestic card and its OTP: receipt, one paid result, session paid by the IPN', () =>
+    walk.shopper(async shopper => {
+      await shopper.openShop();
+      await shopper.screenshot('shop-home');
+      const orderRef = await shopper.placeOrder(['robusta', 'phin']);
+      await shopper.screenshot('shop-checkout');
+      await shopper.choosePresentation('modal');
+      await shopper.pressPay();
+      await shopper.hostedPage.pay(CARDS.domesticOtp, 'modal-domestic-card');
 
-      const result = await waitForWidgetEvent(page, 'galaxy-pay-result');
-      await page.locator('#receipt').waitFor();
-      await screenshot(page, 'receipt');
-
+      const result = await shopper.result();
+      await shopper.receipt();
+      await shopper.screenshot('receipt');
       assert.deepEqual(
-        { ...result.detail, sessionId: undefined, transactionId: undefined },
+        { ...result, sessionId: undefined, transactionId: undefined },
         {
           status: 'paid',
           sessionId: undefined,
@@ -77,113 +45,96 @@ describe('paying by card in the modal', () => {
           currency: 'VND',
           transactionId: undefined,
           code: '200',
-          message: result.detail?.message,
+          message: result.message,
         },
       );
-      assert.match(String(result.detail?.transactionId), /^\d+$/);
-      assert.equal(await page.locator('#receipt-order').textContent(), orderRef);
-      assert.equal(
-        await page.locator('#receipt-transaction').textContent(),
-        result.detail?.transactionId,
-      );
-      const events = await recordedEvents(page);
-      assert.equal(events.filter(event => event.type === 'galaxy-pay-result').length, 1);
-      assert.deepEqual(
-        events.map(event => event.type),
-        ['galaxy-pay-open', 'galaxy-pay-close', 'galaxy-pay-result'],
-      );
+      assert.match(String(result.transactionId), /^\d+$/);
+      assert.equal(await shopper.text('#receipt-order'), orderRef);
+      assert.equal(await shopper.text('#receipt-transaction'), result.transactionId);
+      assert.deepEqual(await shopper.eventTypes(), [
+        'galaxy-pay-open',
+        'galaxy-pay-close',
+        'galaxy-pay-result',
+      ]);
 
-      const { session, events: evidence } = await storedSession(
-        stack,
-        String(result.detail?.sessionId),
-      );
-      assert.equal(session.status, 'paid');
-      assert.equal(session.orderRef, orderRef);
-      assert.equal(session.amount, 220_000);
-      assert.equal(session.transactionId, result.detail?.transactionId);
-      assert.equal(session.paymentMethod, 'DOMESTIC');
+      const { session, events } = await walk.storedSession(result.sessionId);
+      assertFields(session, {
+        status: 'paid',
+        orderRef,
+        amount: 220_000,
+        transactionId: result.transactionId,
+        paymentMethod: 'DOMESTIC',
+      });
       assert.ok(
-        evidence.some(e => e.kind === 'ipn' && e.verified && e.verdict === 'applied'),
+        events.some(e => e.kind === 'ipn' && e.verified && e.verdict === 'applied'),
         'a verified IPN moved the session',
       );
       // The shop's back end heard about it through the signer's signed webhook.
-      await eventually(() => stack.orders.get(orderRef)?.status === 'paid', 10_000, 'webhook');
-    });
-  });
+      await walk.shopHears(orderRef, 'paid');
+    }));
 
-  for (const [name, card, screenshotName] of [
+  for (const [name, card, screenshots] of [
     ['an international 3-D Secure card (OTP)', CARDS.international3ds, 'modal-international-3ds'],
     ['an international card without 3-D Secure', CARDS.internationalNon3ds, 'modal-international'],
   ] as const) {
     it(`pays with ${name}`, async () => {
-      const { orderRef, outcome } = await payInModal(card, screenshotName, ['lotus-tea']);
+      const { orderRef, result, session } = await payInModal(card, ['lotus-tea'], screenshots);
 
-      assert.equal(outcome.type, 'galaxy-pay-result');
-      assert.equal(outcome.detail?.status, 'paid');
-      assert.equal(outcome.detail?.orderRef, orderRef);
-      assert.equal(outcome.detail?.amount, 240_000);
-      const { session } = await storedSession(stack, String(outcome.detail?.sessionId));
-      assert.equal(session.status, 'paid');
-      assert.equal(session.paymentMethod, 'INTERNATIONAL');
-      assert.equal(session.transactionId, outcome.detail?.transactionId);
+      assertFields(result, { status: 'paid', orderRef, amount: 240_000 });
+      assertFields(session, {
+        status: 'paid',
+        paymentMethod: 'INTERNATIONAL',
+        transactionId: result.transactionId,
+      });
     });
   }
 
-  it('reports a declined card as failed, in plain words, and lets the shopper try again', async () => {
-    await withShopper(browser, async page => {
-      await openShop(page, stack.shopUrl);
-      const orderRef = await placeOrder(page, ['mug']);
-      await chooseMode(page, 'modal');
-      await payButton(page).click();
-      await payOnHostedPage(checkoutFrame(page), CARDS.internationalDeclined);
+  it('reports a declined card as failed, in plain words, and lets the shopper try again', () =>
+    walk.shopper(async shopper => {
+      const orderRef = await shopper.checkout(['mug'], { mode: 'modal' });
+      await shopper.pressPay();
+      await shopper.hostedPage.pay(CARDS.internationalDeclined);
 
-      const result = await waitForWidgetEvent(page, 'galaxy-pay-result');
-      assert.equal(result.detail?.status, 'failed');
-      assert.equal(result.detail?.orderRef, orderRef);
-      assert.equal(result.detail?.code, '505');
-      await page.locator('.notice.error').waitFor();
-      assert.match(String(await page.locator('.notice.error').textContent()), /chưa thành công/);
-      await screenshot(page, 'declined');
-      const { session } = await storedSession(stack, String(result.detail?.sessionId));
-      assert.equal(session.status, 'failed');
-      assert.equal(session.code, '505');
+      const declined = await shopper.result();
+      assertFields(declined, { status: 'failed', orderRef, code: '505' });
+      assert.match(await shopper.notice('error'), /chưa thành công/);
+      await shopper.screenshot('declined');
+      const { session } = await walk.storedSession(declined.sessionId);
+      assertFields(session, { status: 'failed', code: '505' });
 
       // Same order, a good card: a new session, paid.
-      await payButton(page).click();
-      await payOnHostedPage(checkoutFrame(page), CARDS.domesticOtp);
-      await page.locator('#receipt').waitFor();
-      const results = (await recordedEvents(page)).filter(e => e.type === 'galaxy-pay-result');
-      assert.equal(results.length, 2);
-      assert.equal(results[1]!.detail?.status, 'paid');
-      assert.notEqual(results[1]!.detail?.sessionId, result.detail?.sessionId);
-      const paid = await storedSession(stack, String(results[1]!.detail?.sessionId));
-      assert.equal(paid.session.status, 'paid');
-    });
-  });
+      await shopper.pressPay();
+      await shopper.hostedPage.pay(CARDS.domesticOtp);
+      await shopper.receipt();
+      const results = await shopper.results();
+      assert.deepEqual(
+        results.map(result => result.status),
+        ['failed', 'paid'],
+      );
+      assert.notEqual(results[1]!.sessionId, declined.sessionId);
+      assert.equal((await walk.storedSession(results[1]!.sessionId)).session.status, 'paid');
+    }));
 
   it('fails the payment on a wrong OTP', async () => {
-    const { orderRef, outcome } = await payInModal(
-      { ...CARDS.domesticOtp, otp: '123456' },
-      'modal-wrong-otp',
+    const wrongOtp = { ...CARDS.domesticOtp, otp: '123456' };
+    const { orderRef, result, session } = await payInModal(
+      wrongOtp,
       ['banh-pia'],
+      'modal-wrong-otp',
     );
 
-    assert.equal(outcome.type, 'galaxy-pay-result');
-    assert.equal(outcome.detail?.status, 'failed');
-    assert.equal(outcome.detail?.orderRef, orderRef);
-    assert.equal(outcome.detail?.amount, 85_000);
-    const { session } = await storedSession(stack, String(outcome.detail?.sessionId));
-    assert.equal(session.status, 'failed');
-    assert.equal(session.code, '505');
+    assertFields(result, { status: 'failed', orderRef, amount: 85_000 });
+    assertFields(session, { status: 'failed', code: '505' });
   });
 
   it('declines a domestic card after its OTP', async () => {
-    const { outcome } = await payInModal(CARDS.domesticDeclined, 'modal-domestic-declined', [
-      'phin',
-    ]);
+    const { result, session } = await payInModal(
+      CARDS.domesticDeclined,
+      ['phin'],
+      'modal-domestic-declined',
+    );
 
-    assert.equal(outcome.detail?.status, 'failed');
-    const { session } = await storedSession(stack, String(outcome.detail?.sessionId));
+    assert.equal(result.status, 'failed');
     assert.equal(session.status, 'failed');
   });
 });

@@ -9,18 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import {
-  chooseMode,
-  launchBrowser,
-  openShop,
-  payButton,
-  placeOrder,
-  waitForWidgetEvent,
-  withShopper,
-  type Browser,
-  type Page,
-} from '../support/browser.js';
-import { eventually, startTestStack, storedSession, type DemoStack } from '../support/stack.js';
+import { eventually, useWalk, type DemoStack, type Page } from './support/index.js';
 
 /** What Chromium shows in a frame whose document it refused to render. */
 const BLOCKED_FRAME_URL = 'chrome-error://chromewebdata/';
@@ -46,18 +35,6 @@ function signerFrameAncestors(stack: DemoStack): string {
   return `${stack.shopUrl} ${stack.shopUrl.replace('127.0.0.1', 'localhost')}`;
 }
 
-/** Opens a real session the way a shopper does (modal mode) and returns its id. */
-async function openSession(browser: Browser, stack: DemoStack): Promise<string> {
-  return withShopper(browser, async page => {
-    await openShop(page, stack.shopUrl);
-    await placeOrder(page, ['robusta']);
-    await chooseMode(page, 'modal');
-    await payButton(page).click();
-    const open = await waitForWidgetEvent(page, 'galaxy-pay-open');
-    return String(open.detail?.sessionId);
-  });
-}
-
 /**
  * Console messages in which Chromium refuses to frame something: "Framing '<url>' violates the following
  * Content Security Policy directive: \"frame-ancestors …\"" (older builds: "Refused to frame '<url>' …").
@@ -80,25 +57,29 @@ async function frameOf(page: Page, id: string) {
 }
 
 describe('clickjacking (T39)', () => {
+  const walk = useWalk();
   let stack: DemoStack;
-  let browser: Browser;
   let attacker: { url: string; server: Server };
+  let sessionId: string;
   let returnUrl: string;
 
   before(async () => {
-    [stack, browser] = await Promise.all([startTestStack(), launchBrowser()]);
+    stack = walk.stack;
     attacker = await startAttacker(
       () => `<!doctype html><meta charset="utf-8"><title>Win a prize</title>
 <iframe id="checkout" src="${stack.shopUrl}/" width="800" height="600"></iframe>
 <iframe id="return" src="${returnUrl}" width="400" height="300"></iframe>`,
     );
-    const sessionId = await openSession(browser, stack);
+    // A real session, opened the way a shopper does (modal mode).
+    sessionId = await walk.shopper(async shopper => {
+      await shopper.checkout(['robusta'], { mode: 'modal' });
+      await shopper.pressPay();
+      return (await shopper.event('galaxy-pay-open')).sessionId;
+    });
     returnUrl = `${stack.signerUrl}/return/${sessionId}/result`;
   });
   after(async () => {
-    await browser?.close();
     await new Promise(resolve => attacker?.server.close(resolve));
-    await stack?.close();
   });
 
   it('sends frame-ancestors on the checkout page (with X-Frame-Options) and on the return page', async () => {
@@ -131,7 +112,7 @@ describe('clickjacking (T39)', () => {
 
   it('refuses to render the checkout page and the return page inside a foreign origin', async () => {
     assert.notEqual(new URL(attacker.url).origin, new URL(stack.shopUrl).origin);
-    await withShopper(browser, async page => {
+    await walk.shopper(async ({ page }) => {
       const refusals = recordRefusals(page);
       await page.goto(attacker.url, { waitUntil: 'load' });
 
@@ -163,15 +144,15 @@ describe('clickjacking (T39)', () => {
     });
 
     // Being framed changed nothing: the session is still waiting for the shopper.
-    const sessionId = returnUrl.split('/').at(-2)!;
-    assert.equal((await storedSession(stack, sessionId)).session.status, 'pending');
+    assert.equal((await walk.storedSession(sessionId)).session.status, 'pending');
   });
 
   it('lets the merchant origin frame the return page', async () => {
-    await withShopper(browser, async page => {
+    await walk.shopper(async shopper => {
+      const { page } = shopper;
       const refusals = recordRefusals(page);
       // The shop's own page (its CSP's frame-src allows the signer) adds the frame.
-      await openShop(page, stack.shopUrl);
+      await shopper.openShop();
       await page.evaluate(src => {
         const doc = (
           globalThis as unknown as {

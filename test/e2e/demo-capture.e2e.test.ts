@@ -5,97 +5,62 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import {
-  CARDS,
-  checkoutFrame,
-  chooseMode,
-  launchBrowser,
-  openShop,
-  payButton,
-  placeOrder,
-  screenshot,
-  waitForWidgetEvent,
-  withShopper,
-  type Browser,
-  type Page,
-} from '../support/browser.js';
-import { backofficePaymentStatus, chooseOption } from '../support/demo.js';
-import { eventually, startTestStack, storedSession, type DemoStack } from '../support/stack.js';
+import { describe, it } from 'node:test';
+import { CARDS, useWalk, type Shopper } from './support/index.js';
 
 describe('demo: authorize, then capture or void in the back office', () => {
-  let stack: DemoStack;
-  let browser: Browser;
-
-  before(async () => {
-    [stack, browser] = await Promise.all([startTestStack(), launchBrowser()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const walk = useWalk();
 
   /** Pays an order with "authorize only"; ends on the receipt, which links to the back office. */
-  async function authorize(page: Page, products: string[]) {
-    await openShop(page, stack.shopUrl);
-    const orderRef = await placeOrder(page, products);
-    await chooseMode(page, 'modal');
-    await chooseOption(page, 'opt-manual');
-    assert.equal(await page.locator('#pay').getAttribute('signer'), stack.manualSignerUrl);
-    await payButton(page).click();
+  async function authorize(shopper: Shopper, products: string[]): Promise<string> {
+    const orderRef = await shopper.checkout(products, { mode: 'modal', option: 'opt-manual' });
+    assert.equal(
+      await shopper.page.locator('#pay').getAttribute('signer'),
+      walk.stack.manualSignerUrl,
+    );
+    await shopper.pressPay();
     // Authorize-only opens the international card form straight away (no method to choose).
-    const frame = checkoutFrame(page);
-    const card = CARDS.internationalNon3ds;
-    await frame.locator('input[name="cardNumber"]').fill(card.number);
-    await frame.locator('input[name="cardHolderName"]').fill('NGUYEN VAN A');
-    await frame.locator('input[name="cardExpireDate"]').fill(card.date);
-    await frame.locator('input[name="cardVerificationValue"]').fill(card.cvv);
-    await frame.locator('form[action*="/card"] button[type="submit"]').click();
-    const result = await waitForWidgetEvent(page, 'galaxy-pay-result');
-    assert.equal(result.detail?.status, 'authorized');
-    await page.locator('#receipt[data-status="authorized"]').waitFor();
-    const { session } = await storedSession(stack, String(result.detail?.sessionId));
+    await shopper.hostedPage.fillCard(CARDS.internationalNon3ds);
+    await shopper.hostedPage.submitCard();
+    const result = await shopper.result();
+    assert.equal(result.status, 'authorized');
+    await shopper.receipt('authorized');
+    const { session } = await walk.storedSession(result.sessionId);
     assert.equal(session.status, 'authorized');
     assert.equal(session.plan?.capture, 'manual');
-    await eventually(() => stack.orders.get(orderRef)?.status === 'authorized', 10_000, 'webhook');
+    await walk.shopHears(orderRef, 'authorized');
     return orderRef;
   }
 
-  it('captures an authorized payment from the back office', async () => {
-    await withShopper(browser, async page => {
-      const orderRef = await authorize(page, ['robusta', 'mug']);
-      await screenshot(page, 'demo-authorized-receipt');
+  it('captures an authorized payment from the back office', () =>
+    walk.shopper(async shopper => {
+      const orderRef = await authorize(shopper, ['robusta', 'mug']);
+      await shopper.screenshot('demo-authorized-receipt');
       // The receipt leads to the order in the back office.
-      await page.locator('#to-backoffice').click();
-      await page.locator('body[data-ready="true"]').waitFor();
-      await backofficePaymentStatus(page, 'authorized').waitFor();
-      assert.equal(await page.locator('#detail-ref').textContent(), orderRef);
+      await shopper.page.locator('#to-backoffice').click();
+      await shopper.backofficeReady();
+      await shopper.backofficePayment('authorized').waitFor();
+      assert.equal(await shopper.text('#detail-ref'), orderRef);
 
-      await page.locator('#capture').click();
-      await backofficePaymentStatus(page, 'paid').waitFor();
-      await page.locator('#detail [data-operation="capture"][data-state="succeeded"]').waitFor();
-      assert.match(
-        String(await page.locator('#detail [data-operation="capture"]').textContent()),
-        /demo-staff/,
-      );
-      await screenshot(page, 'demo-backoffice-captured');
-      await eventually(() => stack.orders.get(orderRef)?.status === 'paid', 10_000, 'paid webhook');
-    });
-  });
+      await shopper.page.locator('#capture').click();
+      await shopper.backofficePayment('paid').waitFor();
+      await shopper.backofficeOperation('capture', 'succeeded').waitFor();
+      assert.match(await shopper.text('#detail [data-operation="capture"]'), /demo-staff/);
+      await shopper.screenshot('demo-backoffice-captured');
+      await walk.shopHears(orderRef, 'paid');
+    }));
 
-  it('voids an authorized payment from the back office, in English', async () => {
-    await withShopper(browser, async page => {
-      const orderRef = await authorize(page, ['banh-pia']);
-      await page.goto(`${stack.shopUrl}/backoffice?lang=en#${orderRef}`);
-      await page.locator('body[data-ready="true"]').waitFor();
-      await backofficePaymentStatus(page, 'authorized').waitFor();
-      assert.equal(await page.locator('#void').textContent(), 'Void');
+  it('voids an authorized payment from the back office, in English', () =>
+    walk.shopper(async shopper => {
+      const orderRef = await authorize(shopper, ['banh-pia']);
+      await shopper.openBackoffice(orderRef, '?lang=en');
+      await shopper.backofficePayment('authorized').waitFor();
+      assert.equal(await shopper.text('#void'), 'Void');
 
-      await page.locator('#void').click();
-      await backofficePaymentStatus(page, 'voided').waitFor();
-      await page.locator('#detail [data-operation="void"][data-state="succeeded"]').waitFor();
-      assert.equal(await page.locator('#capture').count(), 0, 'nothing left to capture');
-      await eventually(() => stack.orders.get(orderRef)?.status === 'voided', 10_000, 'webhook');
-    });
-  });
+      await shopper.page.locator('#void').click();
+      await shopper.backofficePayment('voided').waitFor();
+      await shopper.backofficeOperation('void', 'succeeded').waitFor();
+      assert.equal(await shopper.page.locator('#capture').count(), 0, 'nothing left to capture');
+      await walk.shopHears(orderRef, 'voided');
+    }));
 });

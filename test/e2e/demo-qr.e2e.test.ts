@@ -5,21 +5,8 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import {
-  STEP_TIMEOUT_MS,
-  launchBrowser,
-  openShop,
-  payButton,
-  placeOrder,
-  screenshot,
-  waitForWidgetEvent,
-  withShopper,
-  type Browser,
-  type Page,
-} from '../support/browser.js';
-import { chooseOption, scanInDemoBank } from '../support/demo.js';
-import { startTestStack, storedSession, type DemoStack } from '../support/stack.js';
+import { describe, it } from 'node:test';
+import { STEP_TIMEOUT_MS, useWalk, type Shopper } from './support/index.js';
 
 /** What the wait below reads of the page (this package has no DOM library). */
 interface QueryRoot {
@@ -31,25 +18,15 @@ interface QueryRoot {
 }
 
 describe('demo: QR payment', () => {
-  let stack: DemoStack;
-  let browser: Browser;
-
-  before(async () => {
-    [stack, browser] = await Promise.all([startTestStack(), launchBrowser()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const walk = useWalk();
 
   /** Places an order, picks "QR code", presses pay; returns once the QR image has loaded. */
-  async function showQr(page: Page, path: string, products: string[]) {
-    await openShop(page, stack.shopUrl, path);
-    const orderRef = await placeOrder(page, products);
-    await chooseOption(page, 'method-qrpay');
-    assert.match(String(await page.locator('#qr-demo-hint').textContent()), /Ngân hàng giả lập/);
-    await payButton(page).click();
-    const open = await waitForWidgetEvent(page, 'galaxy-pay-open');
+  async function showQr(shopper: Shopper, path: string, products: string[]) {
+    const { page } = shopper;
+    const orderRef = await shopper.checkout(products, { path, option: 'method-qrpay' });
+    assert.match(await shopper.text('#qr-demo-hint'), /Ngân hàng giả lập/);
+    await shopper.pressPay();
+    const { sessionId } = await shopper.event('galaxy-pay-open');
     const image = page.locator('galaxy-pay-button .qr img');
     await image.waitFor();
     // Loaded, not refused: a CSP-blocked or missing image never gets a natural size.
@@ -64,56 +41,54 @@ describe('demo: QR payment', () => {
     );
     assert.match(
       String(await image.getAttribute('src')),
-      new RegExp(`^${stack.signerUrl}/sessions/`),
+      new RegExp(`^${walk.stack.signerUrl}/sessions/`),
     );
     // The demo tells the visitor where to "scan" it (the widget's `strings`, set by the shop).
-    assert.match(String(await page.locator('galaxy-pay-button .qr').textContent()), /\/bank/);
-    return { orderRef, sessionId: String(open.detail?.sessionId) };
+    assert.match(await shopper.text('galaxy-pay-button .qr'), /\/bank/);
+    return { orderRef, sessionId };
   }
 
-  it('pays a QR code on /spa (ESM import): the image shows, the demo bank pays it, receipt', async () => {
-    await withShopper(browser, async page => {
-      const { orderRef, sessionId } = await showQr(page, '/spa', ['robusta']);
-      await screenshot(page, 'demo-qr-spa');
+  it('pays a QR code on /spa (ESM import): the image shows, the demo bank pays it, receipt', () =>
+    walk.shopper(async shopper => {
+      const { orderRef, sessionId } = await showQr(shopper, '/spa', ['robusta']);
+      await shopper.screenshot('demo-qr-spa');
 
-      await scanInDemoBank(page, stack.shopUrl, orderRef);
-      const result = await waitForWidgetEvent(page, 'galaxy-pay-result');
-      assert.equal(result.detail?.status, 'paid');
-      assert.equal(result.detail?.orderRef, orderRef);
-      await page.locator('#receipt').waitFor();
+      await shopper.scanInDemoBank(orderRef);
+      const result = await shopper.result();
+      assert.equal(result.status, 'paid');
+      assert.equal(result.orderRef, orderRef);
+      await shopper.receipt();
 
-      assert.deepEqual(await page.evaluate('window.__cspViolations'), []);
-      const { session, events } = await storedSession(stack, sessionId);
+      assert.deepEqual(await shopper.cspViolations(), []);
+      const { session, events } = await walk.storedSession(sessionId);
       assert.equal(session.status, 'paid');
       assert.equal(session.paymentMethod, 'QRPAY');
       assert.ok(events.some(e => e.kind === 'ipn' && e.verified && e.verdict === 'applied'));
-    });
-  });
+    }));
 
   it('loads the extras file next to the script-tag file on /, and reports a declined scan in Vietnamese', async () => {
-    const extras = await fetch(`${stack.shopUrl}/assets/galaxy-pay-extras.js`);
+    const extras = await fetch(`${walk.stack.shopUrl}/assets/galaxy-pay-extras.js`);
     assert.equal(extras.status, 200);
     assert.match(String(extras.headers.get('content-type')), /^text\/javascript/);
 
-    await withShopper(browser, async page => {
+    await walk.shopper(async shopper => {
       const requested: string[] = [];
-      page.on('response', res => {
+      shopper.page.on('response', res => {
         if (res.url().includes('/assets/galaxy-pay-'))
           requested.push(`${res.status()} ${res.url()}`);
       });
-      const { orderRef } = await showQr(page, '/', ['phin']);
+      const { orderRef } = await showQr(shopper, '/', ['phin']);
       assert.ok(
         requested.some(line => /^200 .*\/assets\/galaxy-pay-extras\.js$/.test(line)),
         `extras loaded: ${requested.join(', ')}`,
       );
 
-      await scanInDemoBank(page, stack.shopUrl, orderRef, 'decline');
-      const result = await waitForWidgetEvent(page, 'galaxy-pay-result');
-      assert.equal(result.detail?.status, 'failed');
-      const notice = String(await page.locator('.notice.error').textContent());
+      await shopper.scanInDemoBank(orderRef, 'decline');
+      assert.equal((await shopper.result()).status, 'failed');
+      const notice = await shopper.notice('error');
       assert.match(notice, /từ chối/);
       assert.doesNotMatch(notice, /[A-Za-z]+ Failure|declined|Declined/);
-      assert.deepEqual(await page.evaluate('window.__cspViolations'), []);
+      assert.deepEqual(await shopper.cspViolations(), []);
     });
   });
 });

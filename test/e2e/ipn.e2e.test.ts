@@ -5,102 +5,59 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
-import {
-  CARDS,
-  checkoutFrame,
-  chooseMode,
-  launchBrowser,
-  openShop,
-  payButton,
-  payOnHostedPage,
-  placeOrder,
-  recordedEvents,
-  waitForWidgetEvent,
-  withShopper,
-  type Browser,
-} from '../support/browser.js';
-import {
-  eventually,
-  sandboxIpns,
-  setSandboxFaults,
-  startTestStack,
-  storedSession,
-  type DemoStack,
-} from '../support/stack.js';
+import { describe, it } from 'node:test';
+import { CARDS, eventually, useWalk, type Shopper } from './support/index.js';
 
 describe('IPN faults', () => {
-  let stack: DemoStack;
-  let browser: Browser;
+  const walk = useWalk();
 
-  before(async () => {
-    [stack, browser] = await Promise.all([startTestStack(), launchBrowser()]);
-  });
-  afterEach(async () => {
-    await setSandboxFaults(stack, '');
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
-
-  /** Pays one order in the modal with the domestic card; returns the result event and every event. */
-  async function pay(products: string[]) {
-    return withShopper(browser, async page => {
-      await openShop(page, stack.shopUrl);
-      const orderRef = await placeOrder(page, products);
-      await chooseMode(page, 'modal');
-      await payButton(page).click();
-      await payOnHostedPage(checkoutFrame(page), CARDS.domesticOtp);
-      const result = await waitForWidgetEvent(page, 'galaxy-pay-result');
-      await page.locator('#receipt').waitFor();
-      return { orderRef, result, page };
-    });
+  /** Pays for `products` in the modal with the domestic card; returns the order and the shown result. */
+  async function pay(shopper: Shopper, products: string[]) {
+    const orderRef = await shopper.checkout(products, { mode: 'modal' });
+    await shopper.pressPay();
+    await shopper.hostedPage.pay(CARDS.domesticOtp);
+    const result = await shopper.result();
+    await shopper.receipt();
+    return { orderRef, result, ...(await walk.storedSession(result.sessionId)) };
   }
 
-  it('never sent: the signer settles the payment with the query API', async () => {
-    await setSandboxFaults(stack, 'no-ipn');
-
-    const { orderRef, result } = await pay(['robusta']);
-
-    assert.equal(result.detail?.status, 'paid');
-    assert.equal(result.detail?.orderRef, orderRef);
-    const { session, events } = await storedSession(stack, String(result.detail?.sessionId));
-    assert.equal(session.status, 'paid');
-    assert.equal(
-      events.filter(event => event.kind === 'ipn').length,
-      0,
-      'no IPN reached the signer',
+  /** Waits until the sandbox's IPNs for the session's transaction have been acknowledged `count` times. */
+  const acknowledged = (transactionId: string | null, count: number) =>
+    eventually(
+      async () =>
+        (await walk.sandboxIpns(String(transactionId))).filter(a => a.acknowledged).length >= count,
+      15_000,
+      `${count} IPN(s) acknowledged`,
     );
+
+  it('never sent: the signer settles the payment with the query API', async () => {
+    await walk.sandboxFaults('no-ipn');
+
+    const { orderRef, result } = await walk.shopper(shopper => pay(shopper, ['robusta']));
+
+    assert.equal(result.status, 'paid');
+    assert.equal(result.orderRef, orderRef);
+    const { session, events } = await walk.storedSession(result.sessionId);
+    assert.equal(session.status, 'paid');
+    const ipns = events.filter(event => event.kind === 'ipn');
+    assert.equal(ipns.length, 0, 'no IPN reached the signer');
     assert.ok(events.some(e => e.kind === 'query' && e.verified && e.verdict === 'applied'));
-    assert.deepEqual(await sandboxIpns(stack, String(session.transactionId)), []);
+    assert.deepEqual(await walk.sandboxIpns(String(session.transactionId)), []);
   });
 
   it('late: the shopper gets the result first; the late IPN is acknowledged and changes nothing', async () => {
-    await setSandboxFaults(stack, 'late:1.5');
+    await walk.sandboxFaults('late:1.5');
 
-    const { result } = await withShopper(browser, async page => {
-      await openShop(page, stack.shopUrl);
-      const orderRef = await placeOrder(page, ['mug']);
-      await chooseMode(page, 'modal');
-      await payButton(page).click();
-      await payOnHostedPage(checkoutFrame(page), CARDS.domesticOtp);
-      const paid = await waitForWidgetEvent(page, 'galaxy-pay-result');
-      const { session } = await storedSession(stack, String(paid.detail?.sessionId));
-      // The IPN lands later; the page must not report anything again.
-      await eventually(
-        async () =>
-          (await sandboxIpns(stack, String(session.transactionId))).some(a => a.acknowledged),
-        15_000,
-        'the late IPN acknowledged',
-      );
-      const results = (await recordedEvents(page)).filter(e => e.type === 'galaxy-pay-result');
-      assert.equal(results.length, 1);
-      return { orderRef, result: paid };
+    const { sessionId } = await walk.shopper(async shopper => {
+      const { result, session } = await pay(shopper, ['mug']);
+      assert.equal(result.status, 'paid');
+      // The IPN lands later (a positive signal), and only then: the page reported nothing again.
+      await acknowledged(session.transactionId, 1);
+      assert.equal((await shopper.results()).length, 1);
+      return result;
     });
 
-    assert.equal(result.detail?.status, 'paid');
-    const { session, events } = await storedSession(stack, String(result.detail?.sessionId));
+    const { session, events } = await walk.storedSession(sessionId);
     assert.equal(session.status, 'paid');
     const ipn = events.filter(event => event.kind === 'ipn');
     assert.equal(ipn.length, 1);
@@ -112,41 +69,27 @@ describe('IPN faults', () => {
   });
 
   it('sent three times: one receipt, one transition, every copy acknowledged', async () => {
-    await setSandboxFaults(stack, 'dup:3');
+    await walk.sandboxFaults('dup:3');
 
-    const { orderRef, result } = await withShopper(browser, async page => {
-      await openShop(page, stack.shopUrl);
-      const ref = await placeOrder(page, ['phin', 'lotus-tea']);
-      await chooseMode(page, 'modal');
-      await payButton(page).click();
-      await payOnHostedPage(checkoutFrame(page), CARDS.domesticOtp);
-      const paid = await waitForWidgetEvent(page, 'galaxy-pay-result');
-      await page.locator('#receipt').waitFor();
-      const { session } = await storedSession(stack, String(paid.detail?.sessionId));
-      await eventually(
-        async () => {
-          const attempts = await sandboxIpns(stack, String(session.transactionId));
-          return attempts.filter(a => a.acknowledged).length >= 3;
-        },
-        15_000,
-        'three IPNs acknowledged',
-      );
-      const types = (await recordedEvents(page)).map(e => e.type);
-      assert.equal(types.filter(type => type === 'galaxy-pay-result').length, 1);
-      assert.equal(await page.locator('#receipt').count(), 1);
-      return { orderRef: ref, result: paid };
+    const { orderRef, result, session } = await walk.shopper(async shopper => {
+      const paid = await pay(shopper, ['phin', 'lotus-tea']);
+      await acknowledged(paid.session.transactionId, 3);
+      assert.equal((await shopper.results()).length, 1);
+      assert.equal(await shopper.page.locator('#receipt').count(), 1);
+      return paid;
     });
 
-    assert.equal(result.detail?.status, 'paid');
-    assert.equal(result.detail?.amount, 295_000);
-    const { session, events } = await storedSession(stack, String(result.detail?.sessionId));
-    assert.equal(session.status, 'paid');
+    assert.equal(result.status, 'paid');
+    assert.equal(result.amount, 295_000);
+    const stored = await walk.storedSession(session.id);
+    assert.equal(stored.session.status, 'paid');
+    const { events } = stored;
     assert.equal(events.filter(event => event.kind === 'ipn').length, 3);
     assert.equal(events.filter(event => event.verdict === 'applied').length, 1);
     // The shop was told once that the order is paid.
-    await eventually(() => stack.orders.get(orderRef)?.status === 'paid', 10_000, 'webhook');
+    await walk.shopHears(orderRef, 'paid');
     assert.deepEqual(
-      stack.orders.get(orderRef)?.notices.filter(id => id.endsWith(':paid')),
+      walk.stack.orders.get(orderRef)?.notices.filter(id => id.endsWith(':paid')),
       [`${session.id}:paid`],
     );
   });

@@ -4,152 +4,78 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import {
-  CARDS,
-  checkoutFrame,
-  chooseMode,
-  launchBrowser,
-  openShop,
-  payButton,
-  payOnHostedPage,
-  placeOrder,
-  recordedEvents,
-  screenshot,
-  waitForWidgetEvent,
-  withShopper,
-  type Browser,
-} from '../support/browser.js';
-import { eventually, startTestStack, storedSession, type DemoStack } from '../support/stack.js';
-
-const PHONE = {
-  viewport: { width: 390, height: 844 },
-  deviceScaleFactor: 2,
-  isMobile: true,
-  hasTouch: true,
-  userAgent:
-    'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Mobile Safari/537.36',
-};
+import { describe, it } from 'node:test';
+import { CARDS, PHONE, assertFields, useWalk } from './support/index.js';
 
 describe('presentation modes', () => {
-  let stack: DemoStack;
-  let browser: Browser;
+  const walk = useWalk();
 
-  before(async () => {
-    [stack, browser] = await Promise.all([startTestStack(), launchBrowser()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
-
-  it('pays in a popup from the SPA page (widget imported as an ES module)', async () => {
-    await withShopper(browser, async (page, context) => {
-      await openShop(page, stack.shopUrl, '/spa');
-      const orderRef = await placeOrder(page, ['lotus-tea']);
-      await chooseMode(page, 'popup');
-      const [popup] = await Promise.all([context.waitForEvent('page'), payButton(page).click()]);
+  it('pays in a popup from the SPA page (widget imported as an ES module)', () =>
+    walk.shopper(async shopper => {
+      const orderRef = await shopper.checkout(['lotus-tea'], { path: '/spa', mode: 'popup' });
+      const { popup, hostedPage } = await shopper.pressPayForPopup();
       await popup.setViewportSize({ width: 480, height: 720 });
-      await payOnHostedPage(popup, CARDS.domesticOtp, { screenshotOf: popup, name: 'popup' });
+      await hostedPage.pay(CARDS.domesticOtp, 'popup');
 
-      const result = await waitForWidgetEvent(page, 'galaxy-pay-result');
-      const open = await waitForWidgetEvent(page, 'galaxy-pay-open');
-      assert.equal(open.detail?.mode, 'popup');
-      assert.equal(result.detail?.status, 'paid');
-      assert.equal(result.detail?.orderRef, orderRef);
-      assert.equal(result.detail?.amount, 240_000);
-      await page.locator('#receipt').waitFor();
+      const result = await shopper.result();
+      assert.equal((await shopper.event('galaxy-pay-open')).mode, 'popup');
+      assertFields(result, { status: 'paid', orderRef, amount: 240_000 });
+      await shopper.receipt();
       // The widget closes its popup once the signer has answered.
-      await eventually(() => popup.isClosed(), 10_000, 'popup closed');
-      await screenshot(page, 'spa-receipt');
-      const { session } = await storedSession(stack, String(result.detail?.sessionId));
-      assert.equal(session.status, 'paid');
-      assert.equal(session.transactionId, result.detail?.transactionId);
-    });
-  });
+      if (!popup.isClosed()) await popup.waitForEvent('close');
+      await shopper.screenshot('spa-receipt');
+      const { session } = await walk.storedSession(result.sessionId);
+      assertFields(session, { status: 'paid', transactionId: result.transactionId });
+    }));
 
-  it('pays through a full-page redirect and reports the result after coming back', async () => {
-    await withShopper(browser, async page => {
-      await openShop(page, stack.shopUrl);
-      const orderRef = await placeOrder(page, ['banh-pia', 'banh-pia']);
-      await chooseMode(page, 'redirect');
-      await Promise.all([
-        page.waitForURL(url => url.href.startsWith(stack.sandboxUrl)),
-        payButton(page).click(),
-      ]);
-      await payOnHostedPage(page, CARDS.international3ds, {
-        screenshotOf: page,
-        name: 'redirect-hosted-page',
-      });
-      await page.waitForURL(url => url.href.startsWith(stack.shopUrl));
+  it('pays through a full-page redirect and reports the result after coming back', () =>
+    walk.shopper(async shopper => {
+      const orderRef = await shopper.checkout(['banh-pia', 'banh-pia'], { mode: 'redirect' });
+      const hostedPage = await shopper.pressPayForRedirect();
+      await hostedPage.pay(CARDS.international3ds, 'redirect-hosted-page');
+      await shopper.page.waitForURL(url => url.href.startsWith(walk.stack.shopUrl));
 
-      const result = await waitForWidgetEvent(page, 'galaxy-pay-result');
-      assert.equal(result.detail?.status, 'paid');
-      assert.equal(result.detail?.orderRef, orderRef);
-      assert.equal(result.detail?.amount, 170_000);
-      await page.locator('#receipt').waitFor();
-      await screenshot(page, 'redirect-receipt');
+      const result = await shopper.result();
+      assertFields(result, { status: 'paid', orderRef, amount: 170_000 });
+      await shopper.receipt();
+      await shopper.screenshot('redirect-receipt');
       // The return parameter is consumed: a reload does not report the payment again.
-      assert.ok(!page.url().includes('galaxy_pay_session'));
-      const { session } = await storedSession(stack, String(result.detail?.sessionId));
-      assert.equal(session.status, 'paid');
-      assert.equal(session.returnUrl, `${stack.shopUrl}/`);
-    });
-  });
+      assert.ok(!shopper.page.url().includes('galaxy_pay_session'));
+      const { session } = await walk.storedSession(result.sessionId);
+      assertFields(session, { status: 'paid', returnUrl: `${walk.stack.shopUrl}/` });
+    }));
 
-  it('auto on a phone opens a popup', async () => {
-    await withShopper(
-      browser,
-      async (page, context) => {
-        await openShop(page, stack.shopUrl);
-        const orderRef = await placeOrder(page, ['phin']);
-        await screenshot(page, 'phone-checkout');
-        const [popup] = await Promise.all([context.waitForEvent('page'), payButton(page).click()]);
-        await payOnHostedPage(popup, CARDS.domesticOtp, {
-          screenshotOf: popup,
-          name: 'phone-popup',
-        });
+  it('auto on a phone opens a popup', () =>
+    walk.shopper(async shopper => {
+      const orderRef = await shopper.checkout(['phin']);
+      await shopper.screenshot('phone-checkout');
+      const { hostedPage } = await shopper.pressPayForPopup();
+      await hostedPage.pay(CARDS.domesticOtp, 'phone-popup');
 
-        const result = await waitForWidgetEvent(page, 'galaxy-pay-result');
-        const open = await waitForWidgetEvent(page, 'galaxy-pay-open');
-        assert.equal(open.detail?.mode, 'popup');
-        assert.equal(result.detail?.status, 'paid');
-        assert.equal(result.detail?.orderRef, orderRef);
-        await page.locator('#receipt').waitFor();
-        await screenshot(page, 'phone-receipt');
-        const { session } = await storedSession(stack, String(result.detail?.sessionId));
-        assert.equal(session.status, 'paid');
-      },
-      PHONE,
-    );
-  });
+      const result = await shopper.result();
+      assert.equal((await shopper.event('galaxy-pay-open')).mode, 'popup');
+      assertFields(result, { status: 'paid', orderRef });
+      await shopper.receipt();
+      await shopper.screenshot('phone-receipt');
+      assert.equal((await walk.storedSession(result.sessionId)).session.status, 'paid');
+    }, PHONE));
 
-  it('falls back to the modal when the popup is blocked, with a POPUP_BLOCKED error', async () => {
-    await withShopper(browser, async (page, context) => {
+  it('falls back to the modal when the popup is blocked, with a POPUP_BLOCKED error', () =>
+    walk.shopper(async shopper => {
       // A popup blocker: window.open answers null.
-      await context.addInitScript({ content: 'window.open = () => null;' });
-      await openShop(page, stack.shopUrl);
-      const orderRef = await placeOrder(page, ['robusta']);
-      await chooseMode(page, 'popup');
-      await payButton(page).click();
+      await shopper.context.addInitScript({ content: 'window.open = () => null;' });
+      const orderRef = await shopper.checkout(['robusta'], { mode: 'popup' });
+      await shopper.pressPay();
 
-      const error = await waitForWidgetEvent(page, 'galaxy-pay-error');
-      assert.equal(error.detail?.code, 'POPUP_BLOCKED');
-      assert.equal(error.detail?.retryable, true);
-      const open = await waitForWidgetEvent(page, 'galaxy-pay-open');
-      assert.equal(open.detail?.mode, 'modal');
-      await screenshot(page, 'popup-blocked-fallback');
-      await payOnHostedPage(checkoutFrame(page), CARDS.internationalNon3ds);
+      const error = await shopper.event('galaxy-pay-error');
+      assertFields(error, { code: 'POPUP_BLOCKED', retryable: true });
+      assert.equal((await shopper.event('galaxy-pay-open')).mode, 'modal');
+      await shopper.screenshot('popup-blocked-fallback');
+      await shopper.hostedPage.pay(CARDS.internationalNon3ds);
 
-      const result = await waitForWidgetEvent(page, 'galaxy-pay-result');
-      assert.equal(result.detail?.status, 'paid');
-      assert.equal(result.detail?.orderRef, orderRef);
-      assert.equal(
-        (await recordedEvents(page)).filter(event => event.type === 'galaxy-pay-result').length,
-        1,
-      );
-      const { session } = await storedSession(stack, String(result.detail?.sessionId));
-      assert.equal(session.status, 'paid');
-    });
-  });
+      const result = await shopper.result();
+      assertFields(result, { status: 'paid', orderRef });
+      assert.equal((await shopper.results()).length, 1);
+      assert.equal((await walk.storedSession(result.sessionId)).session.status, 'paid');
+    }));
 });

@@ -7,62 +7,64 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import pg from 'pg';
 import { createShop, DEMO_API_KEY, DEMO_SALT, loadShopAssets } from '@galaxy-pay/demo';
-import { createSandbox, type Sandbox } from '@galaxy-pay/sandbox';
-import { openStore, type Store } from '@galaxy-pay/server';
+import { createSandbox } from '@galaxy-pay/sandbox';
+import { openStore } from '@galaxy-pay/server';
 import {
   CARDS,
-  checkoutFrame,
-  chooseMode,
-  launchBrowser,
-  openShop,
-  payButton,
-  payOnHostedPage,
-  placeOrder,
-  recordedEvents,
-  screenshot,
-  waitForWidgetEvent,
-  withShopper,
-  type Browser,
-} from '../support/browser.js';
-import { freePort, startSignerProcess, type SignerProcess } from '../support/signer-process.js';
-import { storedSession } from '../support/stack.js';
+  assertFields,
+  freePort,
+  startSignerProcess,
+  useWalk,
+  type WalkStack,
+} from './support/index.js';
 
 const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef0123456789';
 
-describe('two signer processes on PostgreSQL', () => {
-  const schema = `gp_e2e_${randomBytes(6).toString('hex')}`;
-  let sandbox: Sandbox;
-  let shopServer: Server;
-  let shopUrl: string;
-  let signerA: SignerProcess;
-  let signerB: SignerProcess;
-  let store: Store;
-  let browser: Browser;
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
 
-  before(async () => {
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    await admin.end();
+/**
+ * The sandbox, two signer processes on a fresh schema, and the shop: it registers orders through A, its
+ * pages talk to B. Closing it stops everything, drops the schema, and checks both signers exited with 0.
+ */
+async function startTwoSigners(): Promise<WalkStack & { signerAUrl: string }> {
+  const schema = `gp_e2e_${randomBytes(6).toString('hex')}`;
+  const cleanups: Array<() => Promise<unknown>> = [];
+  let exitCodes: Array<number | null> = [];
+  const close = async (started = true) => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    if (started) assert.deepEqual(exitCodes, [0, 0], 'both signers shut down cleanly');
+  };
+  try {
+    await admin(`CREATE SCHEMA ${schema}`);
+    cleanups.push(() => admin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
     // The signers only see the schema through their connection's search_path.
     const databaseUrl = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 
-    sandbox = createSandbox({
+    const sandbox = createSandbox({
       apiKey: DEMO_API_KEY,
       salt: DEMO_SALT,
       ipnRetryDelaysMs: [50, 100, 200, 400],
       ipnTimeoutMs: 2000,
     });
     const sandboxUrl = await sandbox.listen(0, '127.0.0.1');
-    shopServer = createServer();
+    cleanups.push(() => sandbox.close());
+    const shopServer = createServer();
     await new Promise<void>(resolve => shopServer.listen(0, '127.0.0.1', resolve));
-    shopUrl = `http://127.0.0.1:${(shopServer.address() as AddressInfo).port}`;
+    const shopUrl = `http://127.0.0.1:${(shopServer.address() as AddressInfo).port}`;
 
     const [portA, portB] = [await freePort(), await freePort()];
     const env = {
@@ -77,8 +79,14 @@ describe('two signer processes on PostgreSQL', () => {
       PUBLIC_URL: `http://127.0.0.1:${portA}`,
     };
     // A first: it runs the migrations; B finds them applied.
-    signerA = await startSignerProcess(portA, env);
-    [signerB, browser] = await Promise.all([startSignerProcess(portB, env), launchBrowser()]);
+    const signerA = await startSignerProcess(portA, env);
+    const signerB = await startSignerProcess(portB, env).catch(async error => {
+      await signerA.stop();
+      throw error;
+    });
+    cleanups.push(async () => {
+      exitCodes = await Promise.all([signerA.stop(), signerB.stop()]);
+    });
 
     const shop = createShop({
       signerUrl: signerB.url,
@@ -88,59 +96,54 @@ describe('two signer processes on PostgreSQL', () => {
       assets: await loadShopAssets(),
     });
     shopServer.on('request', shop.app);
-    store = openStore(PG_URL, { schema });
-  });
+    cleanups.push(async () => {
+      shopServer.closeAllConnections();
+      await new Promise<void>(resolve => shopServer.close(() => resolve()));
+    });
+    const store = openStore(PG_URL, { schema });
+    cleanups.push(() => store.close());
+    return {
+      shopUrl,
+      sandboxUrl,
+      signerUrl: signerB.url,
+      signerAUrl: signerA.url,
+      store,
+      orders: shop.orders,
+      close,
+    };
+  } catch (error) {
+    await close(false);
+    throw error;
+  }
+}
 
-  after(async () => {
-    await browser?.close();
-    shopServer?.closeAllConnections();
-    await new Promise<void>(resolve =>
-      shopServer ? shopServer.close(() => resolve()) : resolve(),
-    );
-    const codes = await Promise.all([signerA?.stop(), signerB?.stop()]);
-    await sandbox?.close();
-    await store?.close();
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await admin.end();
-    assert.deepEqual(codes, [0, 0], 'both signers shut down cleanly');
-  });
+describe('two signer processes on PostgreSQL', () => {
+  const walk = useWalk({ stack: startTwoSigners });
 
-  it('a payment settled by signer A is reported by signer B, stored once in PostgreSQL', async () => {
-    await withShopper(browser, async page => {
-      await openShop(page, shopUrl);
-      const orderRef = await placeOrder(page, ['robusta', 'lotus-tea']);
-      await chooseMode(page, 'modal');
-      await payButton(page).click();
-      await payOnHostedPage(checkoutFrame(page), CARDS.domesticOtp);
+  it('a payment settled by signer A is reported by signer B, stored once in PostgreSQL', () =>
+    walk.shopper(async shopper => {
+      const orderRef = await shopper.checkout(['robusta', 'lotus-tea'], { mode: 'modal' });
+      await shopper.pressPay();
+      await shopper.hostedPage.pay(CARDS.domesticOtp);
 
-      const result = await waitForWidgetEvent(page, 'galaxy-pay-result');
-      await page.locator('#receipt').waitFor();
-      await screenshot(page, 'postgres-two-signers-receipt');
-      assert.equal(result.detail?.status, 'paid');
-      assert.equal(result.detail?.orderRef, orderRef);
-      assert.equal(result.detail?.amount, 405_000);
-      assert.equal(
-        (await recordedEvents(page)).filter(event => event.type === 'galaxy-pay-result').length,
-        1,
-      );
+      const result = await shopper.result();
+      await shopper.receipt();
+      await shopper.screenshot('postgres-two-signers-receipt');
+      assertFields(result, { status: 'paid', orderRef, amount: 405_000 });
+      assert.equal((await shopper.results()).length, 1);
 
-      const { session, events } = await storedSession({ store }, String(result.detail?.sessionId));
-      assert.equal(session.status, 'paid');
-      assert.equal(session.orderRef, orderRef);
-      assert.equal(session.transactionId, result.detail?.transactionId);
+      const { session, events } = await walk.storedSession(result.sessionId);
+      assertFields(session, { status: 'paid', orderRef, transactionId: result.transactionId });
       assert.equal(events.filter(event => event.verdict === 'applied').length, 1);
       // The order was registered through A, the session opened through B: one database.
-      const order = await store.getOrder(orderRef);
+      const order = await walk.stack.store.getOrder(orderRef);
       assert.equal(order?.amount, 405_000);
-      const viewFromA = await fetch(`${signerA.url}/admin/orders/${orderRef}`, {
+      const viewFromA = await fetch(`${walk.stack.signerAUrl}/admin/orders/${orderRef}`, {
         headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
       }).then(res => res.json() as Promise<{ payments: Array<{ status: string }> }>);
       assert.deepEqual(
         viewFromA.payments.map(payment => payment.status),
         ['paid'],
       );
-    });
-  });
+    }));
 });

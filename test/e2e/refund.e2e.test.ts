@@ -4,68 +4,31 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { eventually, startTestStack, type DemoStack } from '../support/stack.js';
+import { describe, it } from 'node:test';
+import { callJsonOk, useWalk } from './support/index.js';
 
 describe('demo shop refunds', () => {
-  let stack: DemoStack;
+  const walk = useWalk({ browser: false });
 
-  before(async () => {
-    stack = await startTestStack();
-  });
-  after(async () => {
-    await stack?.close();
-  });
-
-  async function json(url: string, init: RequestInit = {}): Promise<Record<string, unknown>> {
-    const res = await fetch(url, init);
-    const body = (await res.json()) as Record<string, unknown>;
-    assert.ok(res.ok, `${url}: ${res.status} ${JSON.stringify(body)}`);
-    return body;
-  }
-
-  function refund(orderRef: string, amount: number) {
-    return json(`${stack.signerUrl}/admin/orders/${orderRef}/refund`, {
-      method: 'POST',
+  /** The back office's refund, through the signer's admin API. */
+  const refund = (orderRef: string, amount: number) =>
+    callJsonOk(`${walk.stack.signerUrl}/admin/orders/${orderRef}/refund`, {
       headers: {
-        authorization: `Bearer ${stack.adminToken}`,
-        'content-type': 'application/json',
+        authorization: `Bearer ${walk.stack.adminToken}`,
         'idempotency-key': `${orderRef}-${amount}`,
       },
-      body: JSON.stringify({ amount }),
+      body: { amount },
     });
-  }
 
   it('shows an order partially refunded, then refunded, from the refund webhooks', async () => {
-    const order = await json(`${stack.shopUrl}/api/orders`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ items: [{ id: 'phin', quantity: 2 }] }),
-    });
-    const orderRef = String(order.orderRef);
-    const session = await json(`${stack.signerUrl}/sessions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', origin: stack.shopUrl },
-      body: JSON.stringify({ orderRef }),
-    });
-    const transactionId = String(session.checkoutUrl).split('/').pop();
-    await json(`${stack.sandboxUrl}/__sandbox/transactions/${transactionId}/complete?wait=ipn`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ outcome: 'success', card: '9704000000000018' }),
-    });
-    await eventually(() => stack.orders.get(orderRef)?.status === 'paid', 10_000, 'paid webhook');
+    const orderRef = await walk.paidOrder([{ id: 'phin', quantity: 2 }]);
 
     await refund(orderRef, 40_000);
-    await eventually(
-      () => stack.orders.get(orderRef)?.status === 'partially_refunded',
-      10_000,
-      'refund webhook',
-    );
+    await walk.shopHears(orderRef, 'partially_refunded');
     await refund(orderRef, 70_000);
-    await eventually(() => stack.orders.get(orderRef)?.status === 'refunded', 10_000, 'refunded');
+    await walk.shopHears(orderRef, 'refunded');
 
-    const shown = await json(`${stack.shopUrl}/api/orders/${orderRef}`);
+    const shown = await callJsonOk(`${walk.stack.shopUrl}/api/orders/${orderRef}`);
     assert.deepEqual([shown.status, shown.refunded, shown.amount], ['refunded', 110_000, 110_000]);
   });
 });

@@ -5,23 +5,8 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import {
-  CARDS,
-  checkoutFrame,
-  chooseMode,
-  launchBrowser,
-  openShop,
-  payButton,
-  payOnHostedPage,
-  placeOrder,
-  recordedEvents,
-  screenshot,
-  waitForWidgetEvent,
-  withShopper,
-  type Browser,
-} from '../support/browser.js';
-import { startTestStack, storedSession, type DemoStack } from '../support/stack.js';
+import { describe, it } from 'node:test';
+import { CARDS, assertFields, useWalk } from './support/index.js';
 
 /** The parts of a browser `MessageEvent` the page-side listener reads. */
 interface MessageLike {
@@ -30,25 +15,16 @@ interface MessageLike {
 }
 
 describe('merchant page security', () => {
-  let stack: DemoStack;
-  let browser: Browser;
-
-  before(async () => {
-    [stack, browser] = await Promise.all([startTestStack(), launchBrowser()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
+  const walk = useWalk();
 
   for (const path of ['/', '/spa']) {
     it(`serves ${path} under a strict CSP and pays without a single violation`, async () => {
-      const res = await fetch(`${stack.shopUrl}${path}`);
+      const res = await fetch(`${walk.stack.shopUrl}${path}`);
       const csp = String(res.headers.get('content-security-policy'));
       assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/);
       assert.match(csp, /(^|; )script-src 'self'(;|$)/);
       assert.match(csp, /(^|; )style-src 'self'(;|$)/);
-      assert.match(csp, new RegExp(`frame-src ${new URL(stack.sandboxUrl).origin} `));
+      assert.match(csp, new RegExp(`frame-src ${new URL(walk.stack.sandboxUrl).origin} `));
       assert.match(csp, /frame-ancestors 'self'/);
       assert.equal(res.headers.get('cross-origin-opener-policy'), 'same-origin-allow-popups');
       assert.equal(res.headers.get('x-frame-options'), 'SAMEORIGIN');
@@ -60,34 +36,28 @@ describe('merchant page security', () => {
         );
       }
 
-      await withShopper(browser, async page => {
-        await openShop(page, stack.shopUrl, path);
-        await placeOrder(page, ['robusta']);
-        await chooseMode(page, 'modal');
-        await payButton(page).click();
-        await payOnHostedPage(checkoutFrame(page), CARDS.internationalNon3ds);
-        const result = await waitForWidgetEvent(page, 'galaxy-pay-result');
-        assert.equal(result.detail?.status, 'paid');
-        await page.locator('#receipt').waitFor();
+      await walk.shopper(async shopper => {
+        await shopper.checkout(['robusta'], { path, mode: 'modal' });
+        await shopper.pressPay();
+        await shopper.hostedPage.pay(CARDS.internationalNon3ds);
+        const result = await shopper.result();
+        assert.equal(result.status, 'paid');
+        await shopper.receipt();
 
-        assert.deepEqual(await page.evaluate('window.__cspViolations'), []);
-        const { session } = await storedSession(stack, String(result.detail?.sessionId));
-        assert.equal(session.status, 'paid');
+        assert.deepEqual(await shopper.cspViolations(), []);
+        assert.equal((await walk.storedSession(result.sessionId)).session.status, 'paid');
       });
     });
   }
 
-  it('ignores a forged return message from another origin', async () => {
-    await withShopper(browser, async page => {
-      await openShop(page, stack.shopUrl);
-      const orderRef = await placeOrder(page, ['mug']);
-      await chooseMode(page, 'modal');
-      await payButton(page).click();
-      const open = await waitForWidgetEvent(page, 'galaxy-pay-open');
-      const sessionId = String(open.detail?.sessionId);
-      const { session: before } = await storedSession(stack, sessionId);
-      const frame = checkoutFrame(page);
-      await frame.locator('a[href*="method="]').first().waitFor();
+  it('ignores a forged return message from another origin', () =>
+    walk.shopper(async shopper => {
+      const { page, hostedPage } = shopper;
+      const orderRef = await shopper.checkout(['mug'], { mode: 'modal' });
+      await shopper.pressPay();
+      const { sessionId } = await shopper.event('galaxy-pay-open');
+      const { session: before } = await walk.storedSession(sessionId);
+      await hostedPage.shown();
 
       // The gateway's frame (the very window the widget expects) posts what the signer's return page
       // would, with the real session id and nonce: only the origin is wrong.
@@ -102,7 +72,7 @@ describe('merchant page security', () => {
             });
           }),
       );
-      await frame
+      await hostedPage
         .locator('body')
         .evaluate(
           (_body, message) =>
@@ -111,33 +81,24 @@ describe('merchant page security', () => {
             ).parent.postMessage(message, '*'),
           { type: 'galaxy-pay:return', sessionId, nonce: before.nonce },
         );
-      assert.equal(await delivered, new URL(stack.sandboxUrl).origin);
+      // The positive signal: the page received it (after the widget's own listener, added earlier).
+      assert.equal(await delivered, new URL(walk.stack.sandboxUrl).origin);
 
       // Delivered, and the widget did not react: still paying, dialog open, no outcome event.
       // While the modal is open, progress is announced from inside it.
-      const announcement = await page
-        .locator('galaxy-pay-button dialog [role="status"]')
-        .textContent();
-      assert.equal(announcement, 'Đang chờ thanh toán…');
-      assert.equal(await page.locator('galaxy-pay-button dialog[open]').count(), 1);
-      assert.deepEqual(
-        (await recordedEvents(page)).map(event => event.type),
-        ['galaxy-pay-open'],
+      assert.equal(
+        await shopper.text('galaxy-pay-button dialog [role="status"]'),
+        'Đang chờ thanh toán…',
       );
-      const { session: afterForgery } = await storedSession(stack, sessionId);
-      assert.equal(afterForgery.status, 'pending');
-      await screenshot(page, 'forged-message-ignored');
+      assert.equal(await shopper.dialog('[open]').count(), 1);
+      assert.deepEqual(await shopper.eventTypes(), ['galaxy-pay-open']);
+      assert.equal((await walk.storedSession(sessionId)).session.status, 'pending');
+      await shopper.screenshot('forged-message-ignored');
 
       // The real payment still completes, once.
-      await payOnHostedPage(frame, CARDS.domesticOtp);
-      const result = await waitForWidgetEvent(page, 'galaxy-pay-result');
-      assert.equal(result.detail?.status, 'paid');
-      assert.equal(result.detail?.sessionId, sessionId);
-      assert.equal(result.detail?.orderRef, orderRef);
-      assert.equal(
-        (await recordedEvents(page)).filter(event => event.type === 'galaxy-pay-result').length,
-        1,
-      );
-    });
-  });
+      await hostedPage.pay(CARDS.domesticOtp);
+      const result = await shopper.result();
+      assertFields(result, { status: 'paid', sessionId, orderRef });
+      assert.equal((await shopper.results()).length, 1);
+    }));
 });

@@ -5,31 +5,23 @@
 
 import { fileURLToPath } from 'node:url';
 import { startDemo } from '@galaxy-pay/demo';
-import {
-  checkoutFrame,
-  chooseMode,
-  launchBrowser,
-  newShopperContext,
-  openShop,
-  payButton,
-  placeOrder,
-} from './browser.js';
+import { launchBrowser, newShopperContext } from '../e2e/support/browser.js';
+import { CARDS } from '../e2e/support/hosted-page.js';
+import { Shopper } from '../e2e/support/shopper.js';
 
 const target = fileURLToPath(new URL('../../docs/demo.png', import.meta.url));
 const stack = await startDemo();
 const browser = await launchBrowser();
 try {
   const context = await newShopperContext(browser, { viewport: { width: 1200, height: 760 } });
-  const page = await context.newPage();
-  await openShop(page, stack.shopUrl);
-  await placeOrder(page, ['robusta', 'phin', 'lotus-tea']);
-  await chooseMode(page, 'modal');
-  await payButton(page).click();
-  const frame = checkoutFrame(page);
-  await frame.locator('a[href*="method=DOMESTIC"]').click();
-  await frame.locator('input[name="cardNumber"]').fill('9704000000000018');
-  await frame.locator('input[name="cardHolderName"]').fill('NGUYEN VAN A');
-  await page.screenshot({ path: target });
+  const shopper = new Shopper(await context.newPage(), context, stack);
+  await shopper.checkout(['robusta', 'phin', 'lotus-tea'], { mode: 'modal' });
+  await shopper.pressPay();
+  const { hostedPage } = shopper;
+  await hostedPage.chooseMethod('DOMESTIC');
+  await hostedPage.locator('input[name="cardNumber"]').fill(CARDS.domesticOtp.number);
+  await hostedPage.locator('input[name="cardHolderName"]').fill('NGUYEN VAN A');
+  await shopper.page.screenshot({ path: target });
   console.log(`wrote ${target}`);
 } finally {
   await browser.close();

@@ -9,6 +9,7 @@ import sinon from 'sinon';
 import 'axe-core/axe.min.js';
 import type { GalaxyPayButton } from './galaxy-pay-button.js';
 import {
+  checkoutOf,
   completePayment,
   customerHandle,
   dialogOf,
@@ -194,6 +195,9 @@ describe('QR payments (payment-method="QRPAY")', () => {
   it('shows the signer QR image with a countdown, and reports the payment once', async () => {
     const el = await extrasButton({ method: 'QRPAY', mode: 'popup' });
     const open = sinon.spy(window, 'open');
+    const intervals = sinon.spy(window, 'setInterval');
+    const cleared = sinon.spy(window, 'clearInterval');
+    const closed = sinon.spy(EventSource.prototype, 'close');
     const events = record(el);
 
     payButton(el).click();
@@ -216,7 +220,10 @@ describe('QR payments (payment-method="QRPAY")', () => {
     const settled = oneEvent(el, 'galaxy-pay-result');
     await completePayment(sessionId, 'success');
     expect((await settled).detail).to.include({ status: 'paid', sessionId });
-    await new Promise(resolve => setTimeout(resolve, 300));
+    // Nothing is left to report anything more: the status stream is closed, the countdown stopped.
+    expect(closed.called).to.equal(true);
+    expect(intervals.called).to.equal(true);
+    expect(cleared.args.map(([id]) => id)).to.include.members(intervals.returnValues);
     expect(events.map(e => e.type)).to.deep.equal(['open', 'close', 'result']);
     expect(dialogOf(el).open).to.equal(false);
   });
@@ -229,16 +236,18 @@ describe('QR payments (payment-method="QRPAY")', () => {
     controller.abort();
     const ended = { controller, base: 'http://127.0.0.1:1', orderRef: 'X', sessionId: 'gone' };
     const interval = sinon.spy(window, 'setInterval');
+    const stream = sinon.spy(window, 'EventSource');
 
-    showQr(el as never, ended as never, {
+    showQr(checkoutOf(el), ended as never, {
       imageUrl: 'http://127.0.0.1:1/qr.svg',
       expiresAt: new Date(Date.now() + 60_000).toISOString(),
     });
-    await new Promise(resolve => setTimeout(resolve, 100));
+    await el.updateComplete;
 
     expect(events).to.deep.equal([]);
     expect(shadow(el).querySelector('.qr')).to.equal(null);
     expect(interval.called).to.equal(false);
+    expect(stream.called).to.equal(false);
   });
 
   it('counts down, announces sparingly, and reports the expiry as galaxy-pay-cancel "timeout"', async () => {
@@ -288,6 +297,8 @@ describe('COOP same-origin (T35)', () => {
       );
     const warn = sinon.stub(console, 'warn');
     const open = sinon.spy(window, 'open');
+    // The element reading the page's policy off that answer: the COOP check has run.
+    const policyRead = sinon.spy(Headers.prototype, 'get').withArgs('cross-origin-opener-policy');
 
     for (let round = 0; round < 2; round++) {
       const el = await extrasButton({ mode: 'popup' });
@@ -297,7 +308,7 @@ describe('COOP same-origin (T35)', () => {
       const { sessionId } = (await oneEvent(el, 'galaxy-pay-open')).detail;
       // What COOP does to the opener's handle: `closed` right after the navigation.
       (open.returnValues[round] as Window).close();
-      await new Promise(resolve => setTimeout(resolve, 1200));
+      await until(() => policyRead.callCount === round + 1);
       expect(events.map(e => e.type)).to.deep.equal(['open']);
 
       const settled = oneEvent(el, 'galaxy-pay-result');

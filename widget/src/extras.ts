@@ -5,12 +5,13 @@
  * chooser (`customer-handle`) and the QR panel (`payment-method="QRPAY"`).
  */
 
-import { css, html } from 'lit';
+import { html } from 'lit';
+import type { CheckoutController, Flow } from './checkout-controller.js';
+import { watch } from './checkout.js';
 import { GalaxyPayOpenEvent } from './events.js';
-import type { Flow } from './galaxy-pay-button.js';
-import { watch, type Host } from './checkout.js';
+import { adoptExtraStyles } from './extras.styles.js';
 import { GalaxyPayRequestError, call, type CallOptions } from './signer-client.js';
-import type { GalaxyPayExtraStrings } from './strings.js';
+import { languageOf, type GalaxyPayExtraStrings } from './strings.js';
 import type { GalaxyPayLang, SavedCard } from './types.js';
 
 export * from './checkout.js';
@@ -38,73 +39,10 @@ export const EXTRA_STRINGS: Record<GalaxyPayLang, GalaxyPayExtraStrings> = {
   },
 };
 
-/** Added to the element's adopted stylesheets when this module loads. */
-export const extraStyles = css`
-  .pick {
-    display: grid;
-    gap: 12px;
-    width: min(100%, 340px);
-    padding: 16px;
-    text-align: start;
-  }
-  fieldset {
-    display: grid;
-    gap: 4px;
-    margin: 0;
-    padding: 0;
-    border: 0;
-  }
-  legend {
-    margin-bottom: 8px;
-    font-weight: 600;
-  }
-  .pick label {
-    display: flex;
-    align-items: center;
-    gap: 10px;
-    min-height: 44px;
-    padding: 0 12px;
-    border: 1px solid color-mix(in srgb, currentColor 25%, transparent);
-    border-radius: var(--galaxy-pay-radius);
-  }
-  .pick input {
-    accent-color: var(--galaxy-pay-accent);
-  }
-  .go {
-    min-height: 44px;
-    border: 0;
-    border-radius: var(--galaxy-pay-radius);
-    background: var(--galaxy-pay-accent);
-    color: var(--galaxy-pay-accent-text);
-    font-weight: 600;
-  }
-  .qr {
-    display: grid;
-    justify-items: center;
-    gap: 8px;
-    padding: 16px;
-  }
-  .qr img {
-    width: min(280px, 70vw);
-    height: auto;
-    aspect-ratio: 1;
-    background: #fff;
-  }
-  .qr p {
-    margin: 0;
-  }
-`;
-
-const styled = new WeakSet<Host>();
-
-/** This module's words (overridable through `strings`), and its styles adopted by `host` once. */
-function setUp(host: Host): GalaxyPayExtraStrings {
-  const root = host.shadowRoot!;
-  if (!styled.has(host)) {
-    styled.add(host);
-    root.adoptedStyleSheets = [...root.adoptedStyleSheets, extraStyles.styleSheet!];
-  }
-  return { ...EXTRA_STRINGS[host.language], ...host.strings };
+/** This module's words (overridable through `strings`), and the lazy styles adopted by the element. */
+function setUp({ host }: CheckoutController): GalaxyPayExtraStrings {
+  adoptExtraStyles(host);
+  return { ...EXTRA_STRINGS[languageOf(host)], ...host.strings };
 }
 
 /**
@@ -112,46 +50,46 @@ function setUp(host: Host): GalaxyPayExtraStrings {
  * activation, so a popup may still open) continues the checkout with `tokenId` or `saveCard`. A refused
  * handle throws (→ `CUSTOMER_HANDLE`) and shows nothing.
  */
-export async function chooseCard(host: Host, flow: Flow): Promise<void> {
-  const w = setUp(host);
-  host.setPhase('opening');
-  host.frameState = 'loading';
-  await host.updateComplete;
-  if (host.flow !== flow) return;
-  host.dialog?.showModal();
-  const cards = await listCards(flow.base, host.customerHandle, { signal: flow.controller.signal });
-  if (host.flow !== flow) return;
-  host.panel = () =>
+export async function chooseCard(c: CheckoutController, flow: Flow): Promise<void> {
+  const w = setUp(c);
+  c.setPhase(flow, 'opening');
+  c.set(flow, { frameState: 'loading' });
+  await c.step(flow, c.host.updateComplete);
+  c.dialog?.showModal();
+  const { signal } = flow.controller;
+  const cards = await c.step(flow, listCards(flow.base, c.host.customerHandle, { signal }));
+  const panel = () =>
     cardsForm(cards, w, (tokenId, save) => {
-      if (host.flow !== flow) return;
-      host.panel = undefined;
+      c.set(flow, { panel: undefined });
       flow.tokenId = tokenId;
       flow.saveCard = save;
-      host.go(flow);
+      c.go(flow);
     });
+  c.set(flow, { panel });
 }
 
 /**
  * QRPAY: the signer's QR image with an expiry countdown; the status comes through SSE or polling as usual,
  * and past the expiry the signer is asked until it says `expired` (→ `galaxy-pay-cancel` 'timeout').
  */
-export function showQr(host: Host, flow: Flow, qr: { imageUrl: string; expiresAt: string }): void {
-  // Removed or closed while this module loaded: nothing to show, and no timer or stream to leave behind (T38).
-  if (flow.controller.signal.aborted || host.flow !== flow) return;
+export function showQr(
+  c: CheckoutController,
+  flow: Flow,
+  qr: { imageUrl: string; expiresAt: string },
+): void {
   if (!/^https?:\/\//.test(qr.imageUrl)) throw new GalaxyPayRequestError(flow.base, 502, 'no_qr');
-  const w = setUp(host);
-  const watcher = watch(host, flow);
+  const w = setUp(c);
+  const watcher = watch(c, flow);
   let left = 0;
-  host.frameState = 'loaded';
-  host.panel = () => qrPanel(qr.imageUrl, left, w, () => void watcher.check());
-  host.setPhase('paying');
+  const panel = () => qrPanel(qr.imageUrl, left, w, () => void watcher.check());
+  c.set(flow, { frameState: 'loaded', panel });
+  c.setPhase(flow, 'paying');
   countdown(qr.expiresAt, flow.controller.signal, (seconds, announce) => {
     left = seconds;
-    host.requestUpdate();
-    if (announce) host.announcement = expiryText(w, seconds);
+    c.set(flow, announce ? { announcement: expiryText(w, seconds) } : {});
     if (!seconds) void watcher.check();
   });
-  host.dispatchEvent(new GalaxyPayOpenEvent({ sessionId: flow.sessionId!, mode: 'modal' }));
+  c.emit(flow, new GalaxyPayOpenEvent({ sessionId: flow.sessionId!, mode: 'modal' }));
 }
 
 /** `GET {signer}/customer/tokens`, the handle in a header (not in URLs and their logs). */
@@ -223,7 +161,7 @@ export const qrPanel = (
   </div>`;
 
 /**
- * Calls `onTick(secondsLeft, announce)` every second until `signal` aborts. `announce` is true at a cadence a
+ * Calls `onTick(secondsLeft, announce)` every second until `signal` aborts (never, if it already has). `announce` is true at a cadence a
  * screen reader can bear: each full minute, at 30 and 10 seconds, and at expiry; after expiry it ticks every
  * 3 seconds, so the caller can ask the signer until it says `expired`.
  */
@@ -232,6 +170,7 @@ export function countdown(
   signal: AbortSignal,
   onTick: (seconds: number, announce: boolean) => void,
 ): void {
+  if (signal.aborted) return;
   const end = Date.parse(expiresAt);
   let after = 0;
   const tick = () => {

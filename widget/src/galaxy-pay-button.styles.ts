@@ -1,6 +1,9 @@
 import { css } from 'lit';
 
-/** Adopted by Lit as a constructed stylesheet: no inline `style`, so `style-src 'self'` is enough. */
+/**
+ * Adopted by Lit as a constructed stylesheet: no inline `style`, so `style-src 'self'` is enough. What only the
+ * lazily loaded steps render is styled in `extras.styles.ts`.
+ */
 export const styles = css`
   :host {
     display: inline-block;
@@ -106,17 +109,6 @@ export const styles = css`
     display: grid;
     place-items: center;
     text-align: center;
-  }
-  iframe {
-    position: absolute;
-    inset: 0;
-    width: 100%;
-    height: 100%;
-    border: 0;
-    background: #fff;
-  }
-  .loading {
-    opacity: 0;
   }
   .spin {
     width: 36px;

@@ -5,6 +5,7 @@ import 'axe-core/axe.min.js';
 import type { GalaxyPayButton } from './galaxy-pay-button.js';
 import {
   button,
+  checkoutOf,
   clickAndOpen,
   completePayment,
   dialogOf,
@@ -12,8 +13,8 @@ import {
   newOrder,
   payButton,
   record,
+  nextMessage,
   shadow,
-  sleep,
   stack,
   until,
 } from './test-helpers.js';
@@ -45,6 +46,21 @@ async function loadFrame(src: string): Promise<HTMLIFrameElement> {
   await loaded;
   return frame;
 }
+
+/**
+ * The button of the merchant page in `frame`, once that page has asked its signer about the returned
+ * `sessionId` (the request is in its resource timings) and the button is idle again (the answer was handled).
+ */
+const askedAndIdle = (frame: HTMLIFrameElement, sessionId: string) =>
+  until(() => {
+    const page = frame.contentWindow!;
+    const path = `/sessions/${encodeURIComponent(sessionId)}`;
+    const asked = page.performance
+      .getEntriesByType('resource')
+      .some(entry => new URL(entry.name).pathname === path);
+    const el = page.document.querySelector('galaxy-pay-button');
+    return asked && el && payButton(el).getAttribute('aria-disabled') !== 'true' ? el : null;
+  });
 
 afterEach(() => sinon.restore());
 
@@ -136,16 +152,23 @@ describe('<galaxy-pay-button>', () => {
     it('does nothing while disabled, and reflects the attribute', async () => {
       const fetch = sinon.spy(window, 'fetch');
       const el = await button();
+      const events = record(el);
       el.disabled = true;
       await el.updateComplete;
 
       payButton(el).click();
       el.open();
-      await sleep(50);
-
       expect(el.hasAttribute('disabled')).to.equal(true);
       expect(payButton(el).disabled).to.equal(true);
-      expect(fetch.called).to.equal(false);
+      // Enabled again, for another order: its payment opens, and it is the first thing the button did.
+      el.disabled = false;
+      el.orderRef = newOrder();
+      await clickAndOpen(el);
+
+      expect(sessionPosts(fetch).map(body => body.orderRef)).to.deep.equal([el.orderRef]);
+      expect(events.map(e => e.type)).to.deep.equal(['open']);
+      el.close();
+      await oneEvent(el, 'galaxy-pay-cancel');
     });
 
     it('dispatches CONFIG without a signer or an order reference', async () => {
@@ -257,9 +280,9 @@ describe('<galaxy-pay-button>', () => {
       const { callback } = await completePayment(sessionId, 'success');
       expect(statusChecks(fetch)).to.equal(0);
 
+      const message = nextMessage(event => event.data?.type === 'galaxy-pay:return');
       frameOf(el)!.src = callback!;
-      await oneEvent(el, 'galaxy-pay-result');
-      await sleep(300);
+      await Promise.all([oneEvent(el, 'galaxy-pay-result'), message]);
 
       expect(statusChecks(fetch)).to.equal(1);
       expect(events.filter(e => e.type === 'result')).to.have.length(1);
@@ -508,7 +531,7 @@ describe('<galaxy-pay-button>', () => {
       query.set('galaxy_pay_session', sessionId);
 
       const frame = await loadFrame(`/test-pages/redirect.html?${query}`);
-      await sleep(500);
+      await askedAndIdle(frame, sessionId);
 
       expect(frame.contentWindow!.events).to.deep.equal([]);
       expect(frame.contentWindow!.location.search).to.contain('galaxy_pay_session');
@@ -522,8 +545,7 @@ describe('<galaxy-pay-button>', () => {
       query.set('galaxy_pay_session', 'forged-0000000000000000000000');
 
       const frame = await loadFrame(`/test-pages/redirect.html?${query}`);
-      const el = await until(() => frame.contentDocument!.querySelector('galaxy-pay-button'));
-      await sleep(500);
+      const el = await askedAndIdle(frame, 'forged-0000000000000000000000');
 
       expect(frame.contentWindow!.events).to.deep.equal([]);
       expect(payButton(el).getAttribute('aria-disabled')).not.to.equal('true');
@@ -542,25 +564,33 @@ describe('<galaxy-pay-button>', () => {
       el.open();
       await oneEvent(el, 'galaxy-pay-open');
       payButton(el).click();
-      await sleep(100);
-
-      expect(sessionPosts(fetch)).to.have.length(1);
-      expect(events.map(e => e.type)).to.deep.equal(['open']);
       expect(payButton(el).getAttribute('aria-disabled')).to.equal('true');
       el.close();
       await oneEvent(el, 'galaxy-pay-cancel');
+
+      expect(sessionPosts(fetch)).to.have.length(1);
+      expect(events.map(e => e.type)).to.deep.equal(['open', 'close', 'cancel']);
       expect(payButton(el).hasAttribute('aria-disabled')).to.equal(false);
     });
 
     it('removed while the session is being created: aborts it and dispatches nothing', async () => {
       const el = await button({ mode: 'modal' });
+      const fetch = sinon.spy(window, 'fetch');
       const events = record(el);
+      const parent = el.parentElement!;
 
       payButton(el).click();
       el.remove();
-      await sleep(500);
+      const created = fetch.getCalls().find(call => String(call.args[0]).endsWith('/sessions'))!;
+      const error = await (created.returnValue as Promise<Response>).catch((e: Error) => e);
+      expect(error).to.have.property('name', 'AbortError');
+      // Put back, it pays as usual: its events are that payment's, none came from the aborted one.
+      parent.append(el);
+      await clickAndOpen(el);
 
-      expect(events).to.deep.equal([]);
+      expect(events.map(e => e.type)).to.deep.equal(['open']);
+      el.close();
+      await oneEvent(el, 'galaxy-pay-cancel');
     });
 
     it('removed mid-payment: closes the popup and dispatches nothing, even when the payment lands', async () => {
@@ -568,13 +598,19 @@ describe('<galaxy-pay-button>', () => {
       const el = await button({ mode: 'popup' });
       const events = record(el);
       const { sessionId } = await clickAndOpen(el);
+      const parent = el.parentElement!;
 
       el.remove();
       await completePayment(sessionId, 'success');
-      await sleep(500);
-
       expect(popupOf(open).closed).to.equal(true);
-      expect(events.map(e => e.type)).to.deep.equal(['open']);
+      // Put back and clicked: the signer refuses the order it now knows is paid, an answer that comes after
+      // the payment landed; the removed payment reported nothing meanwhile.
+      parent.append(el);
+      payButton(el).click();
+      const { detail } = await oneEvent(el, 'galaxy-pay-error');
+
+      expect(detail.code).to.equal('ORDER_PAID');
+      expect(events.map(e => e.type)).to.deep.equal(['open', 'close', 'error']);
     });
 
     it('two buttons on one page never cross-talk, one payment at a time', async () => {
@@ -590,7 +626,6 @@ describe('<galaxy-pay-button>', () => {
       const settled = oneEvent(a, 'galaxy-pay-result');
       await completePayment(idA, 'success');
       await settled;
-      await sleep(300);
       expect(eventsB).to.deep.equal([]);
       expect(open.calledOnce).to.equal(true);
 
@@ -621,7 +656,7 @@ describe('<galaxy-pay-button>', () => {
       const events = record(el);
       const { sessionId } = await clickAndOpen(el);
       const ours = frameOf(el)!.contentWindow!;
-      const nonce = (el as unknown as { flow: { nonce: string } }).flow.nonce;
+      const nonce = checkoutOf(el).flow!.nonce;
       const good = { type: 'galaxy-pay:return', sessionId, nonce };
       const forge = (init: MessageEventInit) =>
         dispatchEvent(
@@ -637,8 +672,9 @@ describe('<galaxy-pay-button>', () => {
       forge({ data: 'galaxy-pay:return' });
       // A real window of another (opaque) origin posting the exact message.
       const script = `<script>parent.postMessage(${JSON.stringify(good)}, '*')</script>`;
+      const delivered = nextMessage(event => event.origin === 'null');
       const foreign = await loadFrame(`data:text/html,${encodeURIComponent(script)}`);
-      await sleep(200);
+      await delivered;
       expect(statusChecks(fetch)).to.equal(0);
       expect(events.map(e => e.type)).to.deep.equal(['open']);
 

@@ -42,9 +42,10 @@ export const isFinal = (view: SessionView): boolean =>
   view.status !== 'pending' && view.status !== 'pending_unknown';
 
 /**
- * Calls `onView` with every status the signer reports until a final one or `signal` aborts: SSE first, and
- * polling if the stream fails (proxies that buffer, old webviews). `check()` asks at once (a message arrived,
- * the popup closed); a failed check is not an error, the next poll or event will tell.
+ * Calls `onView` with every status the signer reports until a final one or `signal` aborts (nothing at all if
+ * it already has): SSE first, and polling if the stream fails (proxies that buffer, old webviews). `check()`
+ * asks at once (a message arrived, the popup closed); a failed check is not an error, the next poll or event
+ * will tell.
  */
 export function watchSession(
   signer: string,
@@ -60,6 +61,7 @@ export function watchSession(
     onView(view);
   };
   const check = () => getSession(signer, id, options).then(deliver, () => undefined);
+  if (signal?.aborted) return { check };
   const poll = () => {
     const timer = setInterval(() => {
       if (stopped || signal?.aborted) clearInterval(timer);

@@ -19,8 +19,9 @@ const view = (status: SessionView['status']): SessionView => ({
   expiresAt: '2030-01-01T00:00:00.000Z',
 });
 
+/** A signer's JSON answer, as much of a Response as `call` reads: its body is there within microtasks. */
 const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  ({ ok: status < 300, status, json: () => Promise.resolve(body) }) as Response;
 
 describe('signer-client', () => {
   afterEach(() => sinon.restore());
@@ -67,33 +68,44 @@ describe('signer-client', () => {
   });
 
   it('polls when Server-Sent Events are off, until a final status', async () => {
+    const clock = sinon.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const fetch = sinon.stub(window, 'fetch');
     fetch.onCall(0).resolves(json(view('pending')));
     fetch.onCall(1).resolves(json(view('paid')));
     const seen: string[] = [];
 
     watchSession('https://s.test', 'S1', v => seen.push(v.status), { sse: false, pollMs: 10 });
-    await new Promise(resolve => setTimeout(resolve, 80));
-
+    await clock.tickAsync(10);
+    expect(seen).to.deep.equal(['pending']);
+    await clock.tickAsync(10);
     expect(seen).to.deep.equal(['pending', 'paid']);
+    await clock.tickAsync(100);
+
     expect(fetch.callCount).to.equal(2);
+    expect(clock.countTimers()).to.equal(0);
   });
 
   it('closes a broken event stream and polls instead, until a final status', async () => {
     const fetch = sinon.stub(window, 'fetch').resolves(json(view('paid')));
     const close = sinon.spy(EventSource.prototype, 'close');
-    const seen: string[] = [];
+    const controller = new AbortController();
 
     // Nothing listens there: the stream fails at once, and EventSource alone would retry for ever.
-    watchSession('http://127.0.0.1:9', 'S1', v => seen.push(v.status), { pollMs: 10 });
-    await new Promise(resolve => setTimeout(resolve, 300));
+    const seen = await new Promise<string>(resolve =>
+      watchSession('http://127.0.0.1:9', 'S1', v => resolve(v.status), {
+        pollMs: 10,
+        signal: controller.signal,
+      }),
+    );
+    controller.abort();
 
     expect(close.called).to.equal(true);
-    expect(seen).to.deep.equal(['paid']);
+    expect(seen).to.equal('paid');
     expect(String(fetch.firstCall.args[0])).to.equal('http://127.0.0.1:9/sessions/S1');
   });
 
   it('stops polling when its signal aborts', async () => {
+    const clock = sinon.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const fetch = sinon.stub(window, 'fetch').resolves(json(view('pending')));
     const controller = new AbortController();
 
@@ -102,12 +114,21 @@ describe('signer-client', () => {
       pollMs: 10,
       signal: controller.signal,
     });
-    await new Promise(resolve => setTimeout(resolve, 35));
+    await clock.tickAsync(35);
     controller.abort();
-    const calls = fetch.callCount;
-    await new Promise(resolve => setTimeout(resolve, 50));
+    await clock.tickAsync(50);
 
-    expect(calls).to.be.greaterThan(0);
-    expect(fetch.callCount).to.equal(calls);
+    expect(fetch.callCount).to.equal(3);
+    expect(clock.countTimers()).to.equal(0);
+  });
+
+  it('does nothing for a signal that has already aborted: no stream, no polling', () => {
+    const stream = sinon.spy(window, 'EventSource');
+    const interval = sinon.spy(window, 'setInterval');
+
+    watchSession('https://s.test', 'S1', () => undefined, { signal: AbortSignal.abort() });
+
+    expect(stream.called).to.equal(false);
+    expect(interval.called).to.equal(false);
   });
 });

@@ -1,4 +1,7 @@
-/** Built-in words in Vietnamese and English; the `strings` property overrides any of them. */
+/**
+ * Built-in words in Vietnamese and English; the `strings` property overrides any of them. Nothing here runs at
+ * import time (SSR-safe).
+ */
 
 import type { GalaxyPayLang } from './types.js';
 
@@ -72,3 +75,29 @@ export const STRINGS: Record<GalaxyPayLang, GalaxyPayStrings> = {
     popupBlocked: 'The browser blocked the payment window.',
   },
 };
+
+/**
+ * The built-in language of `el`: its `lang`, else the nearest `lang` around it, the page's, then the
+ * browser's; Vietnamese otherwise.
+ */
+export function languageOf(el: HTMLElement): GalaxyPayLang {
+  const tags = [
+    el.lang,
+    el.closest('[lang]')?.getAttribute('lang'),
+    document.documentElement.lang,
+    ...navigator.languages,
+  ];
+  for (const tag of tags) {
+    const primary = tag?.toLowerCase().split('-')[0];
+    if (primary === 'vi' || primary === 'en') return primary;
+  }
+  return 'vi';
+}
+
+/** The words `el` shows: the built-in ones in its language, with its `strings` overrides. */
+export const wordsOf = (
+  el: HTMLElement & { strings: Partial<GalaxyPayStrings> },
+): GalaxyPayStrings => ({
+  ...STRINGS[languageOf(el)],
+  ...el.strings,
+});

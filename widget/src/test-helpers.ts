@@ -2,6 +2,7 @@
 
 import { executeServerCommand } from '@web/test-runner-commands';
 import { fixture, html, oneEvent } from '@open-wc/testing';
+import type { CheckoutController } from './checkout-controller.js';
 import type { GalaxyPayButton } from './galaxy-pay-button.js';
 import './index.js';
 
@@ -64,6 +65,9 @@ export const payButton = (el: GalaxyPayButton) =>
   shadow(el).querySelector<HTMLButtonElement>('[part=button]')!;
 export const dialogOf = (el: GalaxyPayButton) => shadow(el).querySelector('dialog')!;
 export const frameOf = (el: GalaxyPayButton) => shadow(el).querySelector('iframe');
+/** The element's (private) controller: the payment under way, for tests that forge what only it knows. */
+export const checkoutOf = (el: GalaxyPayButton) =>
+  (el as unknown as { checkout: CheckoutController }).checkout;
 
 /** Clicks the button and waits for `galaxy-pay-open`. */
 export async function clickAndOpen(el: GalaxyPayButton) {
@@ -83,15 +87,28 @@ export function record(el: HTMLElement): Array<{ type: string; detail: unknown }
   return seen;
 }
 
-export const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
-
-/** Polls `check` until it returns something truthy. */
+/** Polls `check` until it returns something truthy (each poll in a task of its own). */
 export async function until<T>(check: () => T, timeoutMs = 8000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = check();
     if (value) return value as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(25);
+    await new Promise(resolve => setTimeout(resolve, 25));
   }
+}
+
+/**
+ * The next `message` this window receives that `match` accepts. A listener added now runs after the element's
+ * own (added when its payment opened): once this resolves, the element has handled that message.
+ */
+export function nextMessage(match: (event: MessageEvent) => boolean): Promise<MessageEvent> {
+  return new Promise(resolve => {
+    const listener = (event: MessageEvent) => {
+      if (!match(event)) return;
+      removeEventListener('message', listener);
+      resolve(event);
+    };
+    addEventListener('message', listener);
+  });
 }

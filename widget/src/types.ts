@@ -1,5 +1,7 @@
 /** Public types of `<galaxy-pay-button>`: what the signer answers and what the events carry. */
 
+import type { SessionStatus } from './session-status.js';
+
 /** How the checkout is shown. `auto` picks one from the screen and the browser. */
 export type GalaxyPayMode = 'auto' | 'modal' | 'popup' | 'redirect';
 
@@ -16,17 +18,8 @@ export type GalaxyPayPaymentMethod =
 /** Built-in languages. */
 export type GalaxyPayLang = 'vi' | 'en';
 
-/** Session statuses the signer reports (`server/src/store/store.ts`). */
-export type SessionStatus =
-  | 'pending'
-  | 'pending_unknown'
-  | 'paid'
-  | 'failed'
-  | 'cancelled'
-  | 'expired'
-  | 'needs_review'
-  | 'authorized'
-  | 'voided';
+/** Session statuses the signer reports (`@galaxy-pay/protocol`, written out in the published typings). */
+export type { SessionStatus };
 
 /** `POST {signer}/sessions` answer. */
 export interface CreatedSession {

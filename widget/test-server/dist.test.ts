@@ -6,8 +6,9 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { SESSION_STATUSES } from '@galaxy-pay/protocol/session-status';
 import { apiReference } from '../scripts/api-reference.js';
 
 const dist = new URL('../dist/', import.meta.url);
@@ -102,6 +103,23 @@ describe('dist/index.js (ESM)', () => {
     for (const name of ['signer', 'orderRef', 'mode', 'lang', 'paymentMethod', 'customerHandle']) {
       assert.ok(name in GalaxyPayButton.prototype, name);
     }
+  });
+});
+
+describe('dist/*.d.ts (typings)', () => {
+  it('name no package a consumer would not have: the session statuses (from protocol) are written out', () => {
+    for (const file of readdirSync(dist).filter(name => name.endsWith('.d.ts'))) {
+      const code = text(file);
+      const specifiers = [
+        ...code.matchAll(/^\s*(?:import|export)\b[^'"]*?\bfrom\s*['"]([^'"]+)['"]/gm),
+        ...code.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g),
+      ].map(match => match[1]!);
+      for (const specifier of specifiers) {
+        assert.match(specifier, /^(\.\/|lit$|lit\/|@lit\/|react$)/, `${file} imports ${specifier}`);
+      }
+    }
+    const written = `readonly [${SESSION_STATUSES.map(status => `"${status}"`).join(', ')}]`;
+    assert.ok(text('session-status.d.ts').includes(written), "SessionStatus is protocol's list");
   });
 });
 

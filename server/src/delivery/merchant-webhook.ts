@@ -6,7 +6,7 @@
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { PaymentNotice } from './outbox.js';
+import type { PaymentNotice } from './notices.js';
 
 /** Default tolerance for the timestamp, in both directions. */
 export const WEBHOOK_TOLERANCE_SECONDS = 5 * 60;

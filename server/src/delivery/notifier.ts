@@ -4,7 +4,7 @@
  */
 
 import { EventEmitter } from 'node:events';
-import type { Store } from './store/store.js';
+import type { Store } from '../store/store.js';
 
 export class SessionNotifier {
   private readonly emitter = new EventEmitter();

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { silentLogger } from './logger.js';
+import { silentLogger } from '../logger.js';
 import { verifyWebhook } from './merchant-webhook.js';
-import { OutboxWorker, retryDelayMs, type PaymentNotice, type SignerHooks } from './outbox.js';
-import type { Session, Store, Transition } from './store/store.js';
-import { freshStore, seedSession } from './test-support.js';
+import type { PaymentNotice, SignerHooks } from './notices.js';
+import { OutboxWorker, retryDelayMs } from './outbox.js';
+import type { Session, Store, Transition } from '../store/store.js';
+import { freshStore, seedSession } from '../testing/test-support.js';
 
 const T0 = new Date('2030-03-01T08:00:00.000Z');
 const WEBHOOK_SECRET = 'outbox-test-webhook-secret-0123456789';

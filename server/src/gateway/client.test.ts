@@ -12,14 +12,10 @@ import {
   type EndpointPath,
 } from '@galaxy-pay/protocol';
 import { createSandbox, type RequestRecord, type Sandbox } from '@galaxy-pay/sandbox';
-import {
-  createGatewayClient,
-  GatewayError,
-  type GatewayClient,
-  type GatewayClientOptions,
-  type GatewayErrorCode,
-  type GatewayLogger,
-} from './gateway-client.js';
+import { createTestGatewayClient, type TestGatewayClient } from '../testing/gateway-test-client.js';
+import { createGatewayClient } from './client.js';
+import { GatewayError, type GatewayErrorCode } from './errors.js';
+import type { GatewayClientOptions, GatewayLogger } from './options.js';
 
 const API_KEY = 'CANARY-KEY-7f3a9c1e5b';
 const SALT = 'GO@2021';
@@ -63,7 +59,7 @@ after(async () => {
 });
 
 interface TestClient {
-  client: GatewayClient;
+  client: TestGatewayClient;
   logs: LogEntry[];
   sleeps: number[];
 }
@@ -72,7 +68,7 @@ interface TestClient {
 function clientFor(overrides: Partial<GatewayClientOptions> = {}): TestClient {
   const logger = recordingLogger();
   const sleeps: number[] = [];
-  const client = createGatewayClient({
+  const client = createTestGatewayClient({
     baseUrl,
     apiKey: API_KEY,
     salt: SALT,

@@ -12,9 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import express, { type RequestHandler } from 'express';
 import { encodeCallback } from '@galaxy-pay/protocol';
 import { createApp } from './app.js';
-import { createLogger } from './logger.js';
-import { createSigner, type Signer, type SignerOptions } from './signer.js';
-import type { Store } from './store/store.js';
+import { createLogger } from '../logger.js';
+import { createSigner, type Signer, type SignerOptions } from '../signer.js';
+import type { Store } from '../store/store.js';
 import {
   API_KEY,
   MERCHANT_ORIGIN,
@@ -25,7 +25,7 @@ import {
   openTestSession,
   startStack,
   type Stack,
-} from './test-support.js';
+} from '../testing/test-support.js';
 
 /** Headers that differ between any two answers (clock, per-request id, connection handling). */
 const VOLATILE = new Set(['date', 'x-request-id', 'connection', 'keep-alive']);

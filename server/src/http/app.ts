@@ -2,7 +2,7 @@
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express from 'express';
-import { createSigner, type Signer, type SignerOptions } from './signer.js';
+import { createSigner, type Signer, type SignerOptions } from '../signer.js';
 
 export interface AppOptions extends SignerOptions {
   /** Proxy hops in front of the app (`trust proxy`); 0 = none. Exact, so X-Forwarded-For cannot be spoofed. */

@@ -5,7 +5,7 @@
 
 import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 /** An error a route throws on purpose: its status, code and message are sent as they are. */
 export class HttpError extends Error {

@@ -21,7 +21,7 @@ import { after, before, describe, it } from 'node:test';
 import { Writable } from 'node:stream';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { createLogger } from './logger.js';
+import { createLogger } from '../logger.js';
 import {
   API_KEY,
   MERCHANT_ORIGIN,
@@ -29,8 +29,8 @@ import {
   openTestSession,
   startStack,
   type Stack,
-} from './test-support.js';
-import { ADMIN } from './admin-test-support.js';
+} from '../testing/test-support.js';
+import { ADMIN } from '../testing/admin-test-support.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));

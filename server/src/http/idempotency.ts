@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { HttpError } from './errors.js';
-import type { Store } from './store/store.js';
+import type { Store } from '../store/store.js';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 /** Answers worth replaying; a 409, 429 or 5xx may well change on retry, so its key is released. */

@@ -6,8 +6,8 @@ import {
   type PaymentLinkCallback,
   type PaymentLinkTransactionCallbackData,
 } from '@galaxy-pay/protocol';
-import { admin } from './admin-test-support.js';
-import { SALT, startStack, type Stack } from './test-support.js';
+import { admin } from '../testing/admin-test-support.js';
+import { SALT, startStack, type Stack } from '../testing/test-support.js';
 
 /** One clock for the sandbox and the signer, so a link can expire without waiting. */
 let clock = Date.now();

@@ -7,10 +7,11 @@
 
 import { randomBytes } from 'node:crypto';
 import { numericText, type CallbackPayload, type TransactionCallback } from '@galaxy-pay/protocol';
-import { HttpError } from './errors.js';
-import { GatewayError, type GatewayClient } from './gateway-client.js';
-import type { Logger } from './logger.js';
-import type { PaymentLink, Store } from './store/store.js';
+import { HttpError } from '../http/errors.js';
+import type { GatewayClient } from '../gateway/client.js';
+import { GatewayError } from '../gateway/errors.js';
+import type { Logger } from '../logger.js';
+import type { PaymentLink, Store } from '../store/store.js';
 
 export interface LinkDeps {
   store: Store;
@@ -32,31 +33,6 @@ export interface LinkInput {
   fields: string[];
   language?: 'vi' | 'en';
   operator: string;
-}
-
-/** What the admin API shows of a link; `status` says `expired` for an open link past its expiry. */
-export function linkView(link: PaymentLink, now: Date) {
-  const expired = link.status === 'open' && link.expiresAt <= now;
-  return {
-    orderNo: link.orderNo,
-    linkRef: link.linkRef,
-    name: link.name,
-    description: link.description,
-    amount: link.amount,
-    currency: link.currency,
-    methods: link.methods,
-    fields: link.fields,
-    shortLink: link.shortLink,
-    status: expired ? 'expired' : link.status,
-    late: link.late,
-    payer: link.payer,
-    paidAmount: link.paidAmount,
-    detail: link.detail,
-    operator: link.operator,
-    createdAt: link.createdAt.toISOString(),
-    expiresAt: link.expiresAt.toISOString(),
-    paidAt: link.paidAt?.toISOString() ?? null,
-  };
 }
 
 /** Creates a link at the gateway, then stores it (the IPN names its `orderNo`). */

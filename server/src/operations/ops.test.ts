@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { admin, gatewayCalls, paidOrder } from '../admin-test-support.js';
+import { admin, gatewayCalls, paidOrder } from '../testing/admin-test-support.js';
 import {
   completeInSandbox,
   eventually,
@@ -10,7 +10,7 @@ import {
   widgetCall,
   type Stack,
   type StoreKind,
-} from '../test-support.js';
+} from '../testing/test-support.js';
 
 function nextRef(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { admin, gatewayCalls, type Loose } from '../admin-test-support.js';
-import type { PaymentNotice } from '../outbox.js';
+import { admin, gatewayCalls, type Loose } from '../testing/admin-test-support.js';
+import type { PaymentNotice } from '../delivery/notices.js';
 import {
   completeInSandbox,
   eventually,
@@ -18,8 +18,8 @@ import {
   widgetCall,
   type Stack,
   type StoreKind,
-} from '../test-support.js';
-import { matchRefunds } from './service.js';
+} from '../testing/test-support.js';
+import { matchRefunds } from './query.js';
 
 function nextRef(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { startStack, widgetCall, type Stack } from './test-support.js';
+import { startStack, widgetCall, type Stack } from '../testing/test-support.js';
 
 /** A clock the test moves by hand. */
 function manualClock(start: Date) {

@@ -3,10 +3,11 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { createGatewayClient, GatewayError, type GatewayClient } from './gateway-client.js';
-import { createLogger } from './logger.js';
+import { createGatewayClient, type GatewayClient } from '../gateway/client.js';
+import { GatewayError } from '../gateway/errors.js';
+import { createLogger } from '../logger.js';
 import { merchantHostedCheckout, type HostedCard } from './merchant-hosted.js';
-import type { Session } from './store/store.js';
+import type { Session } from '../store/store.js';
 import {
   API_KEY,
   SALT,
@@ -15,7 +16,7 @@ import {
   listAllEvents,
   startStack,
   type Stack,
-} from './test-support.js';
+} from '../testing/test-support.js';
 
 /** A pino destination that keeps every line. */
 function captureStream(): { stream: Writable; lines: string[] } {

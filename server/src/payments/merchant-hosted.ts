@@ -6,11 +6,11 @@
  * nothing in the signer's HTTP API calls this. Prefer the hosted page (SAQ A) unless you really need it.
  */
 
-import { randomBytes } from 'node:crypto';
 import { formatGatewayDateTime, newRequestId } from '@galaxy-pay/protocol';
-import { randomId } from './checkout.js';
-import { GatewayError, type GatewayClient } from './gateway-client.js';
-import type { Session, Store } from './store/store.js';
+import { newGatewayOrderId, randomId } from './ids.js';
+import type { GatewayClient } from '../gateway/client.js';
+import { GatewayError } from '../gateway/errors.js';
+import type { Session, Store } from '../store/store.js';
 
 /** The card as the merchant's server collected it. Never log it, never store it. */
 export interface HostedCard {
@@ -81,7 +81,7 @@ export function merchantHostedCheckout(options: MerchantHostedOptions) {
         id: randomId(),
         nonce: randomId(),
         orderRef,
-        gatewayOrderId: randomBytes(16).toString('hex'),
+        gatewayOrderId: newGatewayOrderId(),
         requestId: newRequestId(),
         amount: order.amount,
         currency: order.currency,
@@ -129,7 +129,7 @@ export function merchantHostedCheckout(options: MerchantHostedOptions) {
         return { session, authenticationUrl: reply.responseData.endpoint ?? null };
       } catch (error) {
         if (!(error instanceof GatewayError)) throw error;
-        // As checkout.ts: only a timeout, a transport error or a duplicate leaves the outcome in doubt. A
+        // As checkout-call.ts: only a timeout, a transport error or a duplicate leaves the outcome in doubt. A
         // definitive refusal (a 400 naming a card field, bad credentials…) created no transaction: failed.
         const inDoubt =
           error.mayHaveReachedGateway &&

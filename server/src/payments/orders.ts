@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Request } from 'express';
 import { z } from 'zod';
-import type { Order, Store } from './store/store.js';
+import type { Order, Store } from '../store/store.js';
 
 /** The largest amount the signer accepts: far below Number.MAX_SAFE_INTEGER (Numeric(16) is not). */
 export const MAX_ORDER_AMOUNT = 100_000_000_000;

@@ -6,11 +6,12 @@
  */
 
 import { classifyTransactionStatus, type QueryResponseData } from '@galaxy-pay/protocol';
-import { HttpError } from './errors.js';
-import { GatewayError, type GatewayClient } from './gateway-client.js';
-import type { Logger } from './logger.js';
+import { HttpError } from '../http/errors.js';
+import type { GatewayClient } from '../gateway/client.js';
+import { GatewayError } from '../gateway/errors.js';
+import type { Logger } from '../logger.js';
 import { reportFromQuery, settle } from './settlement.js';
-import type { Session, Store } from './store/store.js';
+import type { Session, Store } from '../store/store.js';
 
 export interface ReconcileDeps {
   store: Store;

@@ -9,7 +9,7 @@ import {
   type QueryResponseData,
   type TransactionCallback,
 } from '@galaxy-pay/protocol';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 import {
   FINAL_STATUSES,
   type Evidence,
@@ -18,7 +18,7 @@ import {
   type Session,
   type Store,
   type Transition,
-} from './store/store.js';
+} from '../store/store.js';
 
 /**
  * The one failure Galaxy Pay's guides document as a payment's result (3.6.1 §1.5: 505 Authentication
@@ -202,8 +202,8 @@ function disagreement(session: Session, report: GatewayReport): string | undefin
 export interface SettleOptions {
   /**
    * Asked when no session has the report's `orderID`, before it is recorded as an unknown order: an answer
-   * ends `settle` with it (a payment-link IPN in the transaction shape, links.ts). Never asked otherwise,
-   * so a session's IPN costs no extra lookup.
+   * ends `settle` with it (a payment-link IPN in the transaction shape, operations/links.ts). Never asked
+   * otherwise, so a session's IPN costs no extra lookup.
    */
   otherwise?: () => Promise<SettleResult | undefined>;
 }

@@ -4,7 +4,7 @@
  * when the gateway has answered that it is not paid; a silence never settles anything.
  */
 
-import { settleUnansweredCheckout, type CheckoutDeps } from './checkout.js';
+import { settleUnansweredCheckout, type CheckoutDeps } from './checkout-call.js';
 import { classifyTransactionStatus } from '@galaxy-pay/protocol';
 import { mayExpire, nextCheckDelayMs, reconcile } from './reconcile.js';
 

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setImmediate as turn } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { eventually } from '../test-support.js';
-import { checkpointer } from './checkpointer.js';
+import { eventually } from '../testing/test-support.js';
+import { checkpointer } from './sqlite/checkpointer.js';
 
 const PAGE = 4096;
 

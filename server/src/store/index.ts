@@ -1,7 +1,6 @@
 import { StoreError } from './errors.js';
-import { createPostgresStore } from './postgres.js';
-import type { PostgresStoreOptions } from './postgres.js';
-import { createSqliteStore } from './sqlite.js';
+import { createPostgresStore, type PostgresStoreOptions } from './postgres/store.js';
+import { createSqliteStore } from './sqlite/store.js';
 import type { Store } from './store.js';
 
 export * from './store.js';

@@ -1,42 +1,19 @@
-import { date, dateOrNull, int, oneOf, text, textOrNull, bool, type Row } from './rows.js';
-import type {
-  LinkStatus,
-  MoneyOperationKind,
-  Operation,
-  OperationEvent,
-  OperationKind,
-  OperationState,
-  PaymentLink,
-  SavedCard,
-} from './operations.js';
-import type { Session } from './store.js';
-
-const KINDS: readonly string[] = [
-  'query',
-  'refund',
-  'void',
-  'capture',
-  'fast_pay',
-  'token_delete',
-  'link_create',
-  'reconcile',
-] satisfies OperationKind[];
-const STATES: readonly string[] = [
-  'pending',
-  'succeeded',
-  'failed',
-  'unknown',
-] satisfies OperationState[];
-const LINK_STATUSES: readonly string[] = ['open', 'paid', 'needs_review'] satisfies LinkStatus[];
-
-/** Operations that still hold what they claimed (a refund's amount, a capture-or-void's session). */
-export const LIVE_OPERATION_STATES: readonly OperationState[] = ['pending', 'succeeded', 'unknown'];
+import {
+  LINK_STATUSES,
+  OPERATION_KINDS,
+  OPERATION_STATES,
+  type MoneyOperationKind,
+  type Operation,
+  type OperationEvent,
+  type PaymentLink,
+  type SavedCard,
+} from './operation-types.js';
+import { bool, date, dateOrNull, int, oneOf, text, textOrNull, type Row } from './rows.js';
+import { sessionNotice } from './transitions.js';
+import type { Session } from './types.js';
 
 /** The kinds that move money at the gateway (and are told to the merchant). */
 export const MONEY_OPERATION_KINDS: readonly MoneyOperationKind[] = ['refund', 'void', 'capture'];
-
-/** A SQL list of the money kinds (our own constants, never input). */
-export const MONEY_KINDS_SQL = MONEY_OPERATION_KINDS.map(kind => `'${kind}'`).join(', ');
 
 /** The merchant's notice for an operation now in this state, if it gets one. */
 export function operationEventOf(op: Pick<Operation, 'kind' | 'state'>): OperationEvent | null {
@@ -69,17 +46,7 @@ export function operationOutbox(
   const event = operationEventOf(op);
   if (event === null) return null;
   const payload = {
-    event,
-    sessionId: session.id,
-    orderRef: session.orderRef,
-    amount: session.amount,
-    currency: session.currency,
-    status: session.status,
-    transactionId: session.transactionId,
-    code: session.code,
-    message: session.message,
-    lateSuccess: session.lateSuccess,
-    at: at.toISOString(),
+    ...sessionNotice(event, session, at),
     operation: {
       id: op.id,
       kind: op.kind,
@@ -107,9 +74,9 @@ export function operationFromRow(row: Row): Operation {
   return {
     id: text(row, 'id'),
     sessionId: textOrNull(row, 'session_id'),
-    kind: oneOf<OperationKind>(row, 'kind', KINDS),
+    kind: oneOf(row, 'kind', OPERATION_KINDS),
     amount: intOrNull(row, 'amount'),
-    state: oneOf<OperationState>(row, 'state', STATES),
+    state: oneOf(row, 'state', OPERATION_STATES),
     idempotencyKey: textOrNull(row, 'idempotency_key'),
     requestHash: textOrNull(row, 'request_hash'),
     operator: text(row, 'operator'),
@@ -155,7 +122,7 @@ export function linkFromRow(row: Row): PaymentLink {
     methods: jsonOf<string[]>(row, 'methods') ?? [],
     fields: jsonOf<string[]>(row, 'fields') ?? [],
     shortLink: text(row, 'short_link'),
-    status: oneOf<LinkStatus>(row, 'status', LINK_STATUSES),
+    status: oneOf(row, 'status', LINK_STATUSES),
     late: bool(row, 'late'),
     payer: jsonOf<Record<string, string>>(row, 'payer'),
     paidAmount: intOrNull(row, 'paid_amount'),

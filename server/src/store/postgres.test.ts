@@ -4,9 +4,15 @@ import { after, describe, it } from 'node:test';
 
 import pg from 'pg';
 
-import { POSTGRES_EVIDENCE_MIGRATION } from './evidence.js';
+import { POSTGRES } from './postgres/database.js';
+import { EVIDENCE_LOG_MIGRATION } from './postgres/evidence.js';
+import { evidenceMigration } from './sql/schema.js';
 import { createPostgresStore } from './postgres.js';
-import { describeStoreContract } from './store.contract.js';
+import {
+  checkLegacyEvidenceTrimmed,
+  describeStoreContract,
+  LEGACY_CAPS,
+} from './store.contract.js';
 
 const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const schemas: string[] = [];
@@ -159,41 +165,15 @@ describe('PostgreSQL unverified evidence from before the caps (migration 6)', ()
         FROM generate_series(0, 4) AS i`,
     );
     const [backfill, initLog] = [
-      POSTGRES_EVIDENCE_MIGRATION.statements.find(text => text.startsWith('UPDATE'))!,
-      POSTGRES_EVIDENCE_MIGRATION.statements.find(text => text.startsWith('INSERT'))!,
+      evidenceMigration(POSTGRES).statements.find(text => text.startsWith('UPDATE'))!,
+      EVIDENCE_LOG_MIGRATION.find(text => text.startsWith('INSERT'))!,
     ];
     await sql(
       `SET search_path = ${pg.escapeIdentifier(schema)}; ${backfill};
         DELETE FROM unverified_evidence_log; ${initLog}`,
     );
-    const store = createPostgresStore(DATABASE_URL, {
-      schema,
-      unverifiedEvidence: { maxRows: 50, maxBytes: 1_000_000 },
-    });
-    await store.migrate();
-    try {
-      await store.recordEvent({
-        sessionId: 'legacy-session',
-        kind: 'ipn',
-        transactionId: null,
-        raw: 'new',
-        verified: false,
-        verdict: 'bad_signature',
-        detail: 'invalid_signature',
-        receivedAt: new Date(),
-      });
+    const store = createPostgresStore(DATABASE_URL, { schema, unverifiedEvidence: LEGACY_CAPS });
 
-      const events = await store.listEvents('legacy-session');
-      assert.deepEqual(
-        events.filter(event => event.verified).map(event => event.raw),
-        ['verified-0', 'verified-1', 'verified-2', 'verified-3', 'verified-4'],
-      );
-      assert.deepEqual(
-        events.filter(event => !event.verified).map(event => event.raw),
-        [...Array.from({ length: 49 }, (_, i) => `legacy-${71 + i}`), 'new'],
-      );
-    } finally {
-      await store.close();
-    }
+    await checkLegacyEvidenceTrimmed(store, new Date());
   });
 });

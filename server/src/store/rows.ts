@@ -1,17 +1,18 @@
-import type {
-  CancelReason,
-  EventVerdict,
-  EvidenceKind,
-  IdempotencyBegin,
-  Order,
-  OperationEvent,
-  OutboxEvent,
-  OutboxItem,
-  PaymentEvent,
-  Session,
-  SessionPlan,
-  SessionStatus,
-} from './store.js';
+import { OPERATION_EVENTS, type OperationEvent } from './operation-types.js';
+import {
+  CANCEL_REASONS,
+  EVENT_VERDICTS,
+  EVIDENCE_KINDS,
+  FINAL_STATUSES,
+  SESSION_STATUSES,
+  type IdempotencyBegin,
+  type Order,
+  type OutboxEvent,
+  type OutboxItem,
+  type PaymentEvent,
+  type Session,
+  type SessionPlan,
+} from './types.js';
 
 /**
  * One result row as either driver returns it. The mappers accept both drivers' encodings (SQLite:
@@ -19,62 +20,11 @@ import type {
  */
 export type Row = Readonly<Record<string, unknown>>;
 
-const SESSION_STATUSES: readonly string[] = [
-  'pending',
-  'pending_unknown',
-  'paid',
-  'failed',
-  'cancelled',
-  'expired',
-  'needs_review',
-  'authorized',
-  'voided',
-] satisfies SessionStatus[];
-const CANCEL_REASONS: readonly string[] = [
-  'user',
-  'closed',
-  'gateway',
-  'timeout',
-] satisfies CancelReason[];
-const EVIDENCE_KINDS: readonly string[] = [
-  'ipn',
-  'result',
-  'cancel',
-  'query',
-  'checkout',
-  'operation',
-] satisfies EvidenceKind[];
-const VERDICTS: readonly string[] = [
-  'applied',
-  'duplicate',
-  'needs_review',
-  'unknown_order',
-  'rejected_schema',
-  'bad_signature',
-  'malformed',
-  'ignored',
-] satisfies EventVerdict[];
-/** What the merchant is told about a refund, void or capture (see operations.ts). */
-export const OPERATION_EVENTS = [
-  'refunded',
-  'refund_failed',
-  'refund_unknown',
-  'captured',
-  'capture_failed',
-  'capture_unknown',
-  'void_failed',
-  'void_unknown',
-] as const satisfies readonly OperationEvent[];
-const OUTBOX_EVENTS: readonly string[] = [
-  'paid',
-  'failed',
-  'cancelled',
-  'expired',
-  'needs_review',
-  'authorized',
-  'voided',
+/** A session's own events (its final statuses), then the operations' ones. */
+const OUTBOX_EVENTS: readonly (OutboxEvent | OperationEvent)[] = [
+  ...(FINAL_STATUSES as readonly OutboxEvent[]),
   ...OPERATION_EVENTS,
-] satisfies Array<OutboxEvent | OperationEvent>;
+];
 
 function unexpected(column: string, value: unknown, wanted: string): TypeError {
   return new TypeError(
@@ -92,9 +42,10 @@ export function textOrNull(row: Row, column: string): string | null {
   return row[column] === null ? null : text(row, column);
 }
 
-export function oneOf<T extends string>(row: Row, column: string, allowed: readonly string[]): T {
+export function oneOf<T extends string>(row: Row, column: string, allowed: readonly T[]): T {
   const value = text(row, column);
-  if (!allowed.includes(value)) throw unexpected(column, value, allowed.join(' | '));
+  if (!(allowed as readonly string[]).includes(value))
+    throw unexpected(column, value, allowed.join(' | '));
   return value as T;
 }
 
@@ -154,12 +105,11 @@ export function sessionFromRow(row: Row): Session {
     transactionId: textOrNull(row, 'transaction_id'),
     amount: int(row, 'amount'),
     currency: text(row, 'currency'),
-    status: oneOf<SessionStatus>(row, 'status', SESSION_STATUSES),
+    status: oneOf(row, 'status', SESSION_STATUSES),
     lateSuccess: bool(row, 'late_success'),
     code: textOrNull(row, 'code'),
     message: textOrNull(row, 'message'),
-    cancelReason:
-      row.cancel_reason === null ? null : oneOf<CancelReason>(row, 'cancel_reason', CANCEL_REASONS),
+    cancelReason: row.cancel_reason === null ? null : oneOf(row, 'cancel_reason', CANCEL_REASONS),
     locale: text(row, 'locale'),
     paymentMethod: textOrNull(row, 'payment_method'),
     sourceType: textOrNull(row, 'source_type'),
@@ -192,11 +142,11 @@ export function eventFromRow(row: Row): PaymentEvent {
   return {
     id: int(row, 'id'),
     sessionId: textOrNull(row, 'session_id'),
-    kind: oneOf<EvidenceKind>(row, 'kind', EVIDENCE_KINDS),
+    kind: oneOf(row, 'kind', EVIDENCE_KINDS),
     transactionId: textOrNull(row, 'transaction_id'),
     raw: text(row, 'raw'),
     verified: bool(row, 'verified'),
-    verdict: oneOf<EventVerdict>(row, 'verdict', VERDICTS),
+    verdict: oneOf(row, 'verdict', EVENT_VERDICTS),
     detail: textOrNull(row, 'detail'),
     receivedAt: date(row, 'received_at'),
   };
@@ -208,11 +158,7 @@ export function outboxFromRow(row: Row): OutboxItem {
     id: int(row, 'id'),
     sessionId: text(row, 'session_id'),
     // `<event>` for a session's event, `<event>:<operationId>` for an operation's (see operation-rows.ts).
-    event: oneOf<OutboxEvent | OperationEvent>(
-      { event: text(row, 'event').split(':')[0] },
-      'event',
-      OUTBOX_EVENTS,
-    ),
+    event: oneOf({ event: text(row, 'event').split(':')[0] }, 'event', OUTBOX_EVENTS),
     operationId: text(row, 'event').split(':')[1] ?? null,
     payload: text(row, 'payload'),
     attempts: int(row, 'attempts'),
@@ -228,7 +174,7 @@ export function outboxFromRow(row: Row): OutboxItem {
  */
 export function idempotencyStateFromRow(row: Row, requestHash: string): IdempotencyBegin {
   if (text(row, 'request_hash') !== requestHash) return { state: 'mismatch' };
-  const state = oneOf<'in_flight' | 'done'>(row, 'state', ['in_flight', 'done']);
+  const state = oneOf(row, 'state', ['in_flight', 'done'] as const);
   if (state === 'in_flight') return { state: 'in_flight' };
   return { state: 'done', status: int(row, 'response_status'), body: text(row, 'response_body') };
 }

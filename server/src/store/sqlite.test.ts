@@ -6,9 +6,14 @@ import { after, describe, it } from 'node:test';
 
 import Database from 'better-sqlite3';
 
-import { SQLITE_EVIDENCE_MIGRATION } from './evidence.js';
+import { evidenceMigration } from './sql/schema.js';
+import { SQLITE } from './sqlite/database.js';
 import { createSqliteStore } from './sqlite.js';
-import { describeStoreContract } from './store.contract.js';
+import {
+  checkLegacyEvidenceTrimmed,
+  describeStoreContract,
+  LEGACY_CAPS,
+} from './store.contract.js';
 import type { PaymentEvent, Session, Store, Transition } from './store.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'galaxy-pay-store-'));
@@ -70,28 +75,30 @@ function rssMb(): number {
   return process.memoryUsage().rss / 2 ** 20;
 }
 
-/** A store with one pending session, and the payment that its transitions repeat. */
-async function givenPayableSession(
+/** An order `ref` and its pending session (`session-<ref>-0000000000000`). */
+async function givenOpenSession(
   store: Store,
-): Promise<{ transition: Transition; event: PaymentEvent }> {
-  const at = new Date('2030-01-01T00:00:00.000Z');
+  ref: string,
+  amount: number,
+  at: Date,
+): Promise<Session> {
   await store.putOrder({
-    orderRef: 'order-memory',
-    amount: 150_000,
+    orderRef: ref,
+    amount,
     currency: 'VND',
-    description: 'Memory',
-    netAmount: 150_000,
+    description: ref,
+    netAmount: amount,
     feeAmount: 0,
     discountAmount: 0,
     createdAt: at,
   });
-  const session = await store.createSession({
-    id: 'session-memory',
-    nonce: 'nonce-memory',
-    orderRef: 'order-memory',
-    gatewayOrderId: 'gw-memory',
-    requestId: 'req-memory',
-    amount: 150_000,
+  return store.createSession({
+    id: `session-${ref}-0000000000000`,
+    nonce: `nonce-${ref}`,
+    orderRef: ref,
+    gatewayOrderId: `order-${ref}`,
+    requestId: `request-${ref}`,
+    amount,
     currency: 'VND',
     locale: 'vi',
     paymentMethod: null,
@@ -101,6 +108,14 @@ async function givenPayableSession(
     createdAt: at,
     expiresAt: new Date(at.getTime() + 15 * 60_000),
   });
+}
+
+/** A store with one pending session, and the payment that its transitions repeat. */
+async function givenPayableSession(
+  store: Store,
+): Promise<{ transition: Transition; event: PaymentEvent }> {
+  const at = new Date('2030-01-01T00:00:00.000Z');
+  const session = await givenOpenSession(store, 'memory', 150_000, at);
   const evidence = {
     kind: 'ipn',
     transactionId: 'txn-memory',
@@ -168,36 +183,8 @@ describe('SQLite group commit', () => {
     await store.migrate();
     const at = new Date('2026-01-01T00:00:00Z');
     const sessions = [];
-    for (const ref of ['G1', 'G2', 'G3']) {
-      await store.putOrder({
-        orderRef: ref,
-        amount: 1000,
-        currency: 'VND',
-        description: ref,
-        netAmount: 1000,
-        feeAmount: 0,
-        discountAmount: 0,
-        createdAt: at,
-      });
-      sessions.push(
-        await store.createSession({
-          id: `session-${ref}-0000000000000`,
-          nonce: `nonce-${ref}`,
-          orderRef: ref,
-          gatewayOrderId: `order-${ref}`,
-          requestId: `request-${ref}`,
-          amount: 1000,
-          currency: 'VND',
-          locale: 'vi',
-          paymentMethod: null,
-          sourceType: null,
-          returnUrl: null,
-          merchantOrigin: null,
-          createdAt: at,
-          expiresAt: new Date(at.getTime() + 60_000),
-        }),
-      );
-    }
+    for (const ref of ['G1', 'G2', 'G3'])
+      sessions.push(await givenOpenSession(store, ref, 1000, at));
     const [first, second, third] = sessions as [Session, Session, Session];
     try {
       // Queued in one turn: one transaction. The second reuses the first's transaction id and must fail alone.
@@ -287,36 +274,11 @@ describe('SQLite unverified evidence from before the caps (migration 6)', () => 
     );
     for (let i = 0; i < 120; i++) insert.run(`legacy-${i}`, 0, 'bad_signature');
     for (let i = 0; i < 5; i++) insert.run(`verified-${i}`, 1, 'applied');
-    const backfill = SQLITE_EVIDENCE_MIGRATION.statements.find(sql => sql.startsWith('UPDATE'))!;
+    const backfill = evidenceMigration(SQLITE).statements.find(sql => sql.startsWith('UPDATE'))!;
     db.exec(backfill);
     db.close();
-    const store = createSqliteStore(url, {
-      unverifiedEvidence: { maxRows: 50, maxBytes: 1_000_000 },
-    });
-    await store.migrate();
-    try {
-      await store.recordEvent({
-        sessionId: 'legacy-session',
-        kind: 'ipn',
-        transactionId: null,
-        raw: 'new',
-        verified: false,
-        verdict: 'bad_signature',
-        detail: 'invalid_signature',
-        receivedAt: new Date('2030-01-01T00:00:01.000Z'),
-      });
+    const store = createSqliteStore(url, { unverifiedEvidence: LEGACY_CAPS });
 
-      const events = await store.listEvents('legacy-session');
-      assert.deepEqual(
-        events.filter(event => event.verified).map(event => event.raw),
-        ['verified-0', 'verified-1', 'verified-2', 'verified-3', 'verified-4'],
-      );
-      assert.deepEqual(
-        events.filter(event => !event.verified).map(event => event.raw),
-        [...Array.from({ length: 49 }, (_, i) => `legacy-${71 + i}`), 'new'],
-      );
-    } finally {
-      await store.close();
-    }
+    await checkLegacyEvidenceTrimmed(store, new Date('2030-01-01T00:00:01.000Z'));
   });
 });

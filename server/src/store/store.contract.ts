@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 
 import { UNVERIFIED_RAW_KEEP_BYTES, type EvidenceStoreOptions } from './evidence.js';
-import { IDEMPOTENCY_LEASE_MS } from './store.js';
+import { FINAL_STATUSES, IDEMPOTENCY_LEASE_MS, SESSION_STATUSES } from './store.js';
+import { outboxPayload } from './transitions.js';
 import type {
   Evidence,
   NewOperation,
@@ -21,26 +22,9 @@ import type {
 type Target = Transition['to'];
 
 const T0 = new Date('2030-01-01T00:00:00.000Z');
-const TARGETS: readonly Target[] = [
-  'paid',
-  'failed',
-  'cancelled',
-  'expired',
-  'needs_review',
-  'authorized',
-  'voided',
-];
-const STATUSES: readonly SessionStatus[] = [
-  'pending',
-  'pending_unknown',
-  'paid',
-  'failed',
-  'cancelled',
-  'expired',
-  'needs_review',
-  'authorized',
-  'voided',
-];
+/** Every status a transition may target: the final ones. */
+const TARGETS = FINAL_STATUSES as readonly Target[];
+const STATUSES = SESSION_STATUSES;
 
 /** docs/reliability.md §2, written out again here so the suite checks the adapters, not itself. */
 const EXPECTED_MOVES: Readonly<Record<SessionStatus, readonly Target[]>> = {
@@ -155,6 +139,42 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
     return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** The caps of the migration 6 test: fewer than the legacy rows. */
+export const LEGACY_CAPS = { maxRows: 50, maxBytes: 1_000_000 };
+
+/**
+ * Migration 6 on a database whose unverified rows predate it: 120 unverified `legacy-<i>` rows and 5 verified
+ * `verified-<i>` rows of `legacy-session`, backfilled. `store` (opened with {@link LEGACY_CAPS}) migrates, and
+ * its next unverified insert trims the old rows to the caps; verified rows stay. Closes the store.
+ */
+export async function checkLegacyEvidenceTrimmed(store: Store, receivedAt: Date): Promise<void> {
+  await store.migrate();
+  try {
+    await store.recordEvent({
+      sessionId: 'legacy-session',
+      kind: 'ipn',
+      transactionId: null,
+      raw: 'new',
+      verified: false,
+      verdict: 'bad_signature',
+      detail: 'invalid_signature',
+      receivedAt,
+    });
+
+    const events = await store.listEvents('legacy-session');
+    assert.deepEqual(
+      events.filter(event => event.verified).map(event => event.raw),
+      ['verified-0', 'verified-1', 'verified-2', 'verified-3', 'verified-4'],
+    );
+    assert.deepEqual(
+      events.filter(event => !event.verified).map(event => event.raw),
+      [...Array.from({ length: 49 }, (_, i) => `legacy-${71 + i}`), 'new'],
+    );
+  } finally {
+    await store.close();
   }
 }
 
@@ -373,20 +393,23 @@ export function describeStoreContract(
         assert.deepEqual([reset?.checkFailures, reset?.nextCheckAt], [0, null]);
       });
 
-      it('reopens a cancelled or failed session with a page, and finds such sessions until their expiry', async () => {
+      /** A session with a gateway page, closed by the shopper at(2). */
+      async function givenClosedWithPage(): Promise<{ order: Order; session: Session }> {
         const order = await store.putOrder(newOrder());
         const session = await store.createSession(newSession(order.orderRef));
-        await store.attachCheckout(
-          session.id,
-          { transactionId: uniqueId('TXN'), checkoutUrl: 'https://pay.example/c/r' },
-          at(1),
-        );
+        const checkout = { transactionId: uniqueId('TXN'), checkoutUrl: 'https://pay.example/c/r' };
+        await store.attachCheckout(session.id, checkout, at(1));
         await store.transition(session.id, {
           to: 'cancelled',
           reason: 'closed',
           evidence: null,
           at: at(2),
         });
+        return { order, session };
+      }
+
+      it('reopens a cancelled or failed session with a page, and finds such sessions until their expiry', async () => {
+        const { order, session } = await givenClosedWithPage();
 
         const found = await store.findEndedWithPage(order.orderRef, at(3));
         const afterExpiry = await store.findEndedWithPage(order.orderRef, at(15 * 60));
@@ -408,19 +431,7 @@ export function describeStoreContract(
       });
 
       it('lists closed sessions with a page to watch, until their window ends or their backoff runs', async () => {
-        const order = await store.putOrder(newOrder());
-        const session = await store.createSession(newSession(order.orderRef));
-        await store.attachCheckout(
-          session.id,
-          { transactionId: uniqueId('TXN'), checkoutUrl: 'https://pay.example/c/w' },
-          at(1),
-        );
-        await store.transition(session.id, {
-          to: 'cancelled',
-          reason: 'closed',
-          evidence: null,
-          at: at(2),
-        });
+        const { session } = await givenClosedWithPage();
         const ids = (list: Session[]) => list.filter(s => s.id === session.id).map(s => s.id);
 
         const watched = await store.listEndedToWatch(at(60), at(0), at(60), 1000);
@@ -696,6 +707,29 @@ export function describeStoreContract(
         const [item] = await store.listOutbox(session.id);
         assert.equal(item?.event, 'needs_review');
         assert.equal(JSON.parse(item.payload).detail, 'amount disagrees with the order');
+      });
+
+      it('writes the outbox payload text exactly as outboxPayload does, whatever the strings hold', async () => {
+        const awkward =
+          'quote " backslash \\ slash / tab \t newline \n nul-ish \u0001 \u001f é 漢 😀 \u2028 \u007f';
+        for (const to of TARGETS) {
+          const session = await givenSession({ currency: `V"N\\D ${awkward}` });
+          const proof = evidence({
+            transactionId: `${uniqueId('T')} ${awkward}`,
+            message: awkward,
+          });
+          const move: Transition =
+            to === 'needs_review'
+              ? { to, evidence: proof, detail: `why: ${awkward}`, at: at(91) }
+              : to === 'cancelled'
+                ? { to, reason: 'user', evidence: null, at: at(91) }
+                : { ...transitionTo(to, at(91), proof), at: at(91) };
+
+          const { session: moved } = await store.transition(session.id, move);
+
+          const item = (await store.listOutbox(session.id)).find(entry => entry.event === to);
+          assert.equal(item?.payload, outboxPayload(moved, move), to);
+        }
       });
 
       it('records the payment event of a transition that changed nothing', async () => {
@@ -1043,64 +1077,51 @@ export function describeStoreContract(
     describe('idempotency keys', () => {
       const now = at(0);
       const longAgo = at(-86_400);
+      const begin = (key: string, hash: string, when = now) =>
+        store.beginIdempotent(key, hash, when, longAgo);
 
       it('starts a new key, then reports it in flight for the same request', async () => {
         const key = uniqueId('key');
 
-        assert.deepEqual(await store.beginIdempotent(key, 'hash-a', now, longAgo), {
-          state: 'started',
-        });
-        assert.deepEqual(await store.beginIdempotent(key, 'hash-a', now, longAgo), {
-          state: 'in_flight',
-        });
+        assert.deepEqual(await begin(key, 'hash-a'), { state: 'started' });
+        assert.deepEqual(await begin(key, 'hash-a'), { state: 'in_flight' });
       });
 
       it('reports a mismatch for a different request under the same key', async () => {
         const key = uniqueId('key');
-        await store.beginIdempotent(key, 'hash-a', now, longAgo);
+        await begin(key, 'hash-a');
 
-        assert.deepEqual(await store.beginIdempotent(key, 'hash-b', now, longAgo), {
-          state: 'mismatch',
-        });
+        assert.deepEqual(await begin(key, 'hash-b'), { state: 'mismatch' });
         await store.finishIdempotent(key, 201, '{}');
-        assert.deepEqual(await store.beginIdempotent(key, 'hash-b', now, longAgo), {
-          state: 'mismatch',
-        });
+        assert.deepEqual(await begin(key, 'hash-b'), { state: 'mismatch' });
       });
 
       it('takes over a key whose request died in flight once its lease has passed', async () => {
         const key = uniqueId('key');
-        await store.beginIdempotent(key, 'hash-a', now, longAgo);
+        await begin(key, 'hash-a');
         const withinLease = new Date(now.getTime() + IDEMPOTENCY_LEASE_MS - 1000);
         const pastLease = new Date(now.getTime() + IDEMPOTENCY_LEASE_MS + 1000);
 
-        assert.deepEqual(await store.beginIdempotent(key, 'hash-a', withinLease, longAgo), {
-          state: 'in_flight',
-        });
-        assert.deepEqual(await store.beginIdempotent(key, 'hash-a', pastLease, longAgo), {
-          state: 'started',
-        });
+        assert.deepEqual(await begin(key, 'hash-a', withinLease), { state: 'in_flight' });
+        assert.deepEqual(await begin(key, 'hash-a', pastLease), { state: 'started' });
       });
 
       it('never takes over a finished key, however old within its expiry', async () => {
         const key = uniqueId('key');
-        await store.beginIdempotent(key, 'hash-a', now, longAgo);
+        await begin(key, 'hash-a');
         await store.finishIdempotent(key, 201, '{}');
         const pastLease = new Date(now.getTime() + IDEMPOTENCY_LEASE_MS * 10);
 
-        assert.equal(
-          (await store.beginIdempotent(key, 'hash-a', pastLease, longAgo)).state,
-          'done',
-        );
+        assert.equal((await begin(key, 'hash-a', pastLease)).state, 'done');
       });
 
       it('replays the saved response of a finished request', async () => {
         const key = uniqueId('key');
-        await store.beginIdempotent(key, 'hash-a', now, longAgo);
+        await begin(key, 'hash-a');
 
         await store.finishIdempotent(key, 201, '{"id":"s1"}');
 
-        assert.deepEqual(await store.beginIdempotent(key, 'hash-a', now, longAgo), {
+        assert.deepEqual(await begin(key, 'hash-a'), {
           state: 'done',
           status: 201,
           body: '{"id":"s1"}',
@@ -1109,7 +1130,7 @@ export function describeStoreContract(
 
       it('forgets a key created before the expiry time', async () => {
         const key = uniqueId('key');
-        await store.beginIdempotent(key, 'hash-a', now, longAgo);
+        await begin(key, 'hash-a');
         await store.finishIdempotent(key, 201, '{}');
 
         const later = await store.beginIdempotent(key, 'hash-b', at(86_401), at(1));
@@ -1119,13 +1140,11 @@ export function describeStoreContract(
 
       it('forgets an abandoned key', async () => {
         const key = uniqueId('key');
-        await store.beginIdempotent(key, 'hash-a', now, longAgo);
+        await begin(key, 'hash-a');
 
         await store.abandonIdempotent(key);
 
-        assert.deepEqual(await store.beginIdempotent(key, 'hash-b', now, longAgo), {
-          state: 'started',
-        });
+        assert.deepEqual(await begin(key, 'hash-b'), { state: 'started' });
       });
     });
 

@@ -1,14 +1,14 @@
-import type {
-  CancelReason,
-  OutboxEvent,
-  PaymentEvent,
-  Session,
-  SessionStatus,
-  Transition,
-} from './store.js';
+/** The session state machine, what a transition writes, and the notice it queues for the merchant. */
 
-/** Statuses a session is open in: the gateway may still report either outcome. */
-export const OPEN_STATUSES: readonly SessionStatus[] = ['pending', 'pending_unknown'];
+import {
+  OPEN_STATUSES,
+  type CancelReason,
+  type OutboxEvent,
+  type PaymentEvent,
+  type Session,
+  type SessionStatus,
+  type Transition,
+} from './types.js';
 
 /** Final statuses that a verified success may still overturn, flagged as a late success (rule 6). */
 export const LATE_SUCCESS_FROM: readonly SessionStatus[] = ['failed', 'cancelled', 'expired'];
@@ -65,9 +65,9 @@ export function transitionChanges(transition: Transition): TransitionChanges {
   };
 }
 
-/** The JSON document an outbox row carries to the merchant: fixed when the transition commits. */
-export interface OutboxPayload {
-  event: OutboxEvent;
+/** What every notice about a session tells the merchant: the session as the change left it. */
+export interface SessionNotice<E extends string> {
+  event: E;
   sessionId: string;
   orderRef: string;
   amount: number;
@@ -79,14 +79,16 @@ export interface OutboxPayload {
   lateSuccess: boolean;
   /** ISO 8601. */
   at: string;
-  /** Why the session needs review; only on `needs_review`. */
-  detail?: string;
 }
 
-/** Builds the outbox payload text from the row the transition just wrote. */
-export function outboxPayload(session: Session, transition: Transition): string {
-  const payload: OutboxPayload = {
-    event: transition.to,
+/** The notice's fields, in the order the payload text has them. */
+export function sessionNotice<E extends string>(
+  event: E,
+  session: Session,
+  at: Date,
+): SessionNotice<E> {
+  return {
+    event,
     sessionId: session.id,
     orderRef: session.orderRef,
     amount: session.amount,
@@ -96,15 +98,23 @@ export function outboxPayload(session: Session, transition: Transition): string 
     code: session.code,
     message: session.message,
     lateSuccess: session.lateSuccess,
-    at: transition.at.toISOString(),
+    at: at.toISOString(),
+  };
+}
+
+/** The JSON document an outbox row carries to the merchant: fixed when the transition commits. */
+export interface OutboxPayload extends SessionNotice<OutboxEvent> {
+  /** Why the session needs review; only on `needs_review`. */
+  detail?: string;
+}
+
+/** Builds the outbox payload text from the row the transition just wrote. */
+export function outboxPayload(session: Session, transition: Transition): string {
+  const payload: OutboxPayload = {
+    ...sessionNotice(transition.to, session, transition.at),
     ...(transition.to === 'needs_review' ? { detail: transition.detail } : {}),
   };
   return JSON.stringify(payload);
-}
-
-/** A SQL list of status literals, e.g. `'pending', 'failed'` (our own constants, never input). */
-export function statusList(statuses: readonly SessionStatus[]): string {
-  return statuses.map(status => `'${status}'`).join(', ');
 }
 
 /** The event as stored with a transition: an `applied` verdict that changed nothing is a duplicate. */

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { walSync, type Fsync } from './wal-sync.js';
+import { walSync, type Fsync } from './sqlite/wal-sync.js';
 
 /** An fsync that completes only when the test says so, recording each call. */
 function manualFsync() {

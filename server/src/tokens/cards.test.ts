@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { admin, gatewayCalls } from '../admin-test-support.js';
+import { admin, gatewayCalls } from '../testing/admin-test-support.js';
 import {
   completeInSandbox,
   eventually,
@@ -9,7 +9,7 @@ import {
   transactionIdOf,
   widgetCall,
   type Stack,
-} from '../test-support.js';
+} from '../testing/test-support.js';
 import { mintCustomerHandle } from './customer-handle.js';
 
 const HANDLE_SECRET = 'customer-handle-secret-0123456789abcdef';

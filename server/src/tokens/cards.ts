@@ -5,10 +5,10 @@
  */
 
 import type { Tokenization } from '@galaxy-pay/protocol';
-import { randomId } from '../checkout.js';
-import { HttpError } from '../errors.js';
-import type { GatewayClient } from '../gateway-client.js';
-import { GatewayError } from '../gateway-client.js';
+import { randomId } from '../payments/ids.js';
+import { HttpError } from '../http/errors.js';
+import type { GatewayClient } from '../gateway/client.js';
+import { GatewayError } from '../gateway/errors.js';
 import type { Logger } from '../logger.js';
 import type { SavedCard, Session, SessionPlan, Store } from '../store/store.js';
 import { verifyCustomerHandle } from './customer-handle.js';
@@ -25,19 +25,6 @@ export interface CardsDeps {
   logger: Logger;
   now: () => Date;
   cards?: SavedCardsConfig;
-}
-
-/** What the widget and the admin API may know about a card: never the token. */
-export function cardView(card: SavedCard) {
-  return {
-    tokenId: card.id,
-    paymentMethod: card.paymentMethod,
-    brand: card.brand,
-    source: card.source,
-    maskedNumber: card.maskedNumber,
-    holderName: card.holderName,
-    createdAt: card.createdAt.toISOString(),
-  };
 }
 
 /** Saved cards must be configured (key and handle secret) before any route offers them. */

@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Endpoint } from '@galaxy-pay/protocol';
-import { ADMIN, admin } from './admin-test-support.js';
-import { run } from './cli.js';
-import { createGatewayClient } from './gateway-client.js';
-import { API_KEY, SALT, startStack, widgetCall, type Stack } from './test-support.js';
+import { ADMIN, admin } from '../../testing/admin-test-support.js';
+import { run } from '../../cli.js';
+import { createTestGatewayClient } from '../../testing/gateway-test-client.js';
+import { API_KEY, SALT, startStack, widgetCall, type Stack } from '../../testing/test-support.js';
 
 const CUSTOMER_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjdXN0LTEifQ.c2lnbmF0dXJl';
 const VALIDATION_URL = 'https://apple-pay-gateway-cert.apple.com/paymentservices/startSession';
@@ -26,7 +26,7 @@ describe('Query Tokens (GET /admin/customers/:customerRef/gateway-tokens)', () =
   before(async () => {
     stack = await startStack();
     // A card saved at the gateway for this customer (Galaxy Pay's identity provider's customerToken).
-    const gateway = createGatewayClient({
+    const gateway = createTestGatewayClient({
       baseUrl: stack.sandboxUrl,
       apiKey: API_KEY,
       salt: SALT,

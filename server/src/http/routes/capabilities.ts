@@ -1,5 +1,5 @@
 /**
- * Gateway capabilities that are pass-throughs, not payments (issue 12 §4, ledger K2–K6):
+ * Handlers of gateway capabilities that are pass-throughs, not payments (issue 12 §4, ledger K2–K6):
  *
  * - `GET /admin/customers/:customerRef/gateway-tokens`: Query Tokens (docs › Tokenization › Customers):
  *   the cards Galaxy Pay keeps for a customer, named by the `customerToken` Galaxy Pay's identity provider
@@ -11,14 +11,15 @@
  *   returns the opaque merchant session for `completeMerchantValidation`.
  */
 
-import express, { type RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import type { EndpointPath } from '@galaxy-pay/protocol';
+import type { GatewayClient } from '../../gateway/client.js';
+import { GatewayError } from '../../gateway/errors.js';
+import type { Logger } from '../../logger.js';
+import { CUSTOMER_REF } from '../../tokens/customer-handle.js';
 import { HttpError } from '../errors.js';
-import { GatewayError, type GatewayClient } from '../gateway-client.js';
-import type { Logger } from '../logger.js';
-import { CUSTOMER_REF } from '../tokens/customer-handle.js';
-import { validationError } from './sessions.js';
+import { parseBody } from '../validation.js';
 
 /** What the gateway's failure means to our caller (the same mapping as payment links). */
 function gatewayFailure(error: unknown): never {
@@ -41,14 +42,9 @@ function text(value: unknown, max: number): string | null {
     : null;
 }
 
-export interface GatewayTokenRoutesDeps {
-  gateway: GatewayClient;
-}
-
-/** Admin route (mounted behind the bearer check): Query Tokens for one customer. */
-export function gatewayTokenRoutes(deps: GatewayTokenRoutesDeps): express.Router {
-  const router = express.Router();
-  router.get('/admin/customers/:customerRef/gateway-tokens', async (req, res) => {
+/** Admin handler (mounted behind the bearer check): Query Tokens for one customer. */
+export function gatewayTokens(deps: { gateway: GatewayClient }): RequestHandler {
+  return async (req, res) => {
     const customerRef = String(req.params.customerRef);
     if (!CUSTOMER_REF.test(customerRef))
       throw new HttpError(400, 'invalid_field', 'bad customerRef');
@@ -78,8 +74,7 @@ export function gatewayTokenRoutes(deps: GatewayTokenRoutesDeps): express.Router
           holderName: text(t.accountName, 50),
         })),
     });
-  });
-  return router;
+  };
 }
 
 /**
@@ -110,72 +105,58 @@ const validateBody = z.strictObject({
   displayName: z.string().min(1).max(64).optional(),
 });
 
-export interface ApplePayRoutesDeps {
+export interface ApplePayDeps {
   gateway: GatewayClient;
   logger: Logger;
   /** Galaxy Pay's validation path, e.g. `api/v1/applepay/validateMerchant`; unset: the route answers 404. */
   validationPath: string | undefined;
-  /** Shared widget guards from signer.ts (JSON only, depth limit) and a limiter. */
-  requireJson: RequestHandler;
-  limitJsonDepth: RequestHandler;
-  limiter: RequestHandler;
 }
 
-/** Widget-side route (CORS and the origin guard apply): Apple Pay merchant validation. */
-export function applePayRoutes(deps: ApplePayRoutesDeps): express.Router {
-  const router = express.Router();
-  router.post(
-    '/apple-pay/validate-merchant',
-    deps.limiter,
-    deps.requireJson,
-    express.json({ limit: '2kb', strict: true, inflate: false }),
-    deps.limitJsonDepth,
-    async (req, res) => {
-      if (!deps.validationPath) {
-        throw new HttpError(
-          404,
-          'apple_pay_disabled',
-          'Apple Pay merchant validation is not enabled on this signer (APPLE_PAY_VALIDATION_PATH)',
-        );
-      }
-      const parsed = validateBody.safeParse(req.body);
-      if (!parsed.success) throw validationError(parsed.error, req.body);
-      if (!isAppleValidationUrl(parsed.data.validationURL)) {
-        throw new HttpError(
-          400,
-          'invalid_validation_url',
-          "validationURL must be one of Apple Pay's merchant-validation URLs",
-        );
-      }
-      // The domain Apple checks is the page's; the origin guard has already held it to the allowed list.
-      const origin = req.get('origin');
-      if (origin === undefined) {
-        throw new HttpError(400, 'origin_required', 'call this route from the merchant page');
-      }
-      const domainName = new URL(origin).hostname;
-      const reply = await deps.gateway
-        .call(
-          deps.validationPath as EndpointPath,
-          {
-            validationURL: parsed.data.validationURL,
-            domainName,
-            ...(parsed.data.displayName ? { displayName: parsed.data.displayName } : {}),
-          } as never,
-          // A new session per call, nothing changes hands: safe to retry.
-          { idempotent: true },
-        )
-        .catch(gatewayFailure);
-      const data = reply.responseData as unknown;
-      const wrapped =
-        typeof data === 'object' && data !== null && 'merchantSession' in data
-          ? (data as { merchantSession: unknown }).merchantSession
-          : data;
-      if (typeof wrapped !== 'object' || wrapped === null || Array.isArray(wrapped)) {
-        deps.logger.warn({}, 'Apple Pay validation reply carried no merchant session');
-        throw new HttpError(502, 'upstream_error', 'the gateway sent no merchant session');
-      }
-      res.set('cache-control', 'no-store').json({ merchantSession: wrapped });
-    },
-  );
-  return router;
+/** Widget-side handler (CORS and the origin guard apply): Apple Pay merchant validation. */
+export function applePayValidation(deps: ApplePayDeps): RequestHandler {
+  return async (req, res) => {
+    if (!deps.validationPath) {
+      throw new HttpError(
+        404,
+        'apple_pay_disabled',
+        'Apple Pay merchant validation is not enabled on this signer (APPLE_PAY_VALIDATION_PATH)',
+      );
+    }
+    const body = parseBody(validateBody, req.body);
+    if (!isAppleValidationUrl(body.validationURL)) {
+      throw new HttpError(
+        400,
+        'invalid_validation_url',
+        "validationURL must be one of Apple Pay's merchant-validation URLs",
+      );
+    }
+    // The domain Apple checks is the page's; the origin guard has already held it to the allowed list.
+    const origin = req.get('origin');
+    if (origin === undefined) {
+      throw new HttpError(400, 'origin_required', 'call this route from the merchant page');
+    }
+    const domainName = new URL(origin).hostname;
+    const reply = await deps.gateway
+      .call(
+        deps.validationPath as EndpointPath,
+        {
+          validationURL: body.validationURL,
+          domainName,
+          ...(body.displayName ? { displayName: body.displayName } : {}),
+        } as never,
+        // A new session per call, nothing changes hands: safe to retry.
+        { idempotent: true },
+      )
+      .catch(gatewayFailure);
+    const data = reply.responseData as unknown;
+    const wrapped =
+      typeof data === 'object' && data !== null && 'merchantSession' in data
+        ? (data as { merchantSession: unknown }).merchantSession
+        : data;
+    if (typeof wrapped !== 'object' || wrapped === null || Array.isArray(wrapped)) {
+      deps.logger.warn({}, 'Apple Pay validation reply carried no merchant session');
+      throw new HttpError(502, 'upstream_error', 'the gateway sent no merchant session');
+    }
+    res.set('cache-control', 'no-store').json({ merchantSession: wrapped });
+  };
 }

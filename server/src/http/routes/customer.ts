@@ -1,59 +1,51 @@
 /**
- * Widget routes for returning customers and QR payments: the customer's masked saved cards (vouched by a
+ * Widget handlers for returning customers and QR payments: the customer's masked saved cards (vouched by a
  * customer handle, never a raw customer id), deleting one, and a session's QR code as an SVG image rendered
- * here, so the widget only shows an `<img>`.
+ * here, so the widget only shows an `<img>`. Their middleware is in the routing table (routes.ts).
  */
 
-import express, { type RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import QRCode from 'qrcode';
 import { z } from 'zod';
-import { SESSION_ID } from '../checkout.js';
+import type { GatewayClient } from '../../gateway/client.js';
+import { SESSION_ID } from '../../payments/ids.js';
+import { customerFromHandle, deleteCard, type CardsDeps } from '../../tokens/cards.js';
 import { HttpError } from '../errors.js';
-import type { GatewayClient } from '../gateway-client.js';
-import { cardView, customerFromHandle, deleteCard, type CardsDeps } from '../tokens/cards.js';
-import { validationError } from './sessions.js';
+import { parseBody } from '../validation.js';
+import { cardView } from '../views.js';
 
-export interface CustomerRoutesDeps extends CardsDeps {
+export interface CustomerHandlersDeps extends CardsDeps {
   gateway: GatewayClient;
-  /** Shared widget guards from signer.ts (JSON only, depth limit) and a per-route limiter. */
-  requireJson: RequestHandler;
-  limitJsonDepth: RequestHandler;
-  limiter: RequestHandler;
 }
 
 const deleteBody = z.strictObject({ customerHandle: z.string().max(600) });
 
 /** The handle from `?handle=` or the `x-customer-handle` header (one of them, once). */
-function handleOf(req: express.Request): unknown {
+function handleOf(req: Request): unknown {
   const header = req.get('x-customer-handle');
   return header ?? req.query.handle;
 }
 
-export function customerRoutes(deps: CustomerRoutesDeps): express.Router {
-  const router = express.Router();
-
-  router.get('/customer/tokens', deps.limiter, async (req, res) => {
+export function customerHandlers(
+  deps: CustomerHandlersDeps,
+): Record<'listCards' | 'removeCard' | 'qrCode', RequestHandler> {
+  /** `GET /customer/tokens`: the customer's saved cards, masked. */
+  const listCards: RequestHandler = async (req, res) => {
     const customerRef = customerFromHandle(deps, handleOf(req));
     const cards = await deps.store.listCards(customerRef);
     res.json({ cards: cards.map(cardView) });
-  });
+  };
 
-  router.post(
-    '/customer/tokens/:id/delete',
-    deps.limiter,
-    deps.requireJson,
-    express.json({ limit: '4kb', strict: true, inflate: false }),
-    deps.limitJsonDepth,
-    async (req, res) => {
-      const parsed = deleteBody.safeParse(req.body);
-      if (!parsed.success) throw validationError(parsed.error, req.body);
-      const customerRef = customerFromHandle(deps, parsed.data.customerHandle);
-      await deleteCard(deps, customerRef, String(req.params.id));
-      res.json({ deleted: true });
-    },
-  );
+  /** `POST /customer/tokens/:id/delete`: forget one of them (here and at the gateway). */
+  const removeCard: RequestHandler = async (req, res) => {
+    const body = parseBody(deleteBody, req.body);
+    const customerRef = customerFromHandle(deps, body.customerHandle);
+    await deleteCard(deps, customerRef, String(req.params.id));
+    res.json({ deleted: true });
+  };
 
-  router.get('/sessions/:id/qr.svg', deps.limiter, async (req, res) => {
+  /** `GET /sessions/:id/qr.svg`: an open QR session's code, as an image. */
+  const qrCode: RequestHandler = async (req, res) => {
     const id = String(req.params.id);
     const session = SESSION_ID.test(id) ? await deps.store.getSession(id) : null;
     if (!session || session.plan?.op !== 'qr' || !session.plan.qrCode) {
@@ -81,7 +73,7 @@ export function customerRoutes(deps: CustomerRoutesDeps): express.Router {
         'cache-control': 'no-store',
       })
       .send(svg);
-  });
+  };
 
-  return router;
+  return { listCards, removeCard, qrCode };
 }

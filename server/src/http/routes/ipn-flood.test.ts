@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { encodeCallback, signText, type CallbackEnvelope } from '@galaxy-pay/protocol';
-import { createLogger } from '../logger.js';
-import type { UnverifiedEvidenceLimits } from '../store/evidence.js';
-import { createPostgresStore } from '../store/postgres.js';
-import { createSqliteStore } from '../store/sqlite.js';
-import type { Store } from '../store/store.js';
+import { createLogger } from '../../logger.js';
+import type { UnverifiedEvidenceLimits } from '../../store/evidence.js';
+import { createPostgresStore } from '../../store/postgres.js';
+import { createSqliteStore } from '../../store/sqlite.js';
+import type { Store } from '../../store/store.js';
 import {
   PG_URL,
   SALT,
@@ -26,7 +26,7 @@ import {
   startStack,
   type Stack,
   type StoreKind,
-} from '../test-support.js';
+} from '../../testing/test-support.js';
 
 const CATALOG = { 'FLOOD-1': { amount: 250_000, description: 'Đơn flood' } };
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { encodeCallback } from '@galaxy-pay/protocol';
-import type { Session } from './store/store.js';
+import type { Session } from '../../store/store.js';
 import {
   SALT,
   gatewayCallbackFor,
@@ -9,7 +9,7 @@ import {
   startStack,
   type Stack,
   type StoreKind,
-} from './test-support.js';
+} from '../../testing/test-support.js';
 
 const SESSIONS = 20;
 const COPIES = 25;

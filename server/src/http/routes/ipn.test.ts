@@ -12,11 +12,11 @@ import {
   type TransactionCallback,
 } from '@galaxy-pay/protocol';
 import { createSandbox, type Sandbox } from '@galaxy-pay/sandbox';
-import { silentLogger } from '../logger.js';
-import type { PaymentNotice } from '../outbox.js';
-import { reportFromCallback, settle } from '../settlement.js';
-import { createSqliteStore } from '../store/sqlite.js';
-import type { PaymentEvent, Session, Store } from '../store/store.js';
+import { silentLogger } from '../../logger.js';
+import type { PaymentNotice } from '../../delivery/notices.js';
+import { reportFromCallback, settle } from '../../payments/settlement.js';
+import { createSqliteStore } from '../../store/sqlite.js';
+import type { PaymentEvent, Session, Store } from '../../store/store.js';
 import {
   API_KEY,
   SALT,
@@ -31,7 +31,7 @@ import {
   widgetCall,
   type Stack,
   type StoreKind,
-} from '../test-support.js';
+} from '../../testing/test-support.js';
 
 /** Plain orders P-0 … P-149 plus the orders whose description carries a sandbox fault. */
 const CATALOG = {

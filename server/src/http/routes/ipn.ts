@@ -19,12 +19,12 @@ import {
   type TransactionCallback,
 } from '@galaxy-pay/protocol';
 import { parserError, writeError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { settleLinkIpn, settleLinkIpnIfKnown } from '../links.js';
-import { reportFromCallback, settle } from '../settlement.js';
+import type { Logger } from '../../logger.js';
+import { settleLinkIpn, settleLinkIpnIfKnown } from '../../operations/links.js';
+import { reportFromCallback, settle } from '../../payments/settlement.js';
 import { clientAddress, sourceKey, sourceLimiter } from '../source-limit.js';
-import { saveCardFromIpn, type SavedCardsConfig } from '../tokens/cards.js';
-import type { PaymentEvent, Store } from '../store/store.js';
+import { saveCardFromIpn, type SavedCardsConfig } from '../../tokens/cards.js';
+import type { PaymentEvent, Store } from '../../store/store.js';
 
 export interface IpnDeps {
   store: Store;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { encodeCallback, type CallbackEnvelope } from '@galaxy-pay/protocol';
-import type { PaymentEvent, Session } from '../store/store.js';
+import type { PaymentEvent, Session } from '../../store/store.js';
 import {
   MERCHANT_ORIGIN,
   SALT,
@@ -10,7 +10,7 @@ import {
   openTestSession,
   startStack,
   type Stack,
-} from '../test-support.js';
+} from '../../testing/test-support.js';
 
 const XSS = '<img src=x onerror=alert(1)>';
 

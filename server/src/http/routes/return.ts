@@ -7,13 +7,13 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import express, { type Request, type Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { CallbackError, verifyCallback } from '@galaxy-pay/protocol';
-import { SESSION_ID } from '../checkout.js';
-import type { Logger } from '../logger.js';
-import { QueryThrottle } from '../query-throttle.js';
-import { reconcile, type ReconcileDeps } from '../reconcile.js';
-import type { PaymentEvent, Session } from '../store/store.js';
+import { QueryThrottle } from '../../gateway/query-throttle.js';
+import type { Logger } from '../../logger.js';
+import { SESSION_ID } from '../../payments/ids.js';
+import { reconcile, type ReconcileDeps } from '../../payments/reconcile.js';
+import type { PaymentEvent, Session } from '../../store/store.js';
 
 export interface ReturnDeps extends ReconcileDeps {
   salt: string;
@@ -36,16 +36,10 @@ const WORDS = {
 /** The return page asks the gateway at most this often per session. */
 const QUERY_INTERVAL_MS = 2000;
 
-export function returnRoutes(deps: ReturnDeps): express.Router {
-  const router = express.Router();
+/** The return page's handler, for GET and for POST (routes.ts puts the form parser before the POST). */
+export function returnPage(deps: ReturnDeps): RequestHandler {
   const throttle = new QueryThrottle(QUERY_INTERVAL_MS);
-  const form = express.urlencoded({
-    limit: '32kb',
-    inflate: false,
-    extended: false,
-    parameterLimit: 10,
-  });
-  const handler = async (req: Request, res: Response) => {
+  return async (req: Request, res: Response) => {
     const kind = String(req.params.kind);
     const id = String(req.params.id);
     const session =
@@ -74,9 +68,6 @@ export function returnRoutes(deps: ReturnDeps): express.Router {
     }
     renderNotifyPage(deps, res, current);
   };
-  router.get('/return/:id/:kind', handler);
-  router.post('/return/:id/:kind', form, handler);
-  return router;
 }
 
 /** Stores the redirect's signed data as evidence (verified or not); never moves state (rule 4). */

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { createGatewayClient } from '../gateway-client.js';
-import { createLogger, silentLogger } from '../logger.js';
-import { sweep } from '../sweep.js';
-import { createSqliteStore } from '../store/sqlite.js';
-import type { Store } from '../store/store.js';
+import { createGatewayClient } from '../../gateway/client.js';
+import { createLogger, silentLogger } from '../../logger.js';
+import { sweep } from '../../payments/sweep.js';
+import { createSqliteStore } from '../../store/sqlite.js';
+import type { Store } from '../../store/store.js';
 import {
   API_KEY,
   MERCHANT_ORIGIN,
@@ -18,7 +18,7 @@ import {
   widgetCall,
   type Stack,
   type StackOptions,
-} from '../test-support.js';
+} from '../../testing/test-support.js';
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123';
 const OTHER_SALT = 'not-the-salt-2021';

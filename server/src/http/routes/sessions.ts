@@ -1,39 +1,28 @@
 /**
- * The widget's routes: open a session, read its verified status (JSON or Server-Sent Events), cancel it.
- * Thin: parse, call, respond.
+ * The widget's session handlers: open a session, read its verified status (JSON or Server-Sent Events),
+ * cancel it. Thin: parse, call payments/, respond. Their middleware is in the routing table (routes.ts).
  */
 
-import express, { type Request, type Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { isKnownSourceType, sourceTypes } from '@galaxy-pay/protocol';
-import { SESSION_ID, openSession, ownsSession, randomId, type CheckoutDeps } from '../checkout.js';
+import type { SessionNotifier } from '../../delivery/notifier.js';
+import { QueryThrottle } from '../../gateway/query-throttle.js';
+import type { CheckoutDeps } from '../../payments/checkout-call.js';
+import { openSession, ownsSession } from '../../payments/checkout.js';
+import { randomId, SESSION_ID } from '../../payments/ids.js';
+import {
+  orderRefSchema,
+  resolveOrder,
+  type OrderInput,
+  type ResolveOrder,
+} from '../../payments/orders.js';
+import { gatewayUnavailable, mayExpire, reconcile } from '../../payments/reconcile.js';
+import { FINAL_STATUSES, type CancelReason, type Session } from '../../store/store.js';
+import { planForWidget, type CardsDeps } from '../../tokens/cards.js';
 import { HttpError, requestIdOf } from '../errors.js';
-import { orderRefSchema, resolveOrder, type OrderInput, type ResolveOrder } from '../orders.js';
-import { gatewayUnavailable, mayExpire, reconcile } from '../reconcile.js';
-import { FINAL_STATUSES, type CancelReason, type Session } from '../store/store.js';
-import type { SessionNotifier } from '../notifier.js';
-import { QueryThrottle } from '../query-throttle.js';
-import { planForWidget, type SavedCardsConfig } from '../tokens/cards.js';
-
-/** Fields a browser must never send: money, callback URLs, card data, gateway operations (T04). */
-const FORBIDDEN_FIELDS = new Set([
-  'apiOperation',
-  'ipnURL',
-  'successURL',
-  'failureURL',
-  'cancelURL',
-  'cardNumber',
-  'cardHolderName',
-  'cardExpireDate',
-  'cardVerificationValue',
-  'cardIssueDate',
-  'token',
-  'sourceOfFund',
-  'extraData',
-  'orderID',
-  'signature',
-  'apiKey',
-]);
+import { parseBody } from '../validation.js';
+import { sessionView } from '../views.js';
 
 /** A browser's secret for one order (≥ 96 bits, base64url or hex). */
 const CLIENT_KEY = z
@@ -76,73 +65,29 @@ const cancelBody = z
   .strictObject({ reason: z.enum(['user', 'closed']).optional(), clientKey: CLIENT_KEY.optional() })
   .optional();
 
-export interface SessionRoutesDeps extends CheckoutDeps {
+export interface SessionHandlersDeps {
+  /** Opening a checkout (built once by the signer; the background sweep uses the same). */
+  checkout: CheckoutDeps;
+  /** Saved cards (key and customer-handle secret in `cards.cards`; absent = off). */
+  cards: CardsDeps;
   allowedOrigins: readonly string[];
   resolve?: ResolveOrder;
   catalog?: Record<string, OrderInput>;
   notifier: SessionNotifier;
   /** Minimum time between two gateway queries for one session on reads. */
   queryIntervalMs: number;
-  /** Saved cards (key and customer-handle secret); absent = off. */
-  cards?: SavedCardsConfig;
   /** New sessions are authorize-only (`isAutoCapture: "false"`). */
   manualCapture?: boolean;
 }
 
-/** What the widget may know about a session: verified status, no secrets, no nonce. */
-export function sessionView(session: Session) {
-  return {
-    sessionId: session.id,
-    status: session.status,
-    orderRef: session.orderRef,
-    amount: session.amount,
-    currency: session.currency,
-    transactionId: session.transactionId,
-    code: session.code,
-    message: session.message,
-    cancelReason: session.cancelReason,
-    lateSuccess: session.lateSuccess,
-    paidAt: session.paidAt?.toISOString() ?? null,
-    expiresAt: session.expiresAt.toISOString(),
-  };
-}
-
-/** Turns a zod failure into the stable codes of T01/T02/T04. */
-export function validationError(error: z.ZodError, body: unknown): HttpError {
-  const keys = typeof body === 'object' && body !== null ? Object.keys(body) : [];
-  const forbidden = keys.find(key => FORBIDDEN_FIELDS.has(key));
-  if (forbidden) {
-    return new HttpError(
-      400,
-      'field_not_allowed',
-      `${forbidden} cannot be sent from a browser; the signer sets it`,
-    );
-  }
-  const issue = error.issues[0]!;
-  if (issue.code === 'unrecognized_keys') {
-    // Name the field, but never echo kilobytes of attacker-chosen key names back.
-    const names = issue.keys.slice(0, 3).map(key => JSON.stringify(key.slice(0, 40)));
-    const more = issue.keys.length > 3 ? ` and ${issue.keys.length - 3} more` : '';
-    return new HttpError(400, 'unknown_field', `unknown field ${names.join(', ')}${more}`);
-  }
-  const path = issue.path.join('.') || 'body';
-  return new HttpError(400, 'invalid_field', `${path}: ${issue.message}`);
-}
-
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const result = schema.safeParse(body);
-  if (!result.success) throw validationError(result.error, body);
-  return result.data;
-}
-
-async function loadSession(deps: SessionRoutesDeps, id: string): Promise<Session> {
-  const session = SESSION_ID.test(id) ? await deps.store.getSession(id) : null;
+async function loadSession(deps: SessionHandlersDeps, id: string): Promise<Session> {
+  const session = SESSION_ID.test(id) ? await deps.checkout.store.getSession(id) : null;
   if (!session) throw new HttpError(404, 'session_not_found', 'no such session');
   return session;
 }
 
 /** An exact, allow-listed return URL for redirect mode. */
-function checkReturnUrl(deps: SessionRoutesDeps, value: string | undefined): string | undefined {
+function checkReturnUrl(deps: SessionHandlersDeps, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   let url: URL;
   try {
@@ -160,11 +105,15 @@ function checkReturnUrl(deps: SessionRoutesDeps, value: string | undefined): str
   return url.href;
 }
 
-export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
-  const router = express.Router();
+/** The handlers of `/sessions` (routes.ts mounts them with their parsers, limits and idempotency). */
+export function sessionHandlers(
+  deps: SessionHandlersDeps,
+): Record<'create' | 'read' | 'events' | 'cancel', RequestHandler> {
+  const { checkout } = deps;
   const throttle = new QueryThrottle(deps.queryIntervalMs);
 
-  router.post('/sessions', async (req, res) => {
+  /** `POST /sessions`: open a session for an order (or hand the open one back to its browser). */
+  const create: RequestHandler = async (req, res) => {
     const body = parseBody(createBody, req.body);
     if (
       body.sourceType &&
@@ -185,9 +134,13 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
     }
     const returnUrl = checkReturnUrl(deps, body.returnUrl);
     // Checked before anything is stored: a bad handle or another customer's card changes nothing.
-    const { plan, paymentMethod } = await planForWidget(deps, body, deps.manualCapture === true);
+    const { plan, paymentMethod } = await planForWidget(
+      deps.cards,
+      body,
+      deps.manualCapture === true,
+    );
     const order = await resolveOrder(
-      { ...deps, resolve: deps.resolve, catalog: deps.catalog },
+      { ...checkout, resolve: deps.resolve, catalog: deps.catalog },
       body.orderRef,
       req,
     );
@@ -195,7 +148,7 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
     const origin = req.get('origin');
     // A caller that brings no key of its own gets one minted here, returned once with the new session.
     const clientKey = body.clientKey ?? randomId();
-    const { kind, session } = await openSession(deps, order, {
+    const { kind, session } = await openSession(checkout, order, {
       clientKey,
       locale: body.locale ?? 'vi',
       paymentMethod: paymentMethod ?? body.paymentMethod,
@@ -216,7 +169,7 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
             qr: {
               // The EMV payload itself is public (it is what the shopper scans); the image is rendered here.
               data: session.plan.qrCode ?? null,
-              imageUrl: `${deps.publicUrl}/sessions/${session.id}/qr.svg`,
+              imageUrl: `${checkout.publicUrl}/sessions/${session.id}/qr.svg`,
               expiresAt: session.expiresAt.toISOString(),
             },
           }
@@ -225,35 +178,39 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
       ...(session.plan?.op === 'create_token' ? { saveCard: true } : {}),
       ...(session.plan?.op === 'token' ? { tokenId: session.plan.cardId } : {}),
     });
-  });
+  };
 
-  router.get('/sessions/:id', async (req, res) => {
+  /** `GET /sessions/:id`: the verified status; asks the gateway (throttled) while the session is open. */
+  const read: RequestHandler = async (req, res) => {
     let session = await loadSession(deps, String(req.params.id));
     // One clock (the injected one) for both checks, so "once per interval" means the same interval.
-    const now = deps.now().getTime();
+    const now = checkout.now().getTime();
     const open = session.status === 'pending' || session.status === 'pending_unknown';
     const stale = now - session.updatedAt.getTime() > deps.queryIntervalMs;
     if (open && session.transactionId !== null && stale && throttle.take(session.id, now)) {
       // Unanswered: the stored status is shown as it is (still open), never guessed.
-      const result = await reconcile(deps, session);
+      const result = await reconcile(checkout, session);
       session = result.session;
       // A lapsed session the gateway says is not paid ends now, not at the next background pass: the
       // widget asks exactly when its countdown runs out.
       const stillOpen = session.status === 'pending' || session.status === 'pending_unknown';
       if (stillOpen && session.expiresAt.getTime() <= now && mayExpire(result)) {
-        session = (await deps.store.transition(session.id, { to: 'expired', at: deps.now() }))
-          .session;
+        session = (
+          await checkout.store.transition(session.id, { to: 'expired', at: checkout.now() })
+        ).session;
       }
     }
     res.json(sessionView(session));
-  });
+  };
 
-  router.get('/sessions/:id/events', async (req, res) => {
+  /** `GET /sessions/:id/events`: the same, as Server-Sent Events. */
+  const events: RequestHandler = async (req, res) => {
     const session = await loadSession(deps, String(req.params.id));
     streamSession(deps, req, res, session);
-  });
+  };
 
-  router.post('/sessions/:id/cancel', async (req, res) => {
+  /** `POST /sessions/:id/cancel`: the shopper closed the dialog; the gateway is asked first. */
+  const cancel: RequestHandler = async (req, res) => {
     const body = parseBody(cancelBody, req.body);
     let session = await loadSession(deps, String(req.params.id));
     // Only the browser that opened the session may cancel it: orderRefs are guessable (issue 11 §4).
@@ -273,29 +230,34 @@ export function sessionRoutes(deps: SessionRoutesDeps): express.Router {
       }
       // Ask the gateway first: the shopper may have paid just before closing the dialog. Only its answer
       // lets the session end: without one, it stays open and the caller is told to try again.
-      const result = await reconcile(deps, session);
+      const result = await reconcile(checkout, session);
       session = result.session;
       if (!FINAL_STATUSES.includes(session.status)) {
         if (result.outcome !== 'answered') throw gatewayUnavailable();
         const reason: CancelReason = body?.reason ?? 'closed';
         session = (
-          await deps.store.transition(session.id, {
+          await checkout.store.transition(session.id, {
             to: 'cancelled',
             reason,
             evidence: null,
-            at: deps.now(),
+            at: checkout.now(),
           })
         ).session;
       }
     }
     res.json(sessionView(session));
-  });
+  };
 
-  return router;
+  return { create, read, events, cancel };
 }
 
 /** Server-Sent Events: the current status now, then each change, closing after a final status. */
-function streamSession(deps: SessionRoutesDeps, req: Request, res: Response, first: Session): void {
+function streamSession(
+  deps: SessionHandlersDeps,
+  req: Request,
+  res: Response,
+  first: Session,
+): void {
   res.status(200).set({
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',
@@ -312,7 +274,7 @@ function streamSession(deps: SessionRoutesDeps, req: Request, res: Response, fir
     if (FINAL_STATUSES.includes(session.status)) finish();
   };
   const onChange = async () => {
-    const session = await deps.store.getSession(first.id).catch(() => null);
+    const session = await deps.checkout.store.getSession(first.id).catch(() => null);
     if (session) send(session);
   };
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);

@@ -14,7 +14,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import { betterSqlite3 } from './drivers.js';
+import { betterSqlite3 } from '../drivers.js';
 
 export interface CheckpointTuning {
   /** Commits after which the worker starts: a store that writes rarely never needs one. */

@@ -3,6 +3,7 @@
  * ports with test timings, and helpers that read the signer's stored state.
  */
 
+import assert from 'node:assert/strict';
 import { startDemo, type DemoOptions, type DemoStack } from '@galaxy-pay/demo';
 import type { Session, Store } from '@galaxy-pay/server';
 
@@ -24,7 +25,10 @@ export async function startTestStack(options: DemoOptions = {}): Promise<DemoSta
 }
 
 /** Sets the sandbox's global faults (applied to every order until reset), e.g. `no-ipn`. */
-export async function setSandboxFaults(stack: DemoStack, faults: string): Promise<void> {
+export async function setSandboxFaults(
+  stack: Pick<DemoStack, 'sandboxUrl'>,
+  faults: string,
+): Promise<void> {
   const res = await fetch(`${stack.sandboxUrl}/__sandbox/faults`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -72,6 +76,67 @@ export async function sandboxIpns(
 > {
   const res = await fetch(`${stack.sandboxUrl}/__sandbox/ipn?transactionID=${transactionId}`);
   return (await res.json()) as Awaited<ReturnType<typeof sandboxIpns>>;
+}
+
+/** A JSON request; the answer's status and parsed body. */
+export async function callJson(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: { 'content-type': 'application/json', ...init.headers },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** The same, failing unless the answer is 2xx. */
+export async function callJsonOk(
+  url: string,
+  init: Parameters<typeof callJson>[1] = {},
+): Promise<Record<string, unknown>> {
+  const { status, body } = await callJson(url, init);
+  assert.ok(status >= 200 && status < 300, `${url}: ${status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/**
+ * A paid order without a browser: the shop registers it, the signer opens a session as the widget would,
+ * the sandbox completes it with the domestic test card (the IPN awaited), and the shop hears of it.
+ */
+export async function payWithoutBrowser(
+  stack: DemoStack,
+  items: Array<{ id: string; quantity: number }>,
+): Promise<string> {
+  const order = await callJsonOk(`${stack.shopUrl}/api/orders`, { body: { items } });
+  const orderRef = String(order.orderRef);
+  const session = await callJsonOk(`${stack.signerUrl}/sessions`, {
+    headers: { origin: stack.shopUrl },
+    body: { orderRef },
+  });
+  const transactionId = String(session.checkoutUrl).split('/').pop();
+  await callJsonOk(
+    `${stack.sandboxUrl}/__sandbox/transactions/${transactionId}/complete?wait=ipn`,
+    {
+      body: { outcome: 'success', card: '9704000000000018' },
+    },
+  );
+  await shopHears(stack, orderRef, 'paid');
+  return orderRef;
+}
+
+/** Waits until the shop's own record of the order (kept by the signer's webhook) has `status`. */
+export async function shopHears(
+  stack: Pick<DemoStack, 'orders'>,
+  orderRef: string,
+  status: string,
+): Promise<void> {
+  await eventually(
+    () => stack.orders.get(orderRef)?.status === status,
+    10_000,
+    `the shop's record of ${orderRef} ${status} (webhook)`,
+  );
 }
 
 /** Polls until `check` returns a truthy value or the deadline passes (then throws). */

@@ -1,5 +1,5 @@
 import type Pg from 'pg';
-import { pgDriver } from './drivers.js';
+import { pgDriver } from '../drivers.js';
 
 /** Wait before reconnecting a lost LISTEN connection. */
 const RECONNECT_DELAY_MS = 1000;

@@ -1,0 +1,193 @@
+/**
+ * The PostgreSQL store, for several signer processes: a pool of connections, the shared methods (`../sql/`)
+ * run on it, each statement in autocommit unless a unit of work must be atomic (then one READ COMMITTED
+ * transaction). Transitions take one statement (`transition.ts`); `publish` is a NOTIFY on a channel named after
+ * the schema, so stores on other schemas never hear it.
+ */
+
+import type Pg from 'pg';
+
+import { pgDriver } from '../drivers.js';
+import { sessionNotFound, StoreError, transactionIdConflict } from '../errors.js';
+import { capUnverified, evidenceLimits, type EvidenceStoreOptions } from '../evidence.js';
+import { sessionFromRow, type Row } from '../rows.js';
+import { sharedMethods } from '../sql/methods.js';
+import { operationMethods } from '../sql/operation-methods.js';
+import { migrate, migrations } from '../sql/schema.js';
+import { sql } from '../sql/dialect.js';
+import { INSERT_EVENT } from '../sql/statements.js';
+import { exec, one, runAsync, type Engine, type Work } from '../sql/work.js';
+import type { Store } from '../store.js';
+import { eventAsRecorded, transitionChanges } from '../transitions.js';
+import { execute, parseBigint, POSTGRES, query, type Queryable, violates } from './database.js';
+import { EVIDENCE_LOG_MIGRATION, RECORD_UNVERIFIED, SWEEP_EVERY } from './evidence.js';
+import { listenToChannel } from './listen.js';
+import { eventParams, MOVE, payloadParams, UNMOVED } from './transition.js';
+
+/** Options of {@link createPostgresStore}. */
+export interface PostgresStoreOptions extends EvidenceStoreOptions {
+  /**
+   * Keep every table in this schema (created by `migrate()`), e.g. a fresh one per test run.
+   * Lower-case letters, digits and underscores; it also scopes the notification channel.
+   */
+  schema?: string;
+}
+
+/**
+ * Connections per store. A transition holds one for a single round trip, so a few serve many IPNs; ten (the
+ * node-postgres default) leaves room for a slow admin query without starving the IPN path.
+ */
+const POOL_SIZE = 10;
+const NOTIFY_CHANNEL = 'galaxy_pay_sessions';
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,39}$/;
+
+const MIGRATION_LOCK = sql(
+  'migration_lock',
+  p => `SELECT pg_advisory_xact_lock(hashtext(${p('key')}))`,
+);
+
+/**
+ * Opens the PostgreSQL store (a pool of {@link POOL_SIZE} connections) for several signer processes.
+ * Every change is one conditional write, so a concurrent loser under READ COMMITTED waits for the winner's row
+ * lock, re-checks its condition against the committed row and changes nothing.
+ */
+export function createPostgresStore(url: string, options: PostgresStoreOptions = {}): Store {
+  const { schema } = options;
+  const limits = evidenceLimits(options.unverifiedEvidence);
+  // Unverified inserts so far: the first and every SWEEP_EVERY-th sweep from the start.
+  let unverifiedInserts = 0;
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+    throw new StoreError(
+      'invalid_config',
+      `schema must match ${String(SCHEMA_NAME)}, got ${schema}`,
+    );
+  }
+  const types = new (pgDriver().TypeOverrides)();
+  types.setTypeParser(pgDriver().types.builtins.INT8, parseBigint);
+  const clientConfig: Pg.ClientConfig = {
+    connectionString: url,
+    types,
+    application_name: 'galaxy-pay-signer',
+    ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+  };
+  const pool = new (pgDriver().Pool)({ ...clientConfig, max: POOL_SIZE });
+  // An idle connection can drop (server restart); the pool discards it, and an unhandled 'error'
+  // event would crash the process.
+  pool.on('error', () => undefined);
+  const channel = schema === undefined ? NOTIFY_CHANNEL : `${NOTIFY_CHANNEL}_${schema}`;
+  const listener = listenToChannel(clientConfig, channel);
+  let closed = false;
+
+  const onPool = <T>(work: () => Work<T>) => runAsync(work(), step => execute(pool, step));
+
+  async function inTransaction<T>(work: () => Work<T>): Promise<T> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await runAsync(work(), step => execute(client, step));
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').then(
+        () => client.release(),
+        (rollbackError: Error) => client.release(rollbackError),
+      );
+      throw error;
+    }
+  }
+
+  const engine: Engine = {
+    dialect: POSTGRES,
+    read: onPool,
+    write: onPool,
+    atomic: inTransaction,
+    violates,
+  };
+
+  async function publish(sessionId: string): Promise<void> {
+    await pool.query('SELECT pg_notify($1, $2)', [channel, sessionId]);
+  }
+
+  /** One statement's first row. */
+  async function first(db: Queryable, config: Pg.QueryConfig): Promise<Row | undefined> {
+    return (await db.query<Row>(config)).rows[0];
+  }
+
+  return {
+    ...sharedMethods(engine, id => publish(id).catch(() => undefined)),
+    ...operationMethods(engine),
+
+    async migrate() {
+      const key = `galaxy-pay:migrate:${schema ?? 'public'}`;
+      await inTransaction(function* () {
+        // Serializes concurrent starts, including CREATE SCHEMA IF NOT EXISTS, which races otherwise.
+        yield* one(MIGRATION_LOCK, { key });
+        if (schema !== undefined) {
+          yield* exec(`CREATE SCHEMA IF NOT EXISTS ${pgDriver().escapeIdentifier(schema)}`);
+        }
+        yield* migrate(POSTGRES, migrations(POSTGRES, { 6: EVIDENCE_LOG_MIGRATION }));
+      });
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await listener.close();
+      await pool.end();
+    },
+
+    async transition(id, transition, event) {
+      const changes = transitionChanges(transition);
+      const withEvent = event === undefined ? 0 : 1;
+      const params = {
+        id,
+        ...changes,
+        ...payloadParams(transition),
+        channel,
+        ...(event === undefined ? {} : eventParams(eventAsRecorded(event, true))),
+      };
+      let row;
+      try {
+        row = await first(pool, query(MOVE[transition.to][withEvent], params));
+      } catch (error) {
+        if (violates(error, 'transactionId')) {
+          throw transactionIdConflict(id, changes.transactionId, error);
+        }
+        throw error;
+      }
+      if (row !== undefined) return { changed: true, session: sessionFromRow(row) };
+      const unmoved = {
+        id,
+        ...(event === undefined ? {} : eventParams(eventAsRecorded(event, false))),
+      };
+      const current = await first(pool, query(UNMOVED[withEvent], unmoved));
+      if (current === undefined) throw sessionNotFound(id);
+      return { changed: false, session: sessionFromRow(current) };
+    },
+
+    async recordEvent(event) {
+      if (event.verified) {
+        await pool.query(query(INSERT_EVENT, event));
+        return;
+      }
+      // Unverified: a prefix, in a window capped by rows and bytes; the oldest go in the same statement.
+      const { event: kept, bytes } = capUnverified(event);
+      await pool.query(
+        query(RECORD_UNVERIFIED, {
+          ...kept,
+          bytes,
+          maxRows: limits.maxRows,
+          maxBytes: limits.maxBytes,
+          sweep: unverifiedInserts++ % SWEEP_EVERY === 0,
+        }),
+      );
+    },
+
+    publish,
+
+    subscribe(listen) {
+      return listener.add(listen);
+    },
+  };
+}
