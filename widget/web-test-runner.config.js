@@ -15,6 +15,16 @@ export default {
     config: { timeout: 20000, ...(process.env.GREP ? { grep: process.env.GREP } : {}) },
   },
   testsFinishTimeout: 300000,
+  middleware: [
+    // A merchant page's Content-Security-Policy is its `csp` query parameter (test-pages/merchant.html).
+    async (context, next) => {
+      await next();
+      const { csp } = context.query;
+      if (context.path.startsWith('/test-pages/') && typeof csp === 'string') {
+        context.set('content-security-policy', csp);
+      }
+    },
+  ],
   plugins: [
     esbuildPlugin({ ts: true, target: 'es2022', tsconfig: 'tsconfig.json' }),
     stackPlugin(),

@@ -1,19 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { admin, ADMIN, gatewayCalls, paidOrder } from './testing/admin-test-support.js';
 import { refundKey } from './cli/requests.js';
+import { SERVER_VERSION } from './testing/server-package.js';
 import { listenLater, openTestSession, startStack, type Stack } from './testing/test-support.js';
 
 const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
 
 interface Ran {
   code: number;
@@ -231,28 +226,25 @@ describe('galaxy-pay CLI', () => {
       await paidOrder(stack, 'CLI-PNPM-2', 300_000);
     });
 
-    it('`pnpm --filter @galaxy-pay/server cli -- …` hands every option on (--json, --limit, --status)', async () => {
-      const res = await viaPnpm(
-        'filter',
-        ['orders', 'list', '--json', '--limit', '1', '--status', 'paid'],
-        env,
-      );
+    /** Runs the CLI through `pnpm --filter`; it must exit 0, and its output is JSON. */
+    async function jsonViaPnpm(args: string[]): Promise<unknown> {
+      const run = await viaPnpm('filter', args, env);
+      assert.equal(run.code, 0, run.stderr);
+      return JSON.parse(run.stdout);
+    }
 
-      assert.equal(res.code, 0, res.stderr);
-      const parsed = JSON.parse(res.stdout) as { payments: Array<{ status: string }> };
+    it('`pnpm --filter @galaxy-pay/server cli -- …` hands every option on (--json, --limit, --status)', async () => {
+      const args = ['orders', 'list', '--json', '--limit', '1', '--status', 'paid'];
+      const parsed = (await jsonViaPnpm(args)) as { payments: Array<{ status: string }> };
+
       assert.equal(parsed.payments.length, 1);
       assert.equal(parsed.payments[0]?.status, 'paid');
     });
 
     it('creates a payment link from its options', async () => {
-      const created = await viaPnpm(
-        'filter',
-        ['links', 'create', '--amount', '45000', '--name', 'Teapot', '--json'],
-        env,
-      );
+      const args = ['links', 'create', '--amount', '45000', '--name', 'Teapot', '--json'];
+      const { link } = (await jsonViaPnpm(args)) as { link: { amount: number; name: string } };
 
-      assert.equal(created.code, 0, created.stderr);
-      const { link } = JSON.parse(created.stdout) as { link: { amount: number; name: string } };
       assert.equal(link.amount, 45_000);
       assert.equal(link.name, 'Teapot');
     });
@@ -329,7 +321,7 @@ describe('galaxy-pay CLI', () => {
       const help = await viaPnpm('filter', ['--help'], {});
 
       assert.equal(version.code, 0, version.stderr);
-      assert.equal(version.stdout.trim(), VERSION);
+      assert.equal(version.stdout.trim(), SERVER_VERSION);
       assert.equal(help.code, 0, help.stderr);
       assert.match(help.stdout, /^galaxy-pay — merchant operations/m);
       assert.match(help.stdout, /refund <orderRef> <amount>/);

@@ -5,23 +5,34 @@
  */
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { formatGatewayDateTime, type CheckoutRequestData } from '@galaxy-pay/protocol';
 import { createSandbox, type SandboxOptions } from '@galaxy-pay/sandbox';
-import { admin, gatewayCalls, paidOrder, type Loose } from './testing/admin-test-support.js';
+import {
+  authorizedOrder,
+  gatewayCalls,
+  operate,
+  paidOrder,
+  refundOrder,
+  refundWithLostAnswer,
+  shownOrder,
+  type Loose,
+} from './testing/admin-test-support.js';
 import { GatewayError, type GatewayErrorCode } from './gateway/errors.js';
 import type { GatewayClientOptions } from './gateway/options.js';
 import { createTestGatewayClient } from './testing/gateway-test-client.js';
 import {
   API_KEY,
   SALT,
-  completeInSandbox,
   eventually,
-  startStack,
-  transactionIdOf,
+  ipnAttempts,
+  requestDataOf,
+  sandboxRequests,
+  sandboxTransaction,
+  sentRequestData,
+  uniqueRef,
+  useStack,
   widgetCall,
-  type Stack,
 } from './testing/test-support.js';
 
 type Mode = NonNullable<SandboxOptions['responseSignature']>;
@@ -32,20 +43,16 @@ interface Logged {
   msg: string;
 }
 
-function nextRef(prefix: string): string {
-  return `${prefix}-${randomBytes(4).toString('hex')}`;
-}
-
 function checkoutData(orderID: string): CheckoutRequestData {
   return {
     orderID,
+    orderDescription: 'Response signature variants',
+    orderDateTime: formatGatewayDateTime(new Date()),
+    orderCurrency: 'VND',
     orderAmount: 100000,
     orderNetAmount: 100000,
     orderFeeAmount: 0,
     orderDiscountAmount: 0,
-    orderCurrency: 'VND',
-    orderDateTime: formatGatewayDateTime(new Date()),
-    orderDescription: 'Response signature variants',
     paymentMethod: 'DOMESTIC',
     language: 'vi',
   };
@@ -112,7 +119,7 @@ describe('response signature variants through the gateway client (ledger R2–R7
             },
           };
           const client = createTestGatewayClient(options);
-          const orderID = nextRef('RS');
+          const orderID = uniqueRef('RS');
 
           const first = await outcome(client.checkout(checkoutData(orderID)));
           const again = await outcome(client.checkout(checkoutData(orderID)));
@@ -137,63 +144,43 @@ describe('response signature variants through the gateway client (ledger R2–R7
 });
 
 describe('checkout callback URLs the gateway ignores: payments settle by query alone (ledger C4–C6)', () => {
-  let stack: Stack;
   /** The signer's clock runs this far ahead of the wall clock (the widget's poll asks once per 5 s). */
   let ahead = 0;
-  before(async () => {
-    stack = await startStack({
-      // No merchant URLs configured at the gateway either: no redirect and no IPN reach the signer.
-      sandbox: { checkoutCallbackUrls: 'ignore' },
-      signer: {
-        now: () => new Date(Date.now() + ahead),
-        reconcile: { staleAfterMs: 0, intervalMs: 3_600_000 },
-      },
-    });
-  });
-  after(async () => {
-    await stack.close();
+  const stack = useStack({
+    // No merchant URLs configured at the gateway either: no redirect and no IPN reach the signer.
+    sandbox: { checkoutCallbackUrls: 'ignore' },
+    signer: {
+      now: () => new Date(Date.now() + ahead),
+      reconcile: { staleAfterMs: 0, intervalMs: 3_600_000 },
+    },
   });
 
   /** Opens a checkout for a new order and pays it on the hosted page (no callback follows). */
   async function paidWithoutCallbacks(): Promise<{ sessionId: string; transactionId: string }> {
-    const orderRef = nextRef('CB');
-    const registered = await admin(stack, 'POST', '/admin/orders', {
-      orderRef,
-      amount: 120_000,
-      description: `Order ${orderRef}`,
-    });
-    assert.equal(registered.status, 201, JSON.stringify(registered.json));
-    const created = await widgetCall(stack, 'POST', '/sessions', { orderRef });
-    assert.equal(created.status, 201, created.text);
-    const transactionId = transactionIdOf(created.json.checkoutUrl);
-    const { callback } = await completeInSandbox(stack, transactionId, 'success');
+    const { callback, ...paid } = await paidOrder(stack(), uniqueRef('CB'), 120_000);
     assert.equal(callback, null, 'the gateway sends the shopper nowhere');
-    return { sessionId: String(created.json.sessionId), transactionId };
+    return paid;
   }
 
   /** No IPN was sent for the transaction, though the signer's checkout did send its own URLs. */
   async function assertNothingReachedTheSigner(sessionId: string, transactionId: string) {
-    const ipns = (await (
-      await fetch(`${stack.sandboxUrl}/__sandbox/ipn?transactionID=${transactionId}`)
-    ).json()) as unknown[];
+    const ipns = await ipnAttempts(stack(), { transactionID: transactionId });
     assert.deepEqual(ipns, [], 'no IPN was sent');
-    const session = await stack.store.getSession(sessionId);
-    const checkouts = (await (
-      await fetch(`${stack.sandboxUrl}/__sandbox/requests?path=/api/v1/transaction/checkout`)
-    ).json()) as Array<{ rawBody: string }>;
-    const sent = checkouts.find(r => r.rawBody.includes(`"orderID":"${session?.gatewayOrderId}"`));
+    const session = await stack().store.getSession(sessionId);
+    const checkouts = await sandboxRequests(stack(), '/api/v1/transaction/checkout');
+    const sent = checkouts.find(r => requestDataOf(r).orderID === session?.gatewayOrderId);
     assert.ok(sent && /"ipnURL":"[^"]+\/ipn"/.test(sent.rawBody), 'the signer did send its URLs');
     assert.match(sent.rawBody, /"successURL":"[^"]+\/return\//);
   }
 
-  const status = async (sessionId: string) => (await stack.store.getSession(sessionId))?.status;
+  const status = async (sessionId: string) => (await stack().store.getSession(sessionId))?.status;
 
   it("C4 settles on the widget's status poll (GET /sessions/:id) once the shopper is back from the hosted page", async () => {
     const { sessionId, transactionId } = await paidWithoutCallbacks();
     assert.equal(await status(sessionId), 'pending');
 
     ahead += 6_000; // past the poll's query interval
-    const polled = await widgetCall(stack, 'GET', `/sessions/${sessionId}`);
+    const polled = await widgetCall(stack(), 'GET', `/sessions/${sessionId}`);
 
     assert.equal(polled.status, 200);
     assert.equal(polled.json.status, 'paid');
@@ -203,7 +190,7 @@ describe('checkout callback URLs the gateway ignores: payments settle by query a
   it('C5 settles when the shopper closes the dialog (POST /sessions/:id/cancel asks the gateway first): paid, not cancelled', async () => {
     const { sessionId, transactionId } = await paidWithoutCallbacks();
 
-    const closed = await widgetCall(stack, 'POST', `/sessions/${sessionId}/cancel`, {
+    const closed = await widgetCall(stack(), 'POST', `/sessions/${sessionId}/cancel`, {
       reason: 'closed',
     });
 
@@ -215,7 +202,7 @@ describe('checkout callback URLs the gateway ignores: payments settle by query a
   it('C6 settles by the background pass when nobody asks (sweepNow)', async () => {
     const { sessionId, transactionId } = await paidWithoutCallbacks();
 
-    await stack.signer.sweepNow();
+    await stack().signer.sweepNow();
 
     await eventually(async () => ((await status(sessionId)) === 'paid' ? true : undefined));
     await assertNothingReachedTheSigner(sessionId, transactionId);
@@ -223,68 +210,26 @@ describe('checkout callback URLs the gateway ignores: payments settle by query a
 });
 
 describe('orderID of refunds, voids and captures (ledger M1, M5–M7)', () => {
-  /** What the sandbox received on an endpoint, as parsed request data. */
-  async function sent(stack: Stack, endpoint: string): Promise<Array<Record<string, unknown>>> {
-    const res = await fetch(
-      `${stack.sandboxUrl}/__sandbox/requests?path=/api/v1/transaction/${endpoint}`,
-    );
-    const records = (await res.json()) as Array<{ rawBody: string }>;
-    return records.map(
-      r => (JSON.parse(r.rawBody) as { requestData: Record<string, unknown> }).requestData,
-    );
-  }
-
-  function refund(stack: Stack, orderRef: string, amount: number, key: string) {
-    return admin(
-      stack,
-      'POST',
-      `/admin/orders/${orderRef}/refund`,
-      { amount },
-      { 'idempotency-key': key },
-    );
-  }
-
-  /** An international payment held as an authorization (manual capture). */
-  async function authorized(stack: Stack, orderRef: string) {
-    const paid = await paidOrder(stack, orderRef, 250_000, {
-      card: '4012000033330026',
-      body: { paymentMethod: 'INTERNATIONAL' },
-    });
-    await eventually(async () =>
-      (await stack.store.getSession(paid.sessionId))?.status === 'authorized' ? true : undefined,
-    );
-    return paid;
-  }
-
   describe('default per-operation, against a gateway that wants a new orderID for every call (sandbox unique)', () => {
-    let stack: Stack;
-    before(async () => {
-      stack = await startStack({
-        sandbox: { managementOrderId: 'unique' },
-        signer: { captureMode: 'manual' },
-      });
-    });
-    after(async () => {
-      await stack.close();
+    const stack = useStack({
+      sandbox: { managementOrderId: 'unique' },
+      signer: { captureMode: 'manual' },
     });
 
     it('M5 two equal partial refunds each carry their own orderID, neither the payment’s: both are made', async () => {
-      const orderRef = nextRef('M');
-      const held = await authorized(stack, orderRef);
-      assert.equal(
-        (await admin(stack, 'POST', `/admin/orders/${orderRef}/capture`, {})).status,
-        201,
-      );
-      const session = await stack.store.getSession(held.sessionId);
+      const orderRef = uniqueRef('M');
+      const held = await authorizedOrder(stack(), orderRef);
+      assert.equal((await operate(stack(), orderRef, 'capture')).status, 201);
+      const session = await stack().store.getSession(held.sessionId);
       assert.ok(session);
-      const calls = (await sent(stack, 'refund')).length;
+      const calls = (await sentRequestData(stack(), 'refund')).length;
 
-      const first = await refund(stack, orderRef, 100_000, `${orderRef}-1`);
-      const second = await refund(stack, orderRef, 100_000, `${orderRef}-2`);
+      const first = await refundOrder(stack(), orderRef, 100_000, `${orderRef}-1`);
+      const second = await refundOrder(stack(), orderRef, 100_000, `${orderRef}-2`);
 
       assert.equal(first.status, 201, JSON.stringify(first.json));
       assert.equal(second.status, 201, JSON.stringify(second.json));
-      const refunds = (await sent(stack, 'refund')).slice(calls);
+      const refunds = (await sentRequestData(stack(), 'refund')).slice(calls);
       const orderIds = refunds.map(r => r.orderID);
       assert.equal(new Set(orderIds).size, 2);
       assert.ok(!orderIds.includes(session.gatewayOrderId));
@@ -296,47 +241,40 @@ describe('orderID of refunds, voids and captures (ledger M1, M5–M7)', () => {
     });
 
     it('M6 a capture and a void each send an orderID of their own (the payment’s would be a 409 duplicate): both are made', async () => {
-      const toCapture = nextRef('MC');
-      const toVoid = nextRef('MV');
-      const held = await authorized(stack, toCapture);
-      await authorized(stack, toVoid);
+      const toCapture = uniqueRef('MC');
+      const toVoid = uniqueRef('MV');
+      const held = await authorizedOrder(stack(), toCapture);
+      await authorizedOrder(stack(), toVoid);
 
-      const captured = await admin(stack, 'POST', `/admin/orders/${toCapture}/capture`, {});
-      const voided = await admin(stack, 'POST', `/admin/orders/${toVoid}/void`, {});
+      const captured = await operate(stack(), toCapture, 'capture');
+      const voided = await operate(stack(), toVoid, 'void');
 
       assert.equal(captured.status, 201, JSON.stringify(captured.json));
       assert.equal(captured.json.payment.status, 'paid');
       assert.equal(voided.status, 201, JSON.stringify(voided.json));
-      const session = await stack.store.getSession(held.sessionId);
-      const capture = (await sent(stack, 'capture')).at(-1)!;
+      const session = await stack().store.getSession(held.sessionId);
+      const capture = (await sentRequestData(stack(), 'capture')).at(-1)!;
       assert.equal(capture.transactionID, held.transactionId);
       assert.notEqual(capture.orderID, session?.gatewayOrderId);
       assert.equal(capture.orderID, captured.json.operation.gatewayRef);
     });
 
     it('M7 a re-send of a refund whose answer was lost carries the same orderID: the gateway refuses it as a duplicate and refunds once', async () => {
-      const orderRef = nextRef('MR');
-      const held = await authorized(stack, orderRef);
-      assert.equal(
-        (await admin(stack, 'POST', `/admin/orders/${orderRef}/capture`, {})).status,
-        201,
-      );
-      const calls = (await sent(stack, 'refund')).length;
-      await setFaults(stack, 'reset@refund'); // the refund is made, its answer lost
-      const first = await refund(stack, orderRef, 50_000, `${orderRef}-k`);
-      await setFaults(stack, '');
+      const orderRef = uniqueRef('MR');
+      const held = await authorizedOrder(stack(), orderRef);
+      assert.equal((await operate(stack(), orderRef, 'capture')).status, 201);
+      const calls = (await sentRequestData(stack(), 'refund')).length;
 
-      const retry = await refund(stack, orderRef, 50_000, `${orderRef}-k`);
+      // The refund is made, its answer lost; then the re-send.
+      const { first, retry } = await refundWithLostAnswer(stack(), orderRef, 50_000);
 
       assert.deepEqual([first.status, first.json.error?.code], [502, 'outcome_unknown']);
       assert.equal(retry.status, 201, JSON.stringify(retry.json));
       assert.equal(retry.json.operation.state, 'succeeded');
-      const refunds = (await sent(stack, 'refund')).slice(calls);
+      const refunds = (await sentRequestData(stack(), 'refund')).slice(calls);
       assert.equal(refunds.length, 2);
       assert.equal(refunds[0]!.orderID, refunds[1]!.orderID);
-      const txn = (await (
-        await fetch(`${stack.sandboxUrl}/__sandbox/transactions/${held.transactionId}`)
-      ).json()) as Loose;
+      const txn = (await sandboxTransaction(stack(), held.transactionId)) as Loose;
       assert.deepEqual(
         (txn.refunds as Loose[]).map(r => r.amount),
         [50_000],
@@ -346,71 +284,56 @@ describe('orderID of refunds, voids and captures (ledger M1, M5–M7)', () => {
   });
 
   describe('original, against a gateway that wants the payment’s orderID (sandbox original)', () => {
-    let stack: Stack;
-    before(async () => {
-      stack = await startStack({
-        sandbox: { managementOrderId: 'original' },
-        signer: { captureMode: 'manual', managementOrderId: 'original' },
-      });
-    });
-    after(async () => {
-      await stack.close();
+    const stack = useStack({
+      sandbox: { managementOrderId: 'original' },
+      signer: { captureMode: 'manual', managementOrderId: 'original' },
     });
 
     it('M1 refund and capture send the payment’s own orderID and are made', async () => {
-      const orderRef = nextRef('MO');
-      const held = await authorized(stack, orderRef);
-      const session = await stack.store.getSession(held.sessionId);
+      const orderRef = uniqueRef('MO');
+      const held = await authorizedOrder(stack(), orderRef);
+      const session = await stack().store.getSession(held.sessionId);
 
-      const captured = await admin(stack, 'POST', `/admin/orders/${orderRef}/capture`, {});
-      const refunded = await refund(stack, orderRef, 10_000, `${orderRef}-k`);
+      const captured = await operate(stack(), orderRef, 'capture');
+      const refunded = await refundOrder(stack(), orderRef, 10_000, `${orderRef}-k`);
 
       assert.equal(captured.status, 201, JSON.stringify(captured.json));
       assert.equal(refunded.status, 201, JSON.stringify(refunded.json));
-      assert.equal((await sent(stack, 'capture')).at(-1)!.orderID, session?.gatewayOrderId);
-      assert.equal((await sent(stack, 'refund')).at(-1)!.orderID, session?.gatewayOrderId);
+      assert.equal(
+        (await sentRequestData(stack(), 'capture')).at(-1)!.orderID,
+        session?.gatewayOrderId,
+      );
+      assert.equal(
+        (await sentRequestData(stack(), 'refund')).at(-1)!.orderID,
+        session?.gatewayOrderId,
+      );
     });
   });
 
   describe('default per-operation, against a gateway that wants the payment’s orderID (sandbox original)', () => {
-    let stack: Stack;
-    before(async () => {
-      stack = await startStack({
-        sandbox: { managementOrderId: 'original' },
-        signer: { captureMode: 'manual' },
-      });
-    });
-    after(async () => {
-      await stack.close();
+    const stack = useStack({
+      sandbox: { managementOrderId: 'original' },
+      signer: { captureMode: 'manual' },
     });
 
     it('M5 fails safe: a refund or capture refused for its orderID is a definite refusal (422), nothing moves, the amount is free again', async () => {
-      const capturedRef = nextRef('MS');
-      const heldRef = nextRef('MH');
-      await paidOrder(stack, capturedRef, 200_000); // a domestic card: captured at once
-      const held = await authorized(stack, heldRef);
+      const capturedRef = uniqueRef('MS');
+      const heldRef = uniqueRef('MH');
+      await paidOrder(stack(), capturedRef, 200_000); // a domestic card: captured at once
+      const held = await authorizedOrder(stack(), heldRef);
 
-      const refunded = await refund(stack, capturedRef, 50_000, `${capturedRef}-k`);
-      const captured = await admin(stack, 'POST', `/admin/orders/${heldRef}/capture`, {});
+      const refunded = await refundOrder(stack(), capturedRef, 50_000, `${capturedRef}-k`);
+      const captured = await operate(stack(), heldRef, 'capture');
 
       assert.deepEqual([refunded.status, refunded.json.error?.code], [422, 'gateway_refused']);
-      const payment = (await admin(stack, 'GET', `/admin/orders/${capturedRef}`)).json.payments[0];
+      const payment = (await shownOrder(stack(), capturedRef)).payments[0];
       assert.deepEqual(
         [payment.refunded, payment.refundPending, payment.refundable],
         [0, 0, 200_000],
       );
       assert.deepEqual([captured.status, captured.json.error?.code], [422, 'gateway_refused']);
-      assert.equal((await stack.store.getSession(held.sessionId))?.status, 'authorized');
-      assert.equal(await gatewayCalls(stack, 'capture'), 1);
+      assert.equal((await stack().store.getSession(held.sessionId))?.status, 'authorized');
+      assert.equal(await gatewayCalls(stack(), 'capture'), 1);
     });
   });
 });
-
-async function setFaults(stack: Stack, faults: string): Promise<void> {
-  const res = await fetch(`${stack.sandboxUrl}/__sandbox/faults`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ faults }),
-  });
-  assert.equal(res.status, 200, await res.text());
-}

@@ -13,14 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { loadDriver } from './store/drivers.js';
 import { StoreError } from './store/errors.js';
 import { loadDotEnv, parseCommand } from './signer-command.js';
+import { SERVER_VERSION } from './testing/server-package.js';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const ENV_EXAMPLE = fileURLToPath(new URL('../.env.example', import.meta.url));
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
 const NODE_ARGS = ['--conditions=source', '--import', import.meta.resolve('tsx')];
 
 let dir: string;
@@ -58,7 +54,7 @@ describe('galaxy-pay-signer', () => {
       const run = signer(['--version']);
 
       assert.equal(run.status, 0, run.stderr);
-      assert.equal(run.stdout, `${VERSION}\n`);
+      assert.equal(run.stdout, `${SERVER_VERSION}\n`);
     });
   });
 

@@ -1,24 +1,21 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   completeInSandbox,
   eventually,
-  startStack,
+  requestDataOf,
+  sandboxRequests,
   transactionIdOf,
+  useStack,
   widgetCall,
-  type Stack,
 } from './testing/test-support.js';
 
 describe('signer over the real sandbox (SQLite)', () => {
-  let stack: Stack;
-  before(async () => {
-    stack = await startStack();
-  });
-  after(() => stack.close());
+  const stack = useStack();
 
   describe('POST /sessions then a verified IPN', () => {
     it('prices the order server-side, opens the hosted page and ends paid after the IPN', async () => {
-      const created = await widgetCall(stack, 'POST', '/sessions', {
+      const created = await widgetCall(stack(), 'POST', '/sessions', {
         orderRef: 'ORDER-1',
         locale: 'vi',
       });
@@ -26,17 +23,19 @@ describe('signer over the real sandbox (SQLite)', () => {
       assert.equal(created.status, 201, created.text);
       assert.match(
         String(created.json.checkoutUrl),
-        new RegExp(`^${stack.sandboxUrl}/checkout/\\d{25}$`),
+        new RegExp(`^${stack().sandboxUrl}/checkout/\\d{25}$`),
       );
-      const sent = (await (await fetch(`${stack.sandboxUrl}/__sandbox/requests`)).json()) as Array<{
-        rawBody: string;
-      }>;
-      assert.equal(JSON.parse(sent.at(-1)!.rawBody).requestData.orderAmount, 500_000);
+      const sent = await sandboxRequests(stack());
+      assert.equal(requestDataOf(sent.at(-1)!).orderAmount, 500_000);
 
-      await completeInSandbox(stack, transactionIdOf(created.json.checkoutUrl), 'success');
+      await completeInSandbox(stack(), transactionIdOf(created.json.checkoutUrl), 'success');
 
       const status = await eventually(async () => {
-        const read = await widgetCall(stack, 'GET', `/sessions/${String(created.json.sessionId)}`);
+        const read = await widgetCall(
+          stack(),
+          'GET',
+          `/sessions/${String(created.json.sessionId)}`,
+        );
         return read.json.status === 'paid' ? read : undefined;
       });
       assert.equal(status.json.amount, 500_000);

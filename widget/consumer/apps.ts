@@ -88,13 +88,16 @@ const STRICT_TS = {
 const tsconfig = (extra: Record<string, unknown>, include: string[]) =>
   JSON.stringify({ compilerOptions: { ...STRICT_TS, ...extra }, include }, null, 2);
 
-const indexHtml = (script: string) => `<!doctype html>
-<html lang="vi">
+/** A shop page's `<html>` and `<head>` (with `head`, lines of its own), up to its `<body>`. */
+const PAGE_START = (head = '') => `<html lang="vi">
   <head>
     <meta charset="utf-8" />
     <title>Shop</title>
-  </head>
-  <body>
+${head}  </head>
+  <body>`;
+
+const indexHtml = (script: string) => `<!doctype html>
+${PAGE_START()}
     <div id="app"></div>
     <script type="module" src="${script}"></script>
   </body>
@@ -104,6 +107,64 @@ const indexHtml = (script: string) => `<!doctype html>
 const QUERY = `const params = new URLSearchParams(location.search);
 const signer = params.get('signer') ?? '';
 const orderRef = params.get('order') ?? '';`;
+
+/** What every app shows in `#status` for the element's result and error events (`event`). */
+const PAID = (event = 'event') =>
+  `\`\${${event}.detail.status} \${${event}.detail.amount} \${${event}.detail.currency}\``;
+const ERROR = (event = 'event') => `\`error \${${event}.detail.code}\``;
+
+/** The pages without a framework: `button` and `status` elements, and the two listeners. */
+const LISTENERS = (indent: string) =>
+  `button.addEventListener('galaxy-pay-result', event => {
+  status.textContent = ${PAID()};
+});
+button.addEventListener('galaxy-pay-error', event => {
+  status.textContent = ${ERROR()};
+});
+`.replace(/^(?=.)/gm, indent);
+
+/** React: the end of the `Checkout` component, from the event props on (the wrapper's `onGalaxyPay…`). */
+const REACT_CHECKOUT_END = `        onGalaxyPayResult={event =>
+          setStatus(${PAID()})
+        }
+        onGalaxyPayError={event => setStatus(${ERROR()})}
+      >
+        Thanh toán
+      </GalaxyPayButton>
+      <output id="status">{status}</output>
+    </>
+  );
+}
+`;
+
+/** Vue 3: the status and its result listener (`<script setup>`), and the element in a template. */
+const VUE_SETUP = `const status = ref('');
+const onResult = (event: GalaxyPayResultEvent) => {
+  status.value = ${PAID()};
+};`;
+const VUE_TEMPLATE = `  <galaxy-pay-button
+    :signer="signer"
+    :order-ref="orderRef"
+    @galaxy-pay-result="onResult"
+    @galaxy-pay-error="status = ${ERROR('$event')}"
+  >
+    Thanh toán
+  </galaxy-pay-button>
+  <output id="status">{{ status }}</output>
+`;
+
+/** Svelte 5: the element with its `ongalaxy-pay-*` event attributes, setting `status` (a `$state`). */
+const SVELTE_MARKUP = `<galaxy-pay-button
+  {signer}
+  order-ref={orderRef}
+  ongalaxy-pay-result={event =>
+    (status = ${PAID()})}
+  ongalaxy-pay-error={event => (status = ${ERROR()})}
+>
+  Thanh toán
+</galaxy-pay-button>
+<output id="status">{status}</output>
+`;
 
 export const viteReact: App = {
   name: 'vite-react',
@@ -155,18 +216,7 @@ export function Checkout({ signer, orderRef }: { signer: string; orderRef: strin
         orderRef={orderRef}
         className="pay"
         style={{ marginTop: 8 }}
-        onGalaxyPayResult={event =>
-          setStatus(\`\${event.detail.status} \${event.detail.amount} \${event.detail.currency}\`)
-        }
-        onGalaxyPayError={event => setStatus(\`error \${event.detail.code}\`)}
-      >
-        Thanh toán
-      </GalaxyPayButton>
-      <output id="status">{status}</output>
-    </>
-  );
-}
-`,
+${REACT_CHECKOUT_END}`,
   },
 };
 
@@ -209,23 +259,11 @@ import { ref } from 'vue';
 import type { GalaxyPayResultEvent } from '@galaxy-pay/widget';
 
 ${QUERY}
-const status = ref('');
-const onResult = (event: GalaxyPayResultEvent) => {
-  status.value = \`\${event.detail.status} \${event.detail.amount} \${event.detail.currency}\`;
-};
+${VUE_SETUP}
 </script>
 
 <template>
-  <galaxy-pay-button
-    :signer="signer"
-    :order-ref="orderRef"
-    @galaxy-pay-result="onResult"
-    @galaxy-pay-error="status = \`error \${$event.detail.code}\`"
-  >
-    Thanh toán
-  </galaxy-pay-button>
-  <output id="status">{{ status }}</output>
-  <template v-if="false">
+${VUE_TEMPLATE}  <template v-if="false">
     <!-- @vue-expect-error the typings are active: there is no such mode -->
     <galaxy-pay-button signer="/galaxy-pay" order-ref="A-1" mode="fullscreen" />
   </template>
@@ -271,17 +309,7 @@ export const wrong: SvelteHTMLElements['galaxy-pay-button'] = { signer: '/', 'or
   let status = $state('');
 </script>
 
-<galaxy-pay-button
-  {signer}
-  order-ref={orderRef}
-  ongalaxy-pay-result={event =>
-    (status = \`\${event.detail.status} \${event.detail.amount} \${event.detail.currency}\`)}
-  ongalaxy-pay-error={event => (status = \`error \${event.detail.code}\`)}
->
-  Thanh toán
-</galaxy-pay-button>
-<output id="status">{status}</output>
-`,
+${SVELTE_MARKUP}`,
   },
 };
 
@@ -306,13 +334,7 @@ status.id = 'status';
 button.signer = signer;
 button.orderRef = orderRef;
 button.textContent = 'Thanh toán';
-button.addEventListener('galaxy-pay-result', event => {
-  status.textContent = \`\${event.detail.status} \${event.detail.amount} \${event.detail.currency}\`;
-});
-button.addEventListener('galaxy-pay-error', event => {
-  status.textContent = \`error \${event.detail.code}\`;
-});
-document.getElementById('app')!.append(button, status);
+${LISTENERS('')}document.getElementById('app')!.append(button, status);
 `,
   },
 };
@@ -392,18 +414,7 @@ export function Checkout({ signer, orderRef }: { signer: string; orderRef: strin
       <GalaxyPayButton
         signer={signer}
         orderRef={orderRef}
-        onGalaxyPayResult={event =>
-          setStatus(\`\${event.detail.status} \${event.detail.amount} \${event.detail.currency}\`)
-        }
-        onGalaxyPayError={event => setStatus(\`error \${event.detail.code}\`)}
-      >
-        Thanh toán
-      </GalaxyPayButton>
-      <output id="status">{status}</output>
-    </>
-  );
-}
-`,
+${REACT_CHECKOUT_END}`,
   },
 };
 
@@ -425,13 +436,7 @@ const integrity = 'sha384-' + createHash('sha384').update(readFileSync(dist + 'g
 writeFileSync('public/index.html', readFileSync('index.html', 'utf8').replace('INTEGRITY', integrity));
 `,
     'index.html': `<!doctype html>
-<html lang="vi">
-  <head>
-    <meta charset="utf-8" />
-    <title>Shop</title>
-    <script type="module" src="/galaxy-pay-button.js" integrity="INTEGRITY" crossorigin="anonymous"></script>
-  </head>
-  <body>
+${PAGE_START('    <script type="module" src="/galaxy-pay-button.js" integrity="INTEGRITY" crossorigin="anonymous"></script>\n')}
     <galaxy-pay-button>Thanh toán</galaxy-pay-button>
     <output id="status"></output>
     <script type="module">
@@ -440,13 +445,7 @@ writeFileSync('public/index.html', readFileSync('index.html', 'utf8').replace('I
       const status = document.querySelector('#status');
       button.setAttribute('signer', params.get('signer'));
       button.setAttribute('order-ref', params.get('order'));
-      button.addEventListener('galaxy-pay-result', event => {
-        status.textContent = \`\${event.detail.status} \${event.detail.amount} \${event.detail.currency}\`;
-      });
-      button.addEventListener('galaxy-pay-error', event => {
-        status.textContent = \`error \${event.detail.code}\`;
-      });
-    </script>
+${LISTENERS('      ')}    </script>
   </body>
 </html>
 `,
@@ -513,17 +512,7 @@ export default defineConfig({ plugins: [sveltekit()] });
   let status = $state('');
 </script>
 
-<galaxy-pay-button
-  {signer}
-  order-ref={orderRef}
-  ongalaxy-pay-result={event =>
-    (status = \`\${event.detail.status} \${event.detail.amount} \${event.detail.currency}\`)}
-  ongalaxy-pay-error={event => (status = \`error \${event.detail.code}\`)}
->
-  Thanh toán
-</galaxy-pay-button>
-<output id="status">{status}</output>
-`,
+${SVELTE_MARKUP}`,
   },
 };
 
@@ -553,23 +542,11 @@ import type { GalaxyPayResultEvent } from '@galaxy-pay/widget';
 const route = useRoute();
 const signer = String(route.query.signer ?? '');
 const orderRef = String(route.query.order ?? '');
-const status = ref('');
-const onResult = (event: GalaxyPayResultEvent) => {
-  status.value = \`\${event.detail.status} \${event.detail.amount} \${event.detail.currency}\`;
-};
+${VUE_SETUP}
 </script>
 
 <template>
-  <galaxy-pay-button
-    :signer="signer"
-    :order-ref="orderRef"
-    @galaxy-pay-result="onResult"
-    @galaxy-pay-error="status = \`error \${$event.detail.code}\`"
-  >
-    Thanh toán
-  </galaxy-pay-button>
-  <output id="status">{{ status }}</output>
-</template>
+${VUE_TEMPLATE}</template>
 `,
   },
 };
@@ -590,12 +567,7 @@ export default defineConfig({});
     'src/pages/index.astro': `---
 ---
 
-<html lang="vi">
-  <head>
-    <meta charset="utf-8" />
-    <title>Shop</title>
-  </head>
-  <body>
+${PAGE_START()}
     <galaxy-pay-button>Thanh toán</galaxy-pay-button>
     <output id="status"></output>
     <script>
@@ -606,13 +578,7 @@ export default defineConfig({});
       const status = document.querySelector('#status')!;
       button.signer = params.get('signer') ?? '';
       button.orderRef = params.get('order') ?? '';
-      button.addEventListener('galaxy-pay-result', event => {
-        status.textContent = \`\${event.detail.status} \${event.detail.amount} \${event.detail.currency}\`;
-      });
-      button.addEventListener('galaxy-pay-error', event => {
-        status.textContent = \`error \${event.detail.code}\`;
-      });
-    </script>
+${LISTENERS('      ')}    </script>
   </body>
 </html>
 `,
@@ -671,11 +637,11 @@ export class Checkout {
   readonly status = signal('');
 
   onResult(event: GalaxyPayResultEvent): void {
-    this.status.set(\`\${event.detail.status} \${event.detail.amount} \${event.detail.currency}\`);
+    this.status.set(${PAID()});
   }
 
   onError(event: GalaxyPayErrorEvent): void {
-    this.status.set(\`error \${event.detail.code}\`);
+    this.status.set(${ERROR()});
   }
 }
 `,

@@ -237,24 +237,56 @@ describe('the packed widget in fresh apps (npm install, production build, a sand
     return { status: (await page.locator('#status').textContent())!.trim(), page };
   }
 
-  /** Starts the app's own server (`next start`, `vite preview`, Nitro) and waits until it answers. */
+  /**
+   * Starts the app's own server (`next start`, `vite preview`, Nitro) and waits until it answers. It is asked
+   * whenever the server writes something (each prints its address once it listens), never on a timer.
+   */
   async function startServer(app: App, command: string[]): Promise<void> {
     const dir = join(work, app.name);
     const port = String(ports.get(app.name));
     const [program, ...args] = command.map(part => part.replace('{port}', port));
     const env = { ...appEnv(dir), PORT: port, HOST: '127.0.0.1', NITRO_HOST: '127.0.0.1' };
-    const child = spawn(program!, args, { cwd: dir, env, stdio: 'ignore' });
+    const child = spawn(program!, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
-    const deadline = Date.now() + STEP_MS;
-    while (
-      !(await fetch(origins.get(app.name)!).then(
-        res => res.status < 500,
-        () => false,
-      ))
-    ) {
-      if (Date.now() > deadline) throw new Error(`${command.join(' ')} did not answer in time`);
-      await new Promise(resolve => setTimeout(resolve, 100));
-    }
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const fail = (why: string) => reject(new Error(`${command.join(' ')} ${why}:\n${output}`));
+      const timer = setTimeout(() => fail('did not answer in time'), STEP_MS);
+      // One question at a time; output that comes meanwhile asks again once it is answered.
+      let asking: Promise<void> | undefined;
+      let again = false;
+      let answered = false;
+      const ask = (): void => {
+        if (answered) return;
+        if (asking) return void (again = true);
+        asking = fetch(origins.get(app.name)!)
+          .then(
+            res => res.status < 500,
+            () => false,
+          )
+          .then(ok => {
+            asking = undefined;
+            if (ok) {
+              answered = true;
+              clearTimeout(timer);
+              resolve();
+            } else if (again) {
+              again = false;
+              ask();
+            }
+          });
+      };
+      for (const stream of [child.stdout!, child.stderr!]) {
+        stream.on('data', chunk => {
+          output += chunk;
+          ask();
+        });
+      }
+      child.on('exit', code => {
+        clearTimeout(timer);
+        fail(`exited ${code}`);
+      });
+    });
   }
 
   for (const app of APPS) {

@@ -8,8 +8,9 @@
  * that opens the session. The steps after it (`CheckoutSteps`: following the session, cancelling, errors, popup
  * and redirect follow-up, saved cards, QR) are loaded while the signer answers that call (the element passes
  * the loader, `extras.ts`), so the script-tag file stays within its size budget. They reach the element only
- * through this controller's public members, all of which take the flow they act for and do nothing once it
- * has ended: a step never checks for itself whether its payment is still the one under way.
+ * through this controller's public members; those that take a flow act for it and do nothing once it has ended
+ * (`step`, `set`, `emit`, `go`, `markClosed`, `settle`), so a step never checks for itself whether its payment
+ * is still the one under way.
  */
 
 import type { ReactiveController, ReactiveControllerHost } from 'lit';

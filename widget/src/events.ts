@@ -8,52 +8,36 @@ import type {
   GalaxyPayResultDetail,
 } from './types.js';
 
-const init = { bubbles: true, composed: true };
+/** An event of `<galaxy-pay-button>`: what happened is in `detail`. */
+export interface GalaxyPayEvent<Detail> extends Event {
+  readonly detail: Detail;
+}
+
+/** The class of the element's events named `type`: bubbling and composed, out of the shadow root. */
+function eventClass<Detail>(type: string): new (detail: Detail) => GalaxyPayEvent<Detail> {
+  return class extends Event {
+    readonly detail: Detail;
+    constructor(detail: Detail) {
+      super(type, { bubbles: true, composed: true });
+      this.detail = detail;
+    }
+  };
+}
 
 /** The modal, popup or redirect has started. */
-export class GalaxyPayOpenEvent extends Event {
-  readonly detail: GalaxyPayOpenDetail;
-  constructor(detail: GalaxyPayOpenDetail) {
-    super('galaxy-pay-open', init);
-    this.detail = detail;
-  }
-}
+export class GalaxyPayOpenEvent extends eventClass<GalaxyPayOpenDetail>('galaxy-pay-open') {}
 
 /** The signer reported a verified final status (once per payment). */
-export class GalaxyPayResultEvent extends Event {
-  readonly detail: GalaxyPayResultDetail;
-  constructor(detail: GalaxyPayResultDetail) {
-    super('galaxy-pay-result', init);
-    this.detail = detail;
-  }
-}
+export class GalaxyPayResultEvent extends eventClass<GalaxyPayResultDetail>('galaxy-pay-result') {}
 
 /** The signer confirmed the payment was cancelled or expired (once per payment). */
-export class GalaxyPayCancelEvent extends Event {
-  readonly detail: GalaxyPayCancelDetail;
-  constructor(detail: GalaxyPayCancelDetail) {
-    super('galaxy-pay-cancel', init);
-    this.detail = detail;
-  }
-}
+export class GalaxyPayCancelEvent extends eventClass<GalaxyPayCancelDetail>('galaxy-pay-cancel') {}
 
 /** Something went wrong; `detail.code` says what. */
-export class GalaxyPayErrorEvent extends Event {
-  readonly detail: GalaxyPayErrorDetail;
-  constructor(detail: GalaxyPayErrorDetail) {
-    super('galaxy-pay-error', init);
-    this.detail = detail;
-  }
-}
+export class GalaxyPayErrorEvent extends eventClass<GalaxyPayErrorDetail>('galaxy-pay-error') {}
 
 /** The modal or popup has closed, for any reason. */
-export class GalaxyPayCloseEvent extends Event {
-  readonly detail: GalaxyPayCloseDetail;
-  constructor(detail: GalaxyPayCloseDetail) {
-    super('galaxy-pay-close', init);
-    this.detail = detail;
-  }
-}
+export class GalaxyPayCloseEvent extends eventClass<GalaxyPayCloseDetail>('galaxy-pay-close') {}
 
 declare global {
   interface HTMLElementEventMap {

@@ -3,54 +3,41 @@
  * the real signer and sandbox. These features live in the lazily loaded extras module.
  */
 
-import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { expect, oneEvent } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import sinon from 'sinon';
-import 'axe-core/axe.min.js';
 import type { GalaxyPayButton } from './galaxy-pay-button.js';
 import {
+  axeViolations,
+  button,
   checkoutOf,
+  closeAndCancel,
   completePayment,
   customerHandle,
   dialogOf,
-  newOrder,
   payButton,
   record,
+  recorded,
   saveCard,
+  sessionPosts,
   shadow,
   stack,
   until,
 } from './test-helpers.js';
 
-interface AxeResult {
-  violations: Array<{ id: string; help: string }>;
-}
-const axe = (window as unknown as { axe: { run(context: Element): Promise<AxeResult> } }).axe;
-
 const customerRef = () => `cust-${Math.random().toString(36).slice(2, 10)}`;
 
-async function extrasButton(
+/** A button for the extras: English, modal unless told. */
+const extrasButton = (
   attributes: { handle?: string; method?: string; signer?: string; mode?: string } = {},
-): Promise<GalaxyPayButton> {
-  const { signerUrl } = await stack();
-  return fixture<GalaxyPayButton>(
-    html`<galaxy-pay-button
-      signer=${attributes.signer ?? signerUrl}
-      order-ref=${newOrder()}
-      mode=${attributes.mode ?? 'modal'}
-      lang="en"
-      customer-handle=${attributes.handle ?? ''}
-      payment-method=${attributes.method ?? ''}
-    ></galaxy-pay-button>`,
-  );
-}
-
-/** The body of every POST {signer}/sessions, through a spy on fetch. */
-const sessionPosts = (spy: sinon.SinonSpy) =>
-  spy
-    .getCalls()
-    .filter(call => String(call.args[0]).endsWith('/sessions'))
-    .map(call => JSON.parse(String((call.args[1] as RequestInit).body)) as Record<string, unknown>);
+) =>
+  button({
+    lang: 'en',
+    mode: attributes.mode,
+    signer: attributes.signer,
+    customerHandle: attributes.handle,
+    paymentMethod: attributes.method,
+  });
 
 const chooser = (el: GalaxyPayButton) => shadow(el).querySelector<HTMLFormElement>('form.pick');
 const radios = (form: HTMLFormElement) => [
@@ -68,8 +55,7 @@ describe('saved cards (customer-handle)', () => {
     expect(cards).to.have.length(1);
     const handle = await customerHandle(ref);
     const spy = sinon.spy(window, 'fetch');
-    const el = await extrasButton({ handle });
-    const events = record(el);
+    const { el, events } = await recorded(extrasButton({ handle }));
 
     payButton(el).click();
     const form = await until(() => chooser(el));
@@ -86,8 +72,7 @@ describe('saved cards (customer-handle)', () => {
     // The handle travels in a header, never in the URL.
     const list = spy.getCalls().find(call => String(call.args[0]).endsWith('/customer/tokens'))!;
     expect((list.args[1] as RequestInit).headers).to.deep.equal({ 'x-customer-handle': handle });
-    const { violations } = await axe.run(dialogOf(el));
-    expect(violations.map(v => `${v.id}: ${v.help}`)).to.deep.equal([]);
+    expect(await axeViolations(dialogOf(el))).to.deep.equal([]);
 
     const opened = oneEvent(el, 'galaxy-pay-open');
     form.querySelector<HTMLButtonElement>('.go')!.click();
@@ -130,8 +115,7 @@ describe('saved cards (customer-handle)', () => {
     const [body] = sessionPosts(spy);
     expect(body).to.deep.include({ customerHandle: handle, saveCard: true });
     expect(body).not.to.have.property('tokenId');
-    el.close();
-    await oneEvent(el, 'galaxy-pay-cancel');
+    await closeAndCancel(el);
   });
 
   it('with no saved card: offers only a new card, and continues with the plain flow', async () => {
@@ -150,8 +134,7 @@ describe('saved cards (customer-handle)', () => {
 
     const [body] = sessionPosts(spy);
     expect(body).not.to.have.any.keys('tokenId', 'saveCard', 'customerHandle');
-    el.close();
-    await oneEvent(el, 'galaxy-pay-cancel');
+    await closeAndCancel(el);
   });
 
   for (const kind of ['forged', 'expired'] as const) {
@@ -173,8 +156,7 @@ describe('saved cards (customer-handle)', () => {
             })
           : real;
       const spy = sinon.spy(window, 'fetch');
-      const el = await extrasButton({ handle });
-      const events = record(el);
+      const { el, events } = await recorded(extrasButton({ handle }));
 
       payButton(el).click();
       const { detail } = await oneEvent(el, 'galaxy-pay-error');
@@ -214,8 +196,7 @@ describe('QR payments (payment-method="QRPAY")', () => {
     expect(left.textContent).to.match(/QR code expires in \d+:\d\d/);
     expect(left.closest('[role=status],[aria-live]')).to.equal(null);
     expect(shadow(el).querySelector('iframe')).to.equal(null);
-    const { violations } = await axe.run(dialogOf(el));
-    expect(violations.map(v => `${v.id}: ${v.help}`)).to.deep.equal([]);
+    expect(await axeViolations(dialogOf(el))).to.deep.equal([]);
 
     const settled = oneEvent(el, 'galaxy-pay-result');
     await completePayment(sessionId, 'success');
@@ -229,8 +210,7 @@ describe('QR payments (payment-method="QRPAY")', () => {
   });
 
   it('shows nothing, and leaves no timer or stream, for a flow ended while this module loaded (T38)', async () => {
-    const el = await extrasButton({ method: 'QRPAY' });
-    const events = record(el);
+    const { el, events } = await recorded(extrasButton({ method: 'QRPAY' }));
     const { showQr } = await import('./extras.js');
     const controller = new AbortController();
     controller.abort();
@@ -252,8 +232,9 @@ describe('QR payments (payment-method="QRPAY")', () => {
 
   it('counts down, announces sparingly, and reports the expiry as galaxy-pay-cancel "timeout"', async () => {
     const { shortSignerUrl } = await stack();
-    const el = await extrasButton({ method: 'QRPAY', signer: shortSignerUrl });
-    const events = record(el);
+    const { el, events } = await recorded(
+      extrasButton({ method: 'QRPAY', signer: shortSignerUrl }),
+    );
     const announced = new Set<string>();
     // Both live regions: the one inside the dialog speaks while it is open.
     for (const live of shadow(el).querySelectorAll('[role=status]')) {
@@ -301,9 +282,8 @@ describe('COOP same-origin (T35)', () => {
     const policyRead = sinon.spy(Headers.prototype, 'get').withArgs('cross-origin-opener-policy');
 
     for (let round = 0; round < 2; round++) {
-      const el = await extrasButton({ mode: 'popup' });
+      const { el, events } = await recorded(extrasButton({ mode: 'popup' }));
       el.closeGrace = 300;
-      const events = record(el);
       payButton(el).click();
       const { sessionId } = (await oneEvent(el, 'galaxy-pay-open')).detail;
       // What COOP does to the opener's handle: `closed` right after the navigation.

@@ -1,35 +1,26 @@
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { sendKeys, setViewport } from '@web/test-runner-commands';
 import sinon from 'sinon';
-import 'axe-core/axe.min.js';
 import type { GalaxyPayButton } from './galaxy-pay-button.js';
 import {
+  axeViolations,
   button,
   checkoutOf,
   clickAndOpen,
+  closeAndCancel,
   completePayment,
   dialogOf,
   frameOf,
   newOrder,
   payButton,
-  record,
   nextMessage,
+  record,
+  recordedButton,
+  sessionPosts,
   shadow,
   stack,
   until,
 } from './test-helpers.js';
-
-interface AxeResult {
-  violations: Array<{ id: string; help: string }>;
-}
-const axe = (window as unknown as { axe: { run(context: Element): Promise<AxeResult> } }).axe;
-
-/** The body of every POST {signer}/sessions this page made, through a spy on fetch. */
-const sessionPosts = (spy: sinon.SinonSpy) =>
-  spy
-    .getCalls()
-    .filter(call => String(call.args[0]).endsWith('/sessions'))
-    .map(call => JSON.parse(String((call.args[1] as RequestInit).body)) as Record<string, string>);
 
 /** GET {signer}/sessions/:id calls: what a message or a closed window makes the element do. */
 const statusChecks = (spy: sinon.SinonSpy) =>
@@ -38,8 +29,33 @@ const statusChecks = (spy: sinon.SinonSpy) =>
 /** The popup window the element opened, through a spy on window.open. */
 const popupOf = (spy: sinon.SinonSpy) => spy.returnValues[0] as Window;
 
+/** A popup-mode button whose payment has opened: its events, the session and the popup window. */
+async function popupPayment(options: { closeGrace?: number } = {}) {
+  const open = sinon.spy(window, 'open');
+  const { el, events } = await recordedButton({ mode: 'popup' });
+  Object.assign(el, options);
+  const { sessionId } = await clickAndOpen(el);
+  return { el, events, sessionId, popup: popupOf(open) };
+}
+
+/** A modal payment the shopper ends on the gateway page with `outcome`, and the event that reports it. */
+async function endOnGateway<Type extends 'galaxy-pay-result' | 'galaxy-pay-cancel'>(
+  outcome: 'failure' | 'cancel',
+  reportedAs: Type,
+) {
+  const el = await button({ mode: 'modal' });
+  const { sessionId } = await clickAndOpen(el);
+  const reported = oneEvent(el, reportedAs);
+  await completePayment(sessionId, outcome);
+  return { el, sessionId, detail: (await reported).detail };
+}
+
+/** Frames the tests loaded, removed after each test. */
+const frames: HTMLIFrameElement[] = [];
+
 async function loadFrame(src: string): Promise<HTMLIFrameElement> {
   const frame = document.createElement('iframe');
+  frames.push(frame);
   frame.src = src;
   const loaded = oneEvent(frame, 'load');
   document.body.append(frame);
@@ -62,7 +78,10 @@ const askedAndIdle = (frame: HTMLIFrameElement, sessionId: string) =>
     return asked && el && payButton(el).getAttribute('aria-disabled') !== 'true' ? el : null;
   });
 
-afterEach(() => sinon.restore());
+afterEach(() => {
+  sinon.restore();
+  for (const frame of frames.splice(0)) frame.remove();
+});
 
 describe('<galaxy-pay-button>', () => {
   describe('attributes and words', () => {
@@ -134,10 +153,9 @@ describe('<galaxy-pay-button>', () => {
       el.setAttribute('source-type', '970400');
 
       await clickAndOpen(el);
-      el.close();
-      await oneEvent(el, 'galaxy-pay-cancel');
+      await closeAndCancel(el);
 
-      const [{ clientKey, ...rest }] = sessionPosts(fetch) as [Record<string, unknown>];
+      const [{ clientKey, ...rest }] = sessionPosts(fetch);
       expect(rest).to.deep.equal({
         orderRef: el.orderRef,
         locale: 'en',
@@ -151,8 +169,7 @@ describe('<galaxy-pay-button>', () => {
 
     it('does nothing while disabled, and reflects the attribute', async () => {
       const fetch = sinon.spy(window, 'fetch');
-      const el = await button();
-      const events = record(el);
+      const { el, events } = await recordedButton();
       el.disabled = true;
       await el.updateComplete;
 
@@ -163,12 +180,12 @@ describe('<galaxy-pay-button>', () => {
       // Enabled again, for another order: its payment opens, and it is the first thing the button did.
       el.disabled = false;
       el.orderRef = newOrder();
+      await el.updateComplete;
       await clickAndOpen(el);
 
       expect(sessionPosts(fetch).map(body => body.orderRef)).to.deep.equal([el.orderRef]);
       expect(events.map(e => e.type)).to.deep.equal(['open']);
-      el.close();
-      await oneEvent(el, 'galaxy-pay-cancel');
+      await closeAndCancel(el);
     });
 
     it('dispatches CONFIG without a signer or an order reference', async () => {
@@ -195,8 +212,9 @@ describe('<galaxy-pay-button>', () => {
     });
 
     it('renders an order reference full of HTML as nothing but text, and the signer refuses it', async () => {
-      const el = await button({ orderRef: '"><img src=x onerror="window.pwned=1">' });
-      const events = record(el);
+      const { el, events } = await recordedButton({
+        orderRef: '"><img src=x onerror="window.pwned=1">',
+      });
 
       payButton(el).click();
       await oneEvent(el, 'galaxy-pay-error');
@@ -234,8 +252,7 @@ describe('<galaxy-pay-button>', () => {
 
   describe('modal mode', () => {
     it('completes from the signer status alone, with no message at all (T34)', async () => {
-      const el = await button({ mode: 'modal' });
-      const events = record(el);
+      const { el, events } = await recordedButton({ mode: 'modal' });
 
       const { sessionId, mode } = await clickAndOpen(el);
       expect(mode).to.equal('modal');
@@ -273,9 +290,8 @@ describe('<galaxy-pay-button>', () => {
       // No SSE and no polling: only the message can make the element look.
       sinon.stub(window, 'EventSource').value(undefined);
       const fetch = sinon.spy(window, 'fetch');
-      const el = await button({ mode: 'modal' });
+      const { el, events } = await recordedButton({ mode: 'modal' });
       el.pollInterval = 600_000;
-      const events = record(el);
       const { sessionId } = await clickAndOpen(el);
       const { callback } = await completePayment(sessionId, 'success');
       expect(statusChecks(fetch)).to.equal(0);
@@ -289,30 +305,19 @@ describe('<galaxy-pay-button>', () => {
     });
 
     it('reports a declined payment as a failed result', async () => {
-      const el = await button({ mode: 'modal' });
-      const { sessionId } = await clickAndOpen(el);
-
-      const settled = oneEvent(el, 'galaxy-pay-result');
-      await completePayment(sessionId, 'failure');
-      const { detail } = await settled;
+      const { detail } = await endOnGateway('failure', 'galaxy-pay-result');
 
       expect(detail.status).to.equal('failed');
     });
 
     it('reports a cancellation on the gateway page as galaxy-pay-cancel', async () => {
-      const el = await button({ mode: 'modal' });
-      const { sessionId } = await clickAndOpen(el);
-
-      const settled = oneEvent(el, 'galaxy-pay-cancel');
-      await completePayment(sessionId, 'cancel');
-      const { detail } = await settled;
+      const { el, sessionId, detail } = await endOnGateway('cancel', 'galaxy-pay-cancel');
 
       expect(detail).to.deep.equal({ reason: 'gateway', sessionId, orderRef: el.orderRef });
     });
 
     it('closes with the close button: the signer confirms the cancellation', async () => {
-      const el = await button({ mode: 'modal' });
-      const events = record(el);
+      const { el, events } = await recordedButton({ mode: 'modal' });
       const { sessionId } = await clickAndOpen(el);
 
       shadow(el).querySelector<HTMLButtonElement>('.x')!.click();
@@ -324,8 +329,7 @@ describe('<galaxy-pay-button>', () => {
 
     it('close() on a payment that went through reports it as paid (T34)', async () => {
       // no-ipn: the signer learns of the payment only by asking the gateway, which cancel does first.
-      const el = await button({ mode: 'modal', orderRef: newOrder('no-ipn') });
-      const events = record(el);
+      const { el, events } = await recordedButton({ mode: 'modal', orderRef: newOrder('no-ipn') });
       const { sessionId } = await clickAndOpen(el);
       const settled = oneEvent(el, 'galaxy-pay-result');
       await completePayment(sessionId, 'success');
@@ -338,8 +342,10 @@ describe('<galaxy-pay-button>', () => {
     });
 
     it('reports a verified message that disagrees with the order as NEEDS_REVIEW, never paid', async () => {
-      const el = await button({ mode: 'modal', orderRef: newOrder('currency_USD') });
-      const events = record(el);
+      const { el, events } = await recordedButton({
+        mode: 'modal',
+        orderRef: newOrder('currency_USD'),
+      });
       const { sessionId } = await clickAndOpen(el);
 
       const settled = oneEvent(el, 'galaxy-pay-error');
@@ -352,9 +358,8 @@ describe('<galaxy-pay-button>', () => {
 
     it('falls back to a new window when the frame does not load in time (T36)', async () => {
       const open = sinon.spy(window, 'open');
-      const el = await button({ mode: 'modal' });
+      const { el, events } = await recordedButton({ mode: 'modal' });
       el.frameTimeout = 1;
-      const events = record(el);
       const error = oneEvent(el, 'galaxy-pay-error');
       const { sessionId } = await clickAndOpen(el);
 
@@ -381,8 +386,21 @@ describe('<galaxy-pay-button>', () => {
 
     it('falls back under a page CSP without the gateway in frame-src, with no inline-style violation (T36)', async () => {
       const { signerUrl } = await stack();
-      const query = new URLSearchParams({ signer: signerUrl, order: newOrder(), mode: 'modal' });
-      const frame = await loadFrame(`/test-pages/csp.html?${query}`);
+      // A strict merchant policy: no inline styles at all, and (on purpose) no gateway in frame-src.
+      const csp = [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self' http://127.0.0.1:*",
+        "frame-src 'none'",
+      ].join('; ');
+      const query = new URLSearchParams({
+        signer: signerUrl,
+        order: newOrder(),
+        mode: 'modal',
+        csp,
+      });
+      const frame = await loadFrame(`/test-pages/merchant.html?${query}`);
       const page = frame.contentWindow!;
       const el = await until(() => page.document.querySelector('galaxy-pay-button'));
       await el.updateComplete;
@@ -396,15 +414,13 @@ describe('<galaxy-pay-button>', () => {
       expect(page.violations.filter(v => v !== 'frame-src')).to.deep.equal([]);
       expect(el.shadowRoot!.querySelectorAll('[style]')).to.have.length(0);
       el.close();
-      frame.remove();
     });
   });
 
   describe('popup mode', () => {
     it('opens about:blank inside the click, navigates it to the gateway, and closes it with the result', async () => {
       const open = sinon.spy(window, 'open');
-      const el = await button({ mode: 'popup' });
-      const events = record(el);
+      const { el, events } = await recordedButton({ mode: 'popup' });
 
       payButton(el).click();
       // Synchronously, before any await: a popup opened later is blocked (T35).
@@ -420,13 +436,9 @@ describe('<galaxy-pay-button>', () => {
     });
 
     it('a closed popup makes the element ask the signer, which then confirms the cancellation', async () => {
-      const open = sinon.spy(window, 'open');
-      const el = await button({ mode: 'popup' });
-      el.closeGrace = 300;
-      const events = record(el);
-      const { sessionId } = await clickAndOpen(el);
+      const { el, events, sessionId, popup } = await popupPayment({ closeGrace: 300 });
 
-      popupOf(open).close();
+      popup.close();
       const { detail } = await oneEvent(el, 'galaxy-pay-cancel');
 
       expect(detail).to.deep.equal({ reason: 'closed', sessionId, orderRef: el.orderRef });
@@ -434,13 +446,9 @@ describe('<galaxy-pay-button>', () => {
     });
 
     it('reports a payment that lands after the popup closed (late IPN, T34)', async () => {
-      const open = sinon.spy(window, 'open');
-      const el = await button({ mode: 'popup' });
-      el.closeGrace = 10_000;
-      const events = record(el);
-      const { sessionId } = await clickAndOpen(el);
+      const { el, events, sessionId, popup } = await popupPayment({ closeGrace: 10_000 });
 
-      popupOf(open).close();
+      popup.close();
       await oneEvent(el, 'galaxy-pay-close');
       const settled = oneEvent(el, 'galaxy-pay-result');
       await completePayment(sessionId, 'success');
@@ -451,8 +459,7 @@ describe('<galaxy-pay-button>', () => {
 
     it('dispatches POPUP_BLOCKED and falls back to the modal when window.open returns null (T35)', async () => {
       sinon.stub(window, 'open').returns(null);
-      const el = await button({ mode: 'popup' });
-      const events = record(el);
+      const { el, events } = await recordedButton({ mode: 'popup' });
 
       payButton(el).click();
       const { detail } = await oneEvent(el, 'galaxy-pay-open');
@@ -461,8 +468,7 @@ describe('<galaxy-pay-button>', () => {
       expect(events[0]!.detail).to.include({ code: 'POPUP_BLOCKED', retryable: true });
       expect(detail.mode).to.equal('modal');
       expect(dialogOf(el).open).to.equal(true);
-      el.close();
-      await oneEvent(el, 'galaxy-pay-cancel');
+      await closeAndCancel(el);
     });
   });
 
@@ -474,8 +480,7 @@ describe('<galaxy-pay-button>', () => {
       const el = await button({ mode: 'auto' });
 
       expect((await clickAndOpen(el)).mode).to.equal('modal');
-      el.close();
-      await oneEvent(el, 'galaxy-pay-cancel');
+      await closeAndCancel(el);
     });
 
     it('uses a popup on a small screen', async () => {
@@ -485,8 +490,7 @@ describe('<galaxy-pay-button>', () => {
 
       expect((await clickAndOpen(el)).mode).to.equal('popup');
       expect(open.calledOnce).to.equal(true);
-      el.close();
-      await oneEvent(el, 'galaxy-pay-cancel');
+      await closeAndCancel(el);
       expect(popupOf(open).closed).to.equal(true);
     });
   });
@@ -495,9 +499,9 @@ describe('<galaxy-pay-button>', () => {
     it('navigates to the gateway, and on return reports the verified result once', async () => {
       const { signerUrl } = await stack();
       const query = new URLSearchParams({ signer: signerUrl, order: newOrder() });
-      const returnUrl = new URL(`/test-pages/redirect.html?${query}&via=attribute`, location.href);
+      const returnUrl = new URL(`/test-pages/merchant.html?${query}&via=attribute`, location.href);
       query.set('return', returnUrl.href);
-      const frame = await loadFrame(`/test-pages/redirect.html?${query}`);
+      const frame = await loadFrame(`/test-pages/merchant.html?${query}`);
       const el = await until(() => frame.contentDocument!.querySelector('galaxy-pay-button'));
       await el.updateComplete;
       const opened = oneEvent(el, 'galaxy-pay-open');
@@ -520,7 +524,6 @@ describe('<galaxy-pay-button>', () => {
       expect(page.location.search)
         .to.contain('via=attribute')
         .and.not.contain('galaxy_pay_session');
-      frame.remove();
     });
 
     it('stays quiet about a returned session of another order', async () => {
@@ -530,12 +533,11 @@ describe('<galaxy-pay-button>', () => {
       const query = new URLSearchParams({ signer: signerUrl, order: newOrder() });
       query.set('galaxy_pay_session', sessionId);
 
-      const frame = await loadFrame(`/test-pages/redirect.html?${query}`);
+      const frame = await loadFrame(`/test-pages/merchant.html?${query}`);
       await askedAndIdle(frame, sessionId);
 
       expect(frame.contentWindow!.events).to.deep.equal([]);
       expect(frame.contentWindow!.location.search).to.contain('galaxy_pay_session');
-      frame.remove();
       other.close();
     });
 
@@ -544,20 +546,18 @@ describe('<galaxy-pay-button>', () => {
       const query = new URLSearchParams({ signer: signerUrl, order: newOrder() });
       query.set('galaxy_pay_session', 'forged-0000000000000000000000');
 
-      const frame = await loadFrame(`/test-pages/redirect.html?${query}`);
+      const frame = await loadFrame(`/test-pages/merchant.html?${query}`);
       const el = await askedAndIdle(frame, 'forged-0000000000000000000000');
 
       expect(frame.contentWindow!.events).to.deep.equal([]);
       expect(payButton(el).getAttribute('aria-disabled')).not.to.equal('true');
-      frame.remove();
     });
   });
 
   describe('lifecycle (T38)', () => {
     it('opens one session for a double click', async () => {
       const fetch = sinon.spy(window, 'fetch');
-      const el = await button({ mode: 'modal' });
-      const events = record(el);
+      const { el, events } = await recordedButton({ mode: 'modal' });
 
       payButton(el).click();
       payButton(el).click();
@@ -565,8 +565,7 @@ describe('<galaxy-pay-button>', () => {
       await oneEvent(el, 'galaxy-pay-open');
       payButton(el).click();
       expect(payButton(el).getAttribute('aria-disabled')).to.equal('true');
-      el.close();
-      await oneEvent(el, 'galaxy-pay-cancel');
+      await closeAndCancel(el);
 
       expect(sessionPosts(fetch)).to.have.length(1);
       expect(events.map(e => e.type)).to.deep.equal(['open', 'close', 'cancel']);
@@ -589,20 +588,16 @@ describe('<galaxy-pay-button>', () => {
       await clickAndOpen(el);
 
       expect(events.map(e => e.type)).to.deep.equal(['open']);
-      el.close();
-      await oneEvent(el, 'galaxy-pay-cancel');
+      await closeAndCancel(el);
     });
 
     it('removed mid-payment: closes the popup and dispatches nothing, even when the payment lands', async () => {
-      const open = sinon.spy(window, 'open');
-      const el = await button({ mode: 'popup' });
-      const events = record(el);
-      const { sessionId } = await clickAndOpen(el);
+      const { el, events, sessionId, popup } = await popupPayment();
       const parent = el.parentElement!;
 
       el.remove();
       await completePayment(sessionId, 'success');
-      expect(popupOf(open).closed).to.equal(true);
+      expect(popup.closed).to.equal(true);
       // Put back and clicked: the signer refuses the order it now knows is paid, an answer that comes after
       // the payment landed; the removed payment reported nothing meanwhile.
       parent.append(el);
@@ -651,9 +646,8 @@ describe('<galaxy-pay-button>', () => {
       const { signerUrl } = await stack();
       sinon.stub(window, 'EventSource').value(undefined);
       const fetch = sinon.spy(window, 'fetch');
-      const el = await button({ mode: 'modal' });
+      const { el, events } = await recordedButton({ mode: 'modal' });
       el.pollInterval = 600_000;
-      const events = record(el);
       const { sessionId } = await clickAndOpen(el);
       const ours = frameOf(el)!.contentWindow!;
       const nonce = checkoutOf(el).flow!.nonce;
@@ -673,7 +667,7 @@ describe('<galaxy-pay-button>', () => {
       // A real window of another (opaque) origin posting the exact message.
       const script = `<script>parent.postMessage(${JSON.stringify(good)}, '*')</script>`;
       const delivered = nextMessage(event => event.origin === 'null');
-      const foreign = await loadFrame(`data:text/html,${encodeURIComponent(script)}`);
+      await loadFrame(`data:text/html,${encodeURIComponent(script)}`);
       await delivered;
       expect(statusChecks(fetch)).to.equal(0);
       expect(events.map(e => e.type)).to.deep.equal(['open']);
@@ -681,24 +675,20 @@ describe('<galaxy-pay-button>', () => {
       forge({});
       await until(() => statusChecks(fetch) === 1);
       expect(events.map(e => e.type)).to.deep.equal(['open']);
-      foreign.remove();
-      el.close();
-      await oneEvent(el, 'galaxy-pay-cancel');
+      await closeAndCancel(el);
     });
   });
 
   describe('accessibility', () => {
     it('has no axe violations, idle and with the dialog open', async () => {
       const el = await button({ mode: 'modal' });
-      expect((await axe.run(el)).violations).to.deep.equal([]);
+      expect(await axeViolations(el)).to.deep.equal([]);
 
       await clickAndOpen(el);
       await until(() => !shadow(el).querySelector('.spin'));
 
-      const { violations } = await axe.run(el);
-      expect(violations.map(v => `${v.id}: ${v.help}`)).to.deep.equal([]);
-      el.close();
-      await oneEvent(el, 'galaxy-pay-cancel');
+      expect(await axeViolations(el)).to.deep.equal([]);
+      await closeAndCancel(el);
     });
 
     it('works with the keyboard alone: Enter opens, focus is trapped, Escape cancels, focus returns', async () => {
@@ -739,8 +729,7 @@ describe('<galaxy-pay-button>', () => {
       expect(outside.textContent).to.equal('');
       expect(shadow(el).querySelectorAll('[style]')).to.have.length(0);
       expect(shadow(el).adoptedStyleSheets.length).to.be.greaterThan(0);
-      el.close();
-      await oneEvent(el, 'galaxy-pay-cancel');
+      await closeAndCancel(el);
 
       await until(() => outside.textContent === 'Payment cancelled.');
       expect(inside.textContent).to.equal('');

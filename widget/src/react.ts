@@ -10,14 +10,13 @@
 
 import { createComponent, type EventName } from '@lit/react';
 import * as React from 'react';
+import type { GalaxyPayButtonAttributes, GalaxyPayButtonEventAttributes } from './attributes.js';
 import {
   GalaxyPayButton as GalaxyPayButtonElement,
   type GalaxyPayCancelEvent,
   type GalaxyPayCloseEvent,
   type GalaxyPayErrorEvent,
-  type GalaxyPayMode,
   type GalaxyPayOpenEvent,
-  type GalaxyPayPaymentMethod,
   type GalaxyPayResultEvent,
 } from './index.js';
 
@@ -40,17 +39,8 @@ export const GalaxyPayButton = createComponent({
 });
 
 /** Props of the bare `<galaxy-pay-button>` tag in JSX: its attributes and `on…` event props (React 19). */
-export interface GalaxyPayButtonJsxProps {
-  signer: string;
-  'order-ref': string;
-  mode?: GalaxyPayMode;
-  lang?: 'vi' | 'en';
-  'payment-method'?: GalaxyPayPaymentMethod;
-  'source-type'?: string;
-  'return-url'?: string;
-  /** A signed, expiring customer handle minted by your back end (saved cards). */
-  'customer-handle'?: string;
-  disabled?: boolean;
+export interface GalaxyPayButtonJsxProps
+  extends GalaxyPayButtonAttributes, GalaxyPayButtonEventAttributes {
   children?: React.ReactNode;
   class?: string;
   className?: string;
@@ -60,11 +50,6 @@ export interface GalaxyPayButtonJsxProps {
   style?: React.CSSProperties;
   key?: React.Key;
   ref?: React.Ref<GalaxyPayButtonElement>;
-  'ongalaxy-pay-open'?: (event: GalaxyPayOpenEvent) => void;
-  'ongalaxy-pay-result'?: (event: GalaxyPayResultEvent) => void;
-  'ongalaxy-pay-cancel'?: (event: GalaxyPayCancelEvent) => void;
-  'ongalaxy-pay-error'?: (event: GalaxyPayErrorEvent) => void;
-  'ongalaxy-pay-close'?: (event: GalaxyPayCloseEvent) => void;
 }
 
 declare module 'react' {

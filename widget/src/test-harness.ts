@@ -1,6 +1,8 @@
 /**
- * A merchant page for tests that need a whole page of their own (redirect mode navigates it; the CSP page
- * carries its own policy). Configured by its query string; records the five events in `window.events`.
+ * A merchant page for tests that need a whole page of their own (`test-pages/merchant.html`: redirect mode
+ * navigates it; a `csp` parameter gives it that Content-Security-Policy). Configured by its query string:
+ * `signer`, `order`, `mode` (default `redirect`), `return`; records the five events in `window.events` and
+ * the directives its policy refused in `window.violations`.
  */
 
 import './index.js';

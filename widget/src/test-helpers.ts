@@ -2,6 +2,8 @@
 
 import { executeServerCommand } from '@web/test-runner-commands';
 import { fixture, html, oneEvent } from '@open-wc/testing';
+import type { SinonSpy } from 'sinon';
+import 'axe-core/axe.min.js';
 import type { CheckoutController } from './checkout-controller.js';
 import type { GalaxyPayButton } from './galaxy-pay-button.js';
 import './index.js';
@@ -44,20 +46,44 @@ export const saveCard = (customerRef: string) =>
 export const newOrder = (...faults: string[]): string =>
   [`W-${Math.random().toString(36).slice(2, 10)}`, ...faults].join('--');
 
-/** A button wired to the real signer. */
+/** A button wired to the real signer (or `signer`), for a fresh order unless `orderRef` is given. */
 export async function button(
-  attributes: { mode?: string; orderRef?: string; lang?: string } = {},
+  attributes: {
+    mode?: string;
+    orderRef?: string;
+    lang?: string;
+    signer?: string;
+    customerHandle?: string;
+    paymentMethod?: string;
+  } = {},
 ): Promise<GalaxyPayButton> {
   const { signerUrl } = await stack();
-  const el = await fixture<GalaxyPayButton>(
+  return fixture<GalaxyPayButton>(
     html`<galaxy-pay-button
-      signer=${signerUrl}
+      signer=${attributes.signer ?? signerUrl}
       order-ref=${attributes.orderRef ?? newOrder()}
       mode=${attributes.mode ?? 'modal'}
       lang=${attributes.lang ?? 'vi'}
+      customer-handle=${attributes.customerHandle ?? ''}
+      payment-method=${attributes.paymentMethod ?? ''}
     ></galaxy-pay-button>`,
   );
-  return el;
+}
+
+/** `el` and every event it dispatches from now on (`record`). */
+export async function recorded(el: GalaxyPayButton | Promise<GalaxyPayButton>) {
+  const element = await el;
+  return { el: element, events: record(element) };
+}
+
+/** A button (`button`) and its events from now on. */
+export const recordedButton = (attributes?: Parameters<typeof button>[0]) =>
+  recorded(button(attributes));
+
+/** Closes `el`'s checkout and waits for the signer's confirmation of the cancel. */
+export async function closeAndCancel(el: GalaxyPayButton) {
+  el.close();
+  return (await oneEvent(el, 'galaxy-pay-cancel')).detail;
 }
 
 export const shadow = (el: GalaxyPayButton) => el.shadowRoot!;
@@ -111,4 +137,19 @@ export function nextMessage(match: (event: MessageEvent) => boolean): Promise<Me
     };
     addEventListener('message', listener);
   });
+}
+
+/** The body of every `POST {signer}/sessions` this page made, through a spy on fetch. */
+export const sessionPosts = (spy: SinonSpy) =>
+  spy
+    .getCalls()
+    .filter(call => String(call.args[0]).endsWith('/sessions'))
+    .map(call => JSON.parse(String((call.args[1] as RequestInit).body)) as Record<string, unknown>);
+
+/** axe-core's accessibility violations in `context`, one `id: help` line each. */
+export async function axeViolations(context: Element): Promise<string[]> {
+  type Result = { violations: Array<{ id: string; help: string }> };
+  const axe = (window as unknown as { axe: { run(context: Element): Promise<Result> } }).axe;
+  const { violations } = await axe.run(context);
+  return violations.map(v => `${v.id}: ${v.help}`);
 }

@@ -85,16 +85,13 @@ export interface GalaxyPayOpenDetail {
   mode: GalaxyPayPresentation;
 }
 
-export interface GalaxyPayResultDetail {
+/** The verified outcome of a payment: these fields of the signer's view, and the status it ended in. */
+export interface GalaxyPayResultDetail extends Pick<
+  SessionView,
+  'sessionId' | 'orderRef' | 'amount' | 'currency' | 'transactionId' | 'code' | 'message'
+> {
   /** `authorized`: card authorized for a later capture by the merchant (manual capture only). */
   status: 'paid' | 'failed' | 'authorized';
-  sessionId: string;
-  orderRef: string;
-  amount: number;
-  currency: string;
-  transactionId: string | null;
-  code: string | null;
-  message: string | null;
 }
 
 export interface GalaxyPayCancelDetail {

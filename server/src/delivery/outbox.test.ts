@@ -7,7 +7,7 @@ import { verifyWebhook } from './merchant-webhook.js';
 import type { PaymentNotice, SignerHooks } from './notices.js';
 import { OutboxWorker, retryDelayMs } from './outbox.js';
 import type { Session, Store, Transition } from '../store/store.js';
-import { freshStore, seedSession } from '../testing/test-support.js';
+import { eventually, freshStore, seedSession } from '../testing/test-support.js';
 
 const T0 = new Date('2030-03-01T08:00:00.000Z');
 const WEBHOOK_SECRET = 'outbox-test-webhook-secret-0123456789';
@@ -89,10 +89,16 @@ describe('OutboxWorker against a real store (SQLite)', () => {
     return worker;
   }
 
+  /** A seeded session (of `amount`, or the default) that went paid at T0: one outbox row, due. */
+  async function paidSession(amount?: number): Promise<Session> {
+    const session = await seedSession(store, { amount, now: T0 });
+    await store.transition(session.id, paid(session));
+    return session;
+  }
+
   describe('with neither hooks nor a webhook', () => {
     it('spends no commit on the outbox: rows stay undelivered and unclaimed', async () => {
-      const session = await seedSession(store, { now: T0 });
-      await store.transition(session.id, paid(session));
+      const session = await paidSession();
       const outbox = startWorker({ now: clock().now, hooks: {} });
 
       outbox.start();
@@ -140,8 +146,7 @@ describe('OutboxWorker against a real store (SQLite)', () => {
     });
 
     it('retries a throwing hook after retryDelayMs, with backoff, and delivers it later', async () => {
-      const session = await seedSession(store, { now: T0 });
-      await store.transition(session.id, paid(session));
+      const session = await paidSession();
       const time = clock();
       let calls = 0;
       const outbox = startWorker({
@@ -183,10 +188,14 @@ describe('OutboxWorker against a real store (SQLite)', () => {
     });
 
     it('keeps running, without an unhandled rejection, while the store is failing', async () => {
+      let claims = 0;
       const broken = new Proxy(store, {
         get(target, property, receiver) {
           if (property === 'claimOutbox') {
-            return () => Promise.reject(new Error('database is down'));
+            return () => {
+              claims += 1;
+              return Promise.reject(new Error('database is down'));
+            };
           }
           return Reflect.get(target, property, receiver) as unknown;
         },
@@ -195,11 +204,18 @@ describe('OutboxWorker against a real store (SQLite)', () => {
       const onRejection = (reason: unknown) => void rejections.push(reason);
       process.on('unhandledRejection', onRejection);
       try {
-        const outbox = startWorker({ now: clock().now, store: broken, pollMs: 5 });
+        // A consumer, or the worker would never poll (nor fail).
+        const outbox = startWorker({
+          now: clock().now,
+          store: broken,
+          pollMs: 5,
+          hooks: { onPaid: () => undefined },
+        });
 
         outbox.start();
         await outbox.drain();
-        await new Promise(resolve => setTimeout(resolve, 60));
+        // The polls go on: each new claim comes after the failed pass before it has been handled.
+        await eventually(() => claims >= 4);
         await outbox.stop();
       } finally {
         process.off('unhandledRejection', onRejection);
@@ -238,6 +254,9 @@ describe('OutboxWorker against a real store (SQLite)', () => {
       time = clock();
     });
 
+    const webhookWorker = () =>
+      startWorker({ now: time.now, webhook: { url: receiverUrl, secret: WEBHOOK_SECRET } });
+
     function verify(entry: (typeof received)[number]): PaymentNotice {
       verifyWebhook(entry.body, entry.headers as Record<string, string>, {
         secret: WEBHOOK_SECRET,
@@ -247,12 +266,8 @@ describe('OutboxWorker against a real store (SQLite)', () => {
     }
 
     it('POSTs the event with valid Standard Webhooks headers', async () => {
-      const session = await seedSession(store, { amount: 42_000, now: T0 });
-      await store.transition(session.id, paid(session));
-      const outbox = startWorker({
-        now: time.now,
-        webhook: { url: receiverUrl, secret: WEBHOOK_SECRET },
-      });
+      const session = await paidSession(42_000);
+      const outbox = webhookWorker();
 
       await outbox.drain();
 
@@ -268,13 +283,9 @@ describe('OutboxWorker against a real store (SQLite)', () => {
     });
 
     it('retries after a 500 from the receiver, re-signed, with the same webhook-id', async () => {
-      const session = await seedSession(store, { now: T0 });
-      await store.transition(session.id, paid(session));
+      const session = await paidSession();
       replies.push(500, 503);
-      const outbox = startWorker({
-        now: time.now,
-        webhook: { url: receiverUrl, secret: WEBHOOK_SECRET },
-      });
+      const outbox = webhookWorker();
 
       await outbox.drain();
       const [afterFailure] = await store.listOutbox(session.id);
@@ -302,13 +313,9 @@ describe('OutboxWorker against a real store (SQLite)', () => {
     });
 
     it('treats a redirect from the receiver as a failure (never follows it)', async () => {
-      const session = await seedSession(store, { now: T0 });
-      await store.transition(session.id, paid(session));
+      const session = await paidSession();
       replies.push(302);
-      const outbox = startWorker({
-        now: time.now,
-        webhook: { url: receiverUrl, secret: WEBHOOK_SECRET },
-      });
+      const outbox = webhookWorker();
 
       await outbox.drain();
 

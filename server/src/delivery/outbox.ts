@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import { webhookHeaders } from './merchant-webhook.js';
 import type { OperationEvent, OutboxEvent, OutboxItem, Store } from '../store/store.js';
 import type { PaymentNotice, SignerHooks } from './notices.js';
+import { nodeHttpClient } from '../net/http-client.js';
 
 const HOOK_FOR: Record<OutboxEvent | OperationEvent, keyof SignerHooks> = {
   paid: 'onPaid',
@@ -48,6 +49,8 @@ export class OutboxWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** Webhook deliveries share its keep-alive connections. */
+  private readonly http = nodeHttpClient();
 
   constructor(private readonly options: OutboxOptions) {}
 
@@ -131,18 +134,18 @@ export class OutboxWorker {
     const webhook = this.options.webhook;
     if (!webhook) return;
     const body = JSON.stringify(notice);
-    const res = await fetch(webhook.url, {
-      method: 'POST',
+    const res = await this.http({
+      url: webhook.url,
       headers: webhookHeaders(body, {
         id: notice.id,
         secret: webhook.secret,
         now: () => this.options.now().getTime(),
       }),
       body,
-      redirect: 'error',
       signal: AbortSignal.timeout(webhook.timeoutMs ?? 10_000),
     });
-    await res.body?.cancel();
-    if (!res.ok) throw new Error(`merchant webhook answered HTTP ${res.status}`);
+    res.discard();
+    if (res.status < 200 || res.status > 299)
+      throw new Error(`merchant webhook answered HTTP ${res.status}`);
   }
 }

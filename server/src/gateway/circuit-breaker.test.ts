@@ -30,6 +30,14 @@ function fail(breaker: CircuitBreaker, count: number): void {
   }
 }
 
+/** A breaker (threshold 3, open for 30 s) that opened and whose openMs has passed: the next call probes. */
+function breakerDueForProbe() {
+  const clocked = breakerWithClock();
+  fail(clocked.breaker, 3);
+  clocked.advance(30_000);
+  return clocked;
+}
+
 describe('CircuitBreaker', () => {
   describe('when closed', () => {
     it('allows calls and stays closed below the failure threshold', () => {
@@ -125,9 +133,7 @@ describe('CircuitBreaker', () => {
     });
 
     it('closes when the probe succeeds', () => {
-      const { breaker, changes, advance } = breakerWithClock();
-      fail(breaker, 3);
-      advance(30_000);
+      const { breaker, changes } = breakerDueForProbe();
 
       breaker.tryAcquire()?.success();
 
@@ -142,9 +148,7 @@ describe('CircuitBreaker', () => {
     });
 
     it('re-opens for a full openMs when the probe fails', () => {
-      const { breaker, advance } = breakerWithClock();
-      fail(breaker, 3);
-      advance(30_000);
+      const { breaker, advance } = breakerDueForProbe();
 
       breaker.tryAcquire()?.failure();
 
@@ -155,9 +159,7 @@ describe('CircuitBreaker', () => {
     });
 
     it('frees the probe slot when the probe ends without a verdict', () => {
-      const { breaker, advance } = breakerWithClock();
-      fail(breaker, 3);
-      advance(30_000);
+      const { breaker } = breakerDueForProbe();
 
       breaker.tryAcquire()?.release();
 

@@ -5,6 +5,7 @@
  */
 
 import type { EndpointPath } from '@galaxy-pay/protocol';
+import type { HttpResponse } from '../net/http-client.js';
 import { GatewayError, timeoutError, transportError } from './errors.js';
 import type { Settings } from './options.js';
 
@@ -30,7 +31,7 @@ export async function exchange<T>(
   settings: Settings,
   call: PreparedCall,
   callerSignal: AbortSignal | undefined,
-  read: (response: Response, signal: AbortSignal) => Promise<T>,
+  read: (response: HttpResponse, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   callerSignal?.throwIfAborted();
   const controller = new AbortController();
@@ -38,10 +39,11 @@ export async function exchange<T>(
   const timer = setTimeout(() => controller.abort(deadline), settings.timeoutMs);
   const forwardAbort = () => controller.abort(callerSignal?.reason);
   callerSignal?.addEventListener('abort', forwardAbort, { once: true });
+  let response: HttpResponse | undefined;
   try {
-    const response = await abortable(
-      settings.fetch(call.url, {
-        method: 'POST',
+    response = await abortable(
+      settings.http({
+        url: call.url,
         headers: {
           apikey: settings.apiKey,
           signature: call.signature,
@@ -49,7 +51,6 @@ export async function exchange<T>(
           accept: 'application/json',
         },
         body: call.body,
-        redirect: 'error', // ASVS 15.3.2: a redirect would re-send the signed body to another host
         signal: controller.signal,
       }),
       controller.signal,
@@ -63,7 +64,8 @@ export async function exchange<T>(
   } finally {
     clearTimeout(timer);
     callerSignal?.removeEventListener('abort', forwardAbort);
-    // Frees the connection when the body was not read (401, 5xx, oversize); a no-op after a full read.
+    // Drops the connection when the body was not read (401, 5xx, oversize); a no-op after a full read.
+    response?.discard();
     if (!controller.signal.aborted) controller.abort();
   }
 }
@@ -74,24 +76,23 @@ export async function exchange<T>(
  * against a server that drips one byte at a time or a `fetch` that ignores its signal.
  */
 export async function readCapped(
-  body: ReadableStream<Uint8Array> | null,
+  body: AsyncIterable<Uint8Array>,
   limit: number,
   signal: AbortSignal,
 ): Promise<Uint8Array | undefined> {
-  if (!body) return new Uint8Array(0);
-  const reader = body.getReader();
+  const reader = body[Symbol.asyncIterator]();
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
     for (;;) {
-      const { done, value } = await abortable(reader.read(), signal);
+      const { done, value } = await abortable(reader.next(), signal);
       if (done) return Buffer.concat(chunks, total);
       total += value.byteLength;
       if (total > limit) return undefined;
       chunks.push(value);
     }
   } finally {
-    reader.cancel().catch(() => undefined);
+    reader.return?.().catch(() => undefined);
   }
 }
 

@@ -6,6 +6,7 @@
 
 import { setTimeout as delay } from 'node:timers/promises';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js';
+import { fetchHttpClient, nodeHttpClient, type HttpClient } from '../net/http-client.js';
 
 /** A pino-compatible logger for alerts. Log objects never carry secrets, signatures or bodies. */
 export interface GatewayLogger {
@@ -51,7 +52,10 @@ export interface GatewayClientOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Alerts: untrusted replies, auth failures, circuit changes. Default: silent. */
   logger?: GatewayLogger;
-  /** The fetch implementation. Default: the global `fetch`. */
+  /**
+   * A `fetch` to send through instead of `node:http` (a proxying fetch, or a test's stand-in gateway).
+   * Default: `node:http` (see net/http-client.ts for why not the global fetch).
+   */
   fetch?: typeof fetch;
 }
 
@@ -83,7 +87,7 @@ export interface Settings {
   random: () => number;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   logger: GatewayLogger;
-  fetch: typeof fetch;
+  http: HttpClient;
   breaker: CircuitBreaker;
 }
 
@@ -111,7 +115,7 @@ export function resolveSettings(options: GatewayClientOptions): Settings {
     random: options.random ?? Math.random,
     sleep: options.sleep ?? ((ms, signal) => delay(ms, undefined, { signal })),
     logger,
-    fetch: options.fetch ?? fetch,
+    http: options.fetch ? fetchHttpClient(options.fetch) : nodeHttpClient(),
     breaker: new CircuitBreaker({
       failureThreshold: options.breaker?.failureThreshold,
       openMs: options.breaker?.openMs,

@@ -22,6 +22,7 @@ import {
 } from './errors.js';
 import { readCapped, type PreparedCall } from './http-client.js';
 import type { Settings } from './options.js';
+import type { HttpResponse } from '../net/http-client.js';
 
 /** A verified, successful gateway reply. */
 export interface GatewayReply<P extends EndpointPath> {
@@ -47,7 +48,7 @@ const PAYMENT_PAGE_ENDPOINTS: ReadonlySet<EndpointPath> = new Set<EndpointPath>(
 export async function readReply(
   settings: Settings,
   call: PreparedCall,
-  response: Response,
+  response: HttpResponse,
   signal: AbortSignal,
 ): Promise<GatewayReply<EndpointPath>> {
   checkHttpStatus(settings, call, response);
@@ -72,7 +73,7 @@ export async function readReply(
 }
 
 /** Decided on the status line alone: nothing in these bodies is worth reading or could be verified. */
-function checkHttpStatus(settings: Settings, call: PreparedCall, response: Response): void {
+function checkHttpStatus(settings: Settings, call: PreparedCall, response: HttpResponse): void {
   const status = response.status;
   // Checked before the signature: with a wrong salt no reply verifies, and the 401 is the useful diagnosis.
   if (status === 401) throw authError(settings, call, status);
@@ -87,7 +88,7 @@ function checkHttpStatus(settings: Settings, call: PreparedCall, response: Respo
       retryable: false,
     });
   }
-  const contentType = response.headers.get('content-type') ?? '';
+  const contentType = response.header('content-type') ?? '';
   if (/^\s*text\/html\b/i.test(contentType)) {
     // An error page from a proxy or a WAF in front of the gateway, not a gateway reply.
     throw upstreamError(call, `Galaxy Pay ${call.name} answered with an HTML page`, {
@@ -101,7 +102,7 @@ function checkHttpStatus(settings: Settings, call: PreparedCall, response: Respo
 async function readBodyText(
   settings: Settings,
   call: PreparedCall,
-  response: Response,
+  response: HttpResponse,
   signal: AbortSignal,
 ): Promise<string> {
   const tooLarge = () =>
@@ -110,7 +111,7 @@ async function readBodyText(
       `Galaxy Pay ${call.name} reply is larger than ${settings.maxResponseBytes} bytes`,
       { httpStatus: response.status, retryable: false },
     );
-  const declared = Number(response.headers.get('content-length') ?? NaN);
+  const declared = Number(response.header('content-length') ?? NaN);
   if (declared > settings.maxResponseBytes) throw tooLarge();
   const bytes = await readCapped(response.body, settings.maxResponseBytes, signal);
   if (!bytes) throw tooLarge();
@@ -128,11 +129,11 @@ async function readBodyText(
 function checkSignature(
   settings: Settings,
   call: PreparedCall,
-  response: Response,
+  response: HttpResponse,
   text: string,
 ): void {
   // Header names are case-insensitive (`Signature` is the same header); the formula is our reading (ledger R1).
-  const header = response.headers.get('signature');
+  const header = response.header('signature');
   if (verifyResponseSignature(text, header, settings.salt)) return;
   // Which way it failed is what a first UAT run needs to know: no header at all, or another value.
   const what = header === null ? 'carries no signature header' : 'signature does not verify';

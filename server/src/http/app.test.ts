@@ -6,15 +6,14 @@
 
 import assert from 'node:assert/strict';
 import type { RequestListener } from 'node:http';
-import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import express, { type RequestHandler } from 'express';
 import { encodeCallback } from '@galaxy-pay/protocol';
 import { createApp } from './app.js';
-import { createLogger } from '../logger.js';
 import { createSigner, type Signer, type SignerOptions } from '../signer.js';
 import type { Store } from '../store/store.js';
+import { captureLog } from '../testing/log-capture.js';
 import {
   API_KEY,
   MERCHANT_ORIGIN,
@@ -169,17 +168,9 @@ describe('POST /ipn, standalone listener and mounted router', () => {
   });
 
   it('warns once when the host app parsed the IPN body first, and still verifies it', async () => {
-    const lines: string[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer | string, _encoding, callback) {
-        lines.push(String(chunk));
-        callback();
-      },
-    });
+    const { logger, lines } = captureLog('warn');
     // The mistake the README warns about: a global body parser ahead of the signer.
-    const app = await serve(
-      merchantApp(express.json(), { logger: createLogger({ level: 'warn', destination }) }),
-    );
+    const app = await serve(merchantApp(express.json(), { logger }));
     try {
       const session = await openTestSession(standalone, 'ORDER-2');
       const envelope = JSON.stringify(encodeCallback(gatewayCallbackFor(session), SALT));

@@ -18,10 +18,8 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { Writable } from 'node:stream';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { createLogger } from '../logger.js';
 import {
   API_KEY,
   MERCHANT_ORIGIN,
@@ -31,6 +29,7 @@ import {
   type Stack,
 } from '../testing/test-support.js';
 import { ADMIN } from '../testing/admin-test-support.js';
+import { captureLog } from '../testing/log-capture.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -545,21 +544,11 @@ describe('§6 generated bad input against every route (fast-check, real HTTP)', 
   let stack: Stack;
   let port: number;
   const realIds: string[] = [];
-  const logLines: string[] = [];
+  const { logger, lines: logLines } = captureLog('warn');
 
   before(async () => {
     stack = await startStack({
-      signer: {
-        logger: createLogger({
-          level: 'warn',
-          destination: new Writable({
-            write(chunk: Buffer, _encoding, callback) {
-              logLines.push(String(chunk));
-              callback();
-            },
-          }),
-        }),
-      },
+      signer: { logger },
     });
     port = Number(new URL(stack.signerUrl).port);
     realIds.push((await openTestSession(stack, 'ORDER-2')).id);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   encodeCallback,
   signText,
@@ -7,7 +7,7 @@ import {
   type PaymentLinkTransactionCallbackData,
 } from '@galaxy-pay/protocol';
 import { admin } from '../testing/admin-test-support.js';
-import { SALT, startStack, type Stack } from '../testing/test-support.js';
+import { SALT, ipnAttempts, useStack, type Stack } from '../testing/test-support.js';
 
 /** One clock for the sandbox and the signer, so a link can expire without waiting. */
 let clock = Date.now();
@@ -52,6 +52,29 @@ function exampleLinkIpn(orderNo: string, amount: string) {
   };
 }
 
+/** Creates a link through the admin API: a T-shirt for 150,000, open for an hour, unless `body` says otherwise. */
+async function createLink(stack: Stack, body: Record<string, unknown> = {}) {
+  const res = await admin(stack, 'POST', '/admin/links', {
+    name: 'Áo thun',
+    description: 'Áo thun size M',
+    amount: 150_000,
+    expiryDuration: 1,
+    expiryUnit: 'HOUR',
+    ...body,
+  });
+  assert.equal(res.status, 201, JSON.stringify(res.json));
+  return res.json.link as { orderNo: string; shortLink: string; status: string };
+}
+
+/** The payer fills in the sandbox's link page and pays; resolves once the IPN was delivered. */
+function payLinkInSandbox(stack: Stack, orderNo: string, fields: Record<string, string> = {}) {
+  return fetch(`${stack.sandboxUrl}/__sandbox/links/${orderNo}/pay?wait=ipn`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(fields),
+  });
+}
+
 function linkIpn(orderNo: string, amount: string): PaymentLinkCallback {
   return {
     requestId: 'r1',
@@ -63,32 +86,14 @@ function linkIpn(orderNo: string, amount: string): PaymentLinkCallback {
 }
 
 describe('payment links', () => {
-  let stack: Stack;
-  before(async () => {
-    stack = await startStack({ sandbox: { now }, signer: { now } });
-  });
-  after(async () => {
-    await stack.close();
-  });
-
-  async function create(body: Record<string, unknown> = {}) {
-    const res = await admin(stack, 'POST', '/admin/links', {
-      name: 'Áo thun',
-      description: 'Áo thun size M',
-      amount: 150_000,
-      expiryDuration: 1,
-      expiryUnit: 'HOUR',
-      fields: ['fullname', 'phone'],
-      ...body,
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.json));
-    return res.json.link as { orderNo: string; shortLink: string; status: string };
-  }
+  const stack = useStack({ sandbox: { now }, signer: { now } });
+  const create = (body: Record<string, unknown> = {}) =>
+    createLink(stack(), { fields: ['fullname', 'phone'], ...body });
 
   it('creates a link at the gateway with the amount, expiry, methods and fields, and lists it', async () => {
     const link = await create();
 
-    const listed = await admin(stack, 'GET', '/admin/links');
+    const listed = await admin(stack(), 'GET', '/admin/links');
 
     assert.match(link.shortLink, /\/link\//);
     assert.equal(link.status, 'open');
@@ -102,23 +107,21 @@ describe('payment links', () => {
   it('L2 verifies and stores the link IPN the sandbox sends by default (the example shape): paid once with what the payer typed, 409 to a repeat', async () => {
     const link = await create();
 
-    const paid = await fetch(`${stack.sandboxUrl}/__sandbox/links/${link.orderNo}/pay?wait=ipn`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ fullname: 'Trần Thị B', phone: '0900000000' }),
+    const paid = await payLinkInSandbox(stack(), link.orderNo, {
+      fullname: 'Trần Thị B',
+      phone: '0900000000',
     });
     assert.equal(paid.status, 200);
-    const attempts = (await (
-      await fetch(`${stack.sandboxUrl}/__sandbox/ipn?orderNo=${link.orderNo}`)
-    ).json()) as Array<{
-      envelope: { data: string; signature: string };
-      decoded: { requestID?: string; responseData: { orderID?: string } };
-    }>;
-    const repeat = await postIpn(stack, attempts[0]!.envelope);
+    const [delivered] = await ipnAttempts(stack(), { orderNo: link.orderNo });
+    const decoded = delivered!.decoded as {
+      requestID?: string;
+      responseData: { orderID?: string };
+    };
+    const repeat = await postIpn(stack(), delivered!.envelope);
 
-    assert.equal(typeof attempts[0]!.decoded.requestID, 'string');
-    assert.equal(attempts[0]!.decoded.responseData.orderID, link.orderNo);
-    const shown = await admin(stack, 'GET', `/admin/links/${link.orderNo}`);
+    assert.equal(typeof decoded.requestID, 'string');
+    assert.equal(decoded.responseData.orderID, link.orderNo);
+    const shown = await admin(stack(), 'GET', `/admin/links/${link.orderNo}`);
     assert.equal(shown.json.link.status, 'paid');
     assert.deepEqual(shown.json.link.payer, { fullName: 'Trần Thị B', phone: '0900000000' });
     assert.equal(repeat.json.ipnStatus, '409');
@@ -127,19 +130,19 @@ describe('payment links', () => {
   it('puts a link IPN whose amount disagrees in needs_review, never paid', async () => {
     const link = await create();
 
-    const reply = await postIpn(stack, encodeCallback(linkIpn(link.orderNo, '1'), SALT));
+    const reply = await postIpn(stack(), encodeCallback(linkIpn(link.orderNo, '1'), SALT));
 
     assert.equal(reply.json.ipnStatus, '200');
     assert.equal(
-      (await admin(stack, 'GET', `/admin/links/${link.orderNo}`)).json.link.status,
+      (await admin(stack(), 'GET', `/admin/links/${link.orderNo}`)).json.link.status,
       'needs_review',
     );
   });
 
   it('answers ipnStatus 404 to a verified link IPN for an unknown link, and 401 to a forged one', async () => {
-    const unknown = await postIpn(stack, encodeCallback(linkIpn('NO-SUCH-LINK', '1000'), SALT));
+    const unknown = await postIpn(stack(), encodeCallback(linkIpn('NO-SUCH-LINK', '1000'), SALT));
     const forged = await postIpn(
-      stack,
+      stack(),
       encodeCallback(linkIpn('NO-SUCH-LINK', '1000'), 'not-the-salt'),
     );
 
@@ -151,22 +154,15 @@ describe('payment links', () => {
     const link = await create({ expiryDuration: 1, expiryUnit: 'MINUTE' });
     clock += 2 * 60_000;
 
-    const payment = await fetch(
-      `${stack.sandboxUrl}/__sandbox/links/${link.orderNo}/pay?wait=ipn`,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: '{}',
-      },
-    );
+    const payment = await payLinkInSandbox(stack(), link.orderNo);
 
     assert.equal(payment.status, 409);
-    const shown = await admin(stack, 'GET', `/admin/links/${link.orderNo}`);
+    const shown = await admin(stack(), 'GET', `/admin/links/${link.orderNo}`);
     assert.deepEqual([shown.json.link.status, shown.json.link.paidAt], ['expired', null]);
   });
 
   it('refuses a link with an unknown payment method (400) without calling the gateway', async () => {
-    const res = await admin(stack, 'POST', '/admin/links', {
+    const res = await admin(stack(), 'POST', '/admin/links', {
       name: 'x',
       description: 'x',
       amount: 1000,
@@ -179,31 +175,14 @@ describe('payment links', () => {
 });
 
 describe('payment-link IPNs in both documented shapes (issue 12 §1)', () => {
-  let stack: Stack;
-  before(async () => {
-    stack = await startStack({ sandbox: { now }, signer: { now } });
-  });
-  after(async () => {
-    await stack.close();
-  });
-
-  async function create(amount: number) {
-    const res = await admin(stack, 'POST', '/admin/links', {
-      name: 'Áo thun',
-      description: 'Áo thun size M',
-      amount,
-      expiryDuration: 1,
-      expiryUnit: 'HOUR',
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.json));
-    return res.json.link as { orderNo: string };
-  }
+  const stack = useStack({ sandbox: { now }, signer: { now } });
+  const create = (amount: number) => createLink(stack(), { amount });
 
   const linkOf = async (orderNo: string) =>
-    (await admin(stack, 'GET', `/admin/links/${orderNo}`)).json.link;
+    (await admin(stack(), 'GET', `/admin/links/${orderNo}`)).json.link;
 
   it("L1 pays the link named by the seed's own payment-link IPN example, re-signed with the test salt", async () => {
-    await stack.store.createLink({
+    await stack().store.createLink({
       orderNo: '3258202307111689061358249',
       linkRef: 'd01f256cf083493eae8d7211f33fd258',
       name: 'mua hang online',
@@ -218,11 +197,11 @@ describe('payment-link IPNs in both documented shapes (issue 12 §1)', () => {
       expiresAt: new Date(clock + 3_600_000),
     });
 
-    const reply = await postIpn(stack, {
+    const reply = await postIpn(stack(), {
       data: SEED_LINK_IPN_DATA,
       signature: signText(SEED_LINK_IPN_DATA, SALT),
     });
-    const repeat = await postIpn(stack, {
+    const repeat = await postIpn(stack(), {
       data: SEED_LINK_IPN_DATA,
       signature: signText(SEED_LINK_IPN_DATA, SALT),
     });
@@ -242,7 +221,10 @@ describe('payment-link IPNs in both documented shapes (issue 12 §1)', () => {
   it("L1 pays an admin-created link from an IPN in the example's shape (requestID, orderID = orderNo)", async () => {
     const link = await create(11_300);
 
-    const reply = await postIpn(stack, encodeCallback(exampleLinkIpn(link.orderNo, '11300'), SALT));
+    const reply = await postIpn(
+      stack(),
+      encodeCallback(exampleLinkIpn(link.orderNo, '11300'), SALT),
+    );
 
     assert.equal(reply.json.ipnStatus, '200', JSON.stringify(reply.json));
     assert.equal((await linkOf(link.orderNo)).status, 'paid');
@@ -251,7 +233,7 @@ describe('payment-link IPNs in both documented shapes (issue 12 §1)', () => {
   it("L1 pays an admin-created link from an IPN in the table's shape (requestId, orderNo)", async () => {
     const link = await create(25_000);
 
-    const reply = await postIpn(stack, encodeCallback(linkIpn(link.orderNo, '25000'), SALT));
+    const reply = await postIpn(stack(), encodeCallback(linkIpn(link.orderNo, '25000'), SALT));
 
     assert.equal(reply.json.ipnStatus, '200');
     assert.equal((await linkOf(link.orderNo)).status, 'paid');
@@ -263,51 +245,38 @@ describe('payment-link IPNs in both documented shapes (issue 12 §1)', () => {
     const usd = exampleLinkIpn(dollars.orderNo, '40000');
     usd.responseData.orderCurrency = 'USD';
 
-    await postIpn(stack, encodeCallback(exampleLinkIpn(short.orderNo, '4000'), SALT));
-    await postIpn(stack, encodeCallback(usd, SALT));
+    await postIpn(stack(), encodeCallback(exampleLinkIpn(short.orderNo, '4000'), SALT));
+    await postIpn(stack(), encodeCallback(usd, SALT));
 
     assert.equal((await linkOf(short.orderNo)).status, 'needs_review');
     assert.equal((await linkOf(dollars.orderNo)).status, 'needs_review');
   });
 
   it('L1 still answers 404 to an example-shaped IPN naming neither a session nor a link', async () => {
-    const reply = await postIpn(stack, encodeCallback(exampleLinkIpn('NO-SUCH-LINK', '1'), SALT));
+    const reply = await postIpn(stack(), encodeCallback(exampleLinkIpn('NO-SUCH-LINK', '1'), SALT));
 
     assert.deepEqual([reply.status, reply.json.ipnStatus], [200, '404']);
   });
 });
 
 describe("payment-link IPNs end to end with the sandbox's table shape", () => {
-  let stack: Stack;
-  before(async () => {
-    stack = await startStack({ sandbox: { linkIpnShape: 'table' } });
-  });
-  after(async () => {
-    await stack.close();
-  });
+  const stack = useStack({ sandbox: { linkIpnShape: 'table' } });
 
   it("L3 pays a link created through the admin API when the sandbox sends the table's shape", async () => {
-    const created = await admin(stack, 'POST', '/admin/links', {
+    const { orderNo } = await createLink(stack(), {
       name: 'Bình',
       description: 'Bình gốm',
       amount: 90_000,
-      expiryDuration: 1,
+      expiryUnit: undefined,
     });
-    const { orderNo } = created.json.link as { orderNo: string };
 
-    const paid = await fetch(`${stack.sandboxUrl}/__sandbox/links/${orderNo}/pay?wait=ipn`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ fullname: 'Lê Văn C' }),
-    });
+    const paid = await payLinkInSandbox(stack(), orderNo, { fullname: 'Lê Văn C' });
 
     assert.equal(paid.status, 200);
-    const attempts = (await (
-      await fetch(`${stack.sandboxUrl}/__sandbox/ipn?orderNo=${orderNo}`)
-    ).json()) as Array<{ decoded: { requestId?: string }; answer?: { ipnStatus?: string } }>;
-    assert.equal(typeof attempts[0]!.decoded.requestId, 'string');
-    assert.equal(attempts[0]!.answer?.ipnStatus, '200');
-    const link = (await admin(stack, 'GET', `/admin/links/${orderNo}`)).json.link;
+    const [delivered] = await ipnAttempts(stack(), { orderNo });
+    assert.equal(typeof (delivered!.decoded as { requestId?: string }).requestId, 'string');
+    assert.equal(delivered!.answer?.ipnStatus, '200');
+    const link = (await admin(stack(), 'GET', `/admin/links/${orderNo}`)).json.link;
     assert.deepEqual([link.status, link.payer], ['paid', { fullName: 'Lê Văn C' }]);
   });
 });

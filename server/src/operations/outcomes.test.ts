@@ -5,84 +5,42 @@
  * auto capture, an authorization the gateway answered instead is captured or voided, never left held.
  */
 
+import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { after, afterEach, before, describe, it } from 'node:test';
-import { admin, gatewayCalls, type Loose } from '../testing/admin-test-support.js';
 import type { PaymentNotice } from '../delivery/notices.js';
 import {
-  completeInSandbox,
+  authorizedOrder,
+  gatewayCalls,
+  operate,
+  paidOrder,
+  refundOrder,
+  refundWithLostAnswer,
+  shownOrder,
+  type Loose,
+} from '../testing/admin-test-support.js';
+import {
   eventually,
-  startStack,
-  transactionIdOf,
-  widgetCall,
+  sandboxTransaction,
+  setGatewayFaults,
+  uniqueRef,
+  useStack,
   type Stack,
+  type StackOptions,
   type StoreKind,
 } from '../testing/test-support.js';
 import { matchRefunds } from './query.js';
-
-function nextRef(prefix: string): string {
-  return `${prefix}-${randomBytes(4).toString('hex')}`;
-}
-
-/** Registers an order whose description carries sandbox faults, and pays it in the sandbox. */
-async function payOrder(
-  stack: Stack,
-  orderRef: string,
-  amount: number,
-  faults: string,
-  options: { card?: string; body?: Record<string, unknown> } = {},
-): Promise<{ sessionId: string; transactionId: string }> {
-  const registered = await admin(stack, 'POST', '/admin/orders', {
-    orderRef,
-    amount,
-    description: `Order ${orderRef}${faults ? ` sandbox:${faults}` : ''}`,
-  });
-  assert.equal(registered.status, 201, JSON.stringify(registered.json));
-  const created = await widgetCall(stack, 'POST', '/sessions', { orderRef, ...options.body });
-  assert.equal(created.status, 201, created.text);
-  const transactionId = transactionIdOf(created.json.checkoutUrl);
-  await completeInSandbox(stack, transactionId, 'success', { card: options.card });
-  return { sessionId: String(created.json.sessionId), transactionId };
-}
 
 /** What the sandbox (the gateway) holds for a transaction. */
 async function gatewayTransaction(
   stack: Stack,
   transactionId: string,
 ): Promise<{ state: string; capturedAmount: number; refunded: number }> {
-  const res = await fetch(`${stack.sandboxUrl}/__sandbox/transactions/${transactionId}`);
-  const txn = (await res.json()) as Loose;
+  const txn = (await sandboxTransaction(stack, transactionId)) as Loose;
   return {
     state: String(txn.state),
     capturedAmount: Number(txn.capturedAmount),
     refunded: (txn.refunds as Array<{ amount: number }>).reduce((sum, r) => sum + r.amount, 0),
   };
-}
-
-async function setGatewayFaults(stack: Stack, faults: string): Promise<void> {
-  const res = await fetch(`${stack.sandboxUrl}/__sandbox/faults`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ faults }),
-  });
-  assert.equal(res.status, 200, await res.text());
-}
-
-function refundCall(stack: Stack, orderRef: string, amount: number, key: string) {
-  return admin(
-    stack,
-    'POST',
-    `/admin/orders/${orderRef}/refund`,
-    { amount },
-    { 'idempotency-key': key },
-  );
-}
-
-async function shown(stack: Stack, orderRef: string): Promise<Loose> {
-  const res = await admin(stack, 'GET', `/admin/orders/${orderRef}`);
-  assert.equal(res.status, 200, JSON.stringify(res.json));
-  return res.json;
 }
 
 /** Every notice the merchant's hooks received, in delivery order. */
@@ -98,6 +56,17 @@ function recordingHooks(notices: PaymentNotice[]) {
     onOperationFailed: record,
     onOperationUnknown: record,
   };
+}
+
+/**
+ * A stack for the enclosing `describe` whose merchant hooks record every notice into `notices`; the
+ * sandbox's faults are cleared after each test.
+ */
+function useNoticedStack(kind: StoreKind, signer: StackOptions['signer']) {
+  const notices: PaymentNotice[] = [];
+  const stack = useStack({ store: kind, signer: { ...signer, hooks: recordingHooks(notices) } });
+  afterEach(() => setGatewayFaults(stack(), ''));
+  return { stack, notices };
 }
 
 function eventsOf(notices: PaymentNotice[], orderRef: string): string[] {
@@ -142,31 +111,20 @@ describe('matchRefunds', () => {
 
 for (const kind of ['sqlite', 'postgres'] as StoreKind[]) {
   describe(`refunds are settled by evidence only (${kind})`, () => {
-    let stack: Stack;
-    const notices: PaymentNotice[] = [];
-    before(async () => {
-      stack = await startStack({
-        store: kind,
-        signer: { gateway: { timeoutMs: 1500 }, hooks: recordingHooks(notices) },
-      });
-    });
-    afterEach(async () => {
-      await setGatewayFaults(stack, '');
-    });
-    after(async () => {
-      await stack.close();
-    });
+    const { stack, notices } = useNoticedStack(kind, { gateway: { timeoutMs: 1500 } });
 
     it('issue 11 §2: a first send answered 409 Duplicate is failed and released, and a retry with the same key records no phantom refund', async () => {
-      const orderRef = nextRef('D');
-      const { transactionId } = await payOrder(stack, orderRef, 400_000, '409-duplicate@refund');
+      const orderRef = uniqueRef('D');
+      const { transactionId } = await paidOrder(stack(), orderRef, 400_000, {
+        faults: '409-duplicate@refund',
+      });
 
-      const first = await refundCall(stack, orderRef, 400_000, `${orderRef}-k`);
-      const again = await refundCall(stack, orderRef, 400_000, `${orderRef}-k`);
+      const first = await refundOrder(stack(), orderRef, 400_000, `${orderRef}-k`);
+      const again = await refundOrder(stack(), orderRef, 400_000, `${orderRef}-k`);
 
       assert.deepEqual([first.status, first.json.error?.code], [422, 'gateway_refused']);
       assert.deepEqual([again.status, again.json.error?.code], [422, 'gateway_refused']);
-      const order = await shown(stack, orderRef);
+      const order = await shownOrder(stack(), orderRef);
       assert.deepEqual(
         order.operations.filter((op: Loose) => op.kind === 'refund').map((op: Loose) => op.state),
         ['failed'],
@@ -175,59 +133,58 @@ for (const kind of ['sqlite', 'postgres'] as StoreKind[]) {
         [order.payments[0].refunded, order.payments[0].refundPending, order.payments[0].refundable],
         [0, 0, 400_000],
       );
-      assert.equal((await gatewayTransaction(stack, transactionId)).refunded, 0);
+      assert.equal((await gatewayTransaction(stack(), transactionId)).refunded, 0);
       await eventually(() => eventsOf(notices, orderRef).includes('refund_failed') || undefined);
     });
 
     it('keeps a refund whose re-send is refused as unknown, and lets the query decide it never happened (no phantom success)', async () => {
-      const orderRef = nextRef('P');
+      const orderRef = uniqueRef('P');
       // The first send gets a 500 (nothing done); the re-send with the same key gets 409 Duplicate.
-      const { transactionId } = await payOrder(stack, orderRef, 300_000, '500@refund');
+      const { transactionId } = await paidOrder(stack(), orderRef, 300_000, {
+        faults: '500@refund',
+      });
 
-      const first = await refundCall(stack, orderRef, 100_000, `${orderRef}-k`);
-      await setGatewayFaults(stack, '409-duplicate@refund');
-      const retry = await refundCall(stack, orderRef, 100_000, `${orderRef}-k`);
+      const first = await refundOrder(stack(), orderRef, 100_000, `${orderRef}-k`);
+      await setGatewayFaults(stack(), '409-duplicate@refund');
+      const retry = await refundOrder(stack(), orderRef, 100_000, `${orderRef}-k`);
 
       assert.deepEqual([first.status, first.json.error?.code], [502, 'outcome_unknown']);
       assert.match(first.json.error.message, /unknown.*being checked/);
       assert.deepEqual([retry.status, retry.json.error?.code], [422, 'gateway_refused']);
-      const payment = (await shown(stack, orderRef)).payments[0];
+      const payment = (await shownOrder(stack(), orderRef)).payments[0];
       assert.deepEqual(
         [payment.refunded, payment.refundPending, payment.refundable],
         [0, 0, 300_000],
       );
-      assert.equal((await gatewayTransaction(stack, transactionId)).refunded, 0);
+      assert.equal((await gatewayTransaction(stack(), transactionId)).refunded, 0);
     });
 
     it('records a re-send refused as a duplicate as succeeded only because the query shows the refund', async () => {
-      const orderRef = nextRef('S');
-      const { transactionId } = await payOrder(stack, orderRef, 300_000, '');
-      // The refund is made, but its answer is lost (socket reset after the work).
-      await setGatewayFaults(stack, 'reset@refund');
-      const first = await refundCall(stack, orderRef, 120_000, `${orderRef}-k`);
-      await setGatewayFaults(stack, '');
+      const orderRef = uniqueRef('S');
+      const { transactionId } = await paidOrder(stack(), orderRef, 300_000);
 
-      const retry = await refundCall(stack, orderRef, 120_000, `${orderRef}-k`);
+      // The refund is made, but its answer is lost (socket reset after the work); then the re-send.
+      const { first, retry } = await refundWithLostAnswer(stack(), orderRef, 120_000);
 
       assert.deepEqual([first.status, first.json.error?.code], [502, 'outcome_unknown']);
       assert.equal(retry.status, 201, JSON.stringify(retry.json));
       assert.equal(retry.json.operation.state, 'succeeded');
       assert.match(retry.json.operation.detail, /settled by query/);
       assert.equal(retry.json.payment.refunded, 120_000);
-      assert.equal((await gatewayTransaction(stack, transactionId)).refunded, 120_000);
+      assert.equal((await gatewayTransaction(stack(), transactionId)).refunded, 120_000);
     });
 
     it('shows a refund without an answer as unknown (admin API, hooks), then the background pass settles it as succeeded', async () => {
-      const orderRef = nextRef('U');
-      const { transactionId } = await payOrder(stack, orderRef, 500_000, '');
-      await refundCall(stack, orderRef, 100_000, `${orderRef}-a`);
-      await setGatewayFaults(stack, 'reset@refund');
+      const orderRef = uniqueRef('U');
+      const { transactionId } = await paidOrder(stack(), orderRef, 500_000);
+      await refundOrder(stack(), orderRef, 100_000, `${orderRef}-a`);
+      await setGatewayFaults(stack(), 'reset@refund');
 
-      const lost = await refundCall(stack, orderRef, 150_000, `${orderRef}-b`);
-      const before = await shown(stack, orderRef);
-      await setGatewayFaults(stack, '');
-      await stack.signer.sweepNow();
-      const afterPass = await shown(stack, orderRef);
+      const lost = await refundOrder(stack(), orderRef, 150_000, `${orderRef}-b`);
+      const before = await shownOrder(stack(), orderRef);
+      await setGatewayFaults(stack(), '');
+      await stack().signer.sweepNow();
+      const afterPass = await shownOrder(stack(), orderRef);
 
       assert.deepEqual([lost.status, lost.json.error?.code], [502, 'outcome_unknown']);
       const unknown = before.operations.find((op: Loose) => op.state === 'unknown');
@@ -246,7 +203,7 @@ for (const kind of ['sqlite', 'postgres'] as StoreKind[]) {
         [250_000, 0],
       );
       assert.deepEqual(afterPass.payments[0].outcomeUnknown, []);
-      assert.equal((await gatewayTransaction(stack, transactionId)).refunded, 250_000);
+      assert.equal((await gatewayTransaction(stack(), transactionId)).refunded, 250_000);
       const refunded = await eventually(() => {
         const mine = notices.filter(n => n.orderRef === orderRef && n.event === 'refunded');
         return mine.length === 2 ? mine : undefined;
@@ -263,11 +220,13 @@ for (const kind of ['sqlite', 'postgres'] as StoreKind[]) {
     });
 
     it('answers 504 outcome_unknown after a refund timeout, and the admin query settles it as succeeded', async () => {
-      const orderRef = nextRef('T');
-      const { transactionId } = await payOrder(stack, orderRef, 200_000, 'delay:4000@refund');
+      const orderRef = uniqueRef('T');
+      const { transactionId } = await paidOrder(stack(), orderRef, 200_000, {
+        faults: 'delay:4000@refund',
+      });
 
-      const timedOut = await refundCall(stack, orderRef, 200_000, `${orderRef}-k`);
-      const queried = await admin(stack, 'POST', `/admin/orders/${orderRef}/query`, {});
+      const timedOut = await refundOrder(stack(), orderRef, 200_000, `${orderRef}-k`);
+      const queried = await operate(stack(), orderRef, 'query');
 
       assert.deepEqual([timedOut.status, timedOut.json.error?.code], [504, 'outcome_unknown']);
       assert.equal(queried.status, 200, JSON.stringify(queried.json));
@@ -275,17 +234,19 @@ for (const kind of ['sqlite', 'postgres'] as StoreKind[]) {
         [queried.json.payment.refunded, queried.json.payment.refundPending],
         [200_000, 0],
       );
-      assert.equal((await gatewayTransaction(stack, transactionId)).refunded, 200_000);
+      assert.equal((await gatewayTransaction(stack(), transactionId)).refunded, 200_000);
     });
 
     it('releases an unknown refund that the gateway shows never happened, and tells the merchant', async () => {
-      const orderRef = nextRef('N');
-      const { transactionId } = await payOrder(stack, orderRef, 200_000, '500@refund');
+      const orderRef = uniqueRef('N');
+      const { transactionId } = await paidOrder(stack(), orderRef, 200_000, {
+        faults: '500@refund',
+      });
 
-      const lost = await refundCall(stack, orderRef, 200_000, `${orderRef}-k`);
-      const held = (await shown(stack, orderRef)).payments[0];
-      await stack.signer.sweepNow();
-      const released = await shown(stack, orderRef);
+      const lost = await refundOrder(stack(), orderRef, 200_000, `${orderRef}-k`);
+      const held = (await shownOrder(stack(), orderRef)).payments[0];
+      await stack().signer.sweepNow();
+      const released = await shownOrder(stack(), orderRef);
 
       assert.deepEqual([lost.status, lost.json.error?.code], [502, 'outcome_unknown']);
       assert.deepEqual([held.refundPending, held.refundable], [200_000, 0]);
@@ -294,28 +255,30 @@ for (const kind of ['sqlite', 'postgres'] as StoreKind[]) {
         [0, 200_000],
       );
       assert.equal(released.operations.find((op: Loose) => op.kind === 'refund').state, 'failed');
-      assert.equal((await gatewayTransaction(stack, transactionId)).refunded, 0);
+      assert.equal((await gatewayTransaction(stack(), transactionId)).refunded, 0);
       await eventually(() => eventsOf(notices, orderRef).includes('refund_failed') || undefined);
     });
 
     it('asks again later, with backoff, about a refund the gateway query cannot answer', async () => {
-      const orderRef = nextRef('B');
-      await payOrder(stack, orderRef, 200_000, '');
+      const orderRef = uniqueRef('B');
+      await paidOrder(stack(), orderRef, 200_000);
       // Every query answered 500 (the client's own retries included).
-      await setGatewayFaults(stack, 'reset@refund,500|500|500|500|500|500@query');
-      await refundCall(stack, orderRef, 50_000, `${orderRef}-k`);
-      const queriesBefore = await gatewayCalls(stack, 'query');
+      await setGatewayFaults(stack(), 'reset@refund,500|500|500|500|500|500@query');
+      await refundOrder(stack(), orderRef, 50_000, `${orderRef}-k`);
+      const queriesBefore = await gatewayCalls(stack(), 'query');
 
-      await stack.signer.sweepNow();
-      const queriesAfterFirst = await gatewayCalls(stack, 'query');
-      await stack.signer.sweepNow();
+      await stack().signer.sweepNow();
+      const queriesAfterFirst = await gatewayCalls(stack(), 'query');
+      await stack().signer.sweepNow();
 
-      const op = (await shown(stack, orderRef)).operations.find((o: Loose) => o.kind === 'refund');
+      const op = (await shownOrder(stack(), orderRef)).operations.find(
+        (o: Loose) => o.kind === 'refund',
+      );
       assert.deepEqual([op.state, op.checks], ['unknown', 1]);
       assert.ok(new Date(op.nextCheckAt).getTime() > Date.now(), 'the next check waits');
       assert.ok(queriesAfterFirst > queriesBefore, 'asked at the first pass');
       assert.equal(
-        await gatewayCalls(stack, 'query'),
+        await gatewayCalls(stack(), 'query'),
         queriesAfterFirst,
         'not again before its time',
       );
@@ -323,42 +286,20 @@ for (const kind of ['sqlite', 'postgres'] as StoreKind[]) {
   });
 
   describe(`captures and voids are settled by evidence only (${kind})`, () => {
-    let stack: Stack;
-    const notices: PaymentNotice[] = [];
-    before(async () => {
-      stack = await startStack({
-        store: kind,
-        signer: { captureMode: 'manual', hooks: recordingHooks(notices) },
-      });
-    });
-    afterEach(async () => {
-      await setGatewayFaults(stack, '');
-    });
-    after(async () => {
-      await stack.close();
-    });
-
-    async function authorized(orderRef: string, faults = '') {
-      const paid = await payOrder(stack, orderRef, 250_000, faults, {
-        card: '4012000033330026',
-        body: { paymentMethod: 'INTERNATIONAL' },
-      });
-      await eventually(async () =>
-        (await stack.store.getSession(paid.sessionId))?.status === 'authorized' ? true : undefined,
-      );
-      return paid;
-    }
+    const { stack, notices } = useNoticedStack(kind, { captureMode: 'manual' });
+    const authorized = (orderRef: string, faults = '') =>
+      authorizedOrder(stack(), orderRef, faults);
 
     it('keeps a capture without an answer unknown (the session authorized), then the admin query settles it: captured, paid', async () => {
-      const orderRef = nextRef('C');
+      const orderRef = uniqueRef('C');
       const { sessionId, transactionId } = await authorized(orderRef);
-      await setGatewayFaults(stack, 'reset@capture');
+      await setGatewayFaults(stack(), 'reset@capture');
 
-      const lost = await admin(stack, 'POST', `/admin/orders/${orderRef}/capture`, {});
-      const statusBefore = (await stack.store.getSession(sessionId))?.status;
-      const voidMeanwhile = await admin(stack, 'POST', `/admin/orders/${orderRef}/void`, {});
-      await setGatewayFaults(stack, '');
-      const queried = await admin(stack, 'POST', `/admin/orders/${orderRef}/query`, {});
+      const lost = await operate(stack(), orderRef, 'capture');
+      const statusBefore = (await stack().store.getSession(sessionId))?.status;
+      const voidMeanwhile = await operate(stack(), orderRef, 'void');
+      await setGatewayFaults(stack(), '');
+      const queried = await operate(stack(), orderRef, 'query');
 
       assert.deepEqual([lost.status, lost.json.error?.code], [502, 'outcome_unknown']);
       assert.equal(statusBefore, 'authorized');
@@ -368,11 +309,11 @@ for (const kind of ['sqlite', 'postgres'] as StoreKind[]) {
       );
       assert.equal(queried.json.payment.status, 'paid');
       assert.equal(queried.json.payment.captured, 250_000);
-      const capture = (await shown(stack, orderRef)).operations.find(
+      const capture = (await shownOrder(stack(), orderRef)).operations.find(
         (op: Loose) => op.kind === 'capture',
       );
       assert.equal(capture.state, 'succeeded');
-      assert.equal((await gatewayTransaction(stack, transactionId)).state, 'captured');
+      assert.equal((await gatewayTransaction(stack(), transactionId)).state, 'captured');
       await eventually(() => {
         const events = eventsOf(notices, orderRef);
         return (events.includes('capture_unknown') && events.includes('captured')) || undefined;
@@ -380,13 +321,13 @@ for (const kind of ['sqlite', 'postgres'] as StoreKind[]) {
     });
 
     it('releases an unknown void the gateway shows never happened, after which a new void goes through', async () => {
-      const orderRef = nextRef('V');
+      const orderRef = uniqueRef('V');
       const { sessionId, transactionId } = await authorized(orderRef, '500@void');
 
-      const lost = await admin(stack, 'POST', `/admin/orders/${orderRef}/void`, {});
-      await stack.signer.sweepNow();
-      const afterPass = await shown(stack, orderRef);
-      const again = await admin(stack, 'POST', `/admin/orders/${orderRef}/void`, {});
+      const lost = await operate(stack(), orderRef, 'void');
+      await stack().signer.sweepNow();
+      const afterPass = await shownOrder(stack(), orderRef);
+      const again = await operate(stack(), orderRef, 'void');
 
       assert.deepEqual([lost.status, lost.json.error?.code], [502, 'outcome_unknown']);
       assert.deepEqual(
@@ -394,8 +335,8 @@ for (const kind of ['sqlite', 'postgres'] as StoreKind[]) {
         ['failed'],
       );
       assert.equal(again.status, 201, JSON.stringify(again.json));
-      assert.equal((await stack.store.getSession(sessionId))?.status, 'voided');
-      assert.equal((await gatewayTransaction(stack, transactionId)).state, 'voided');
+      assert.equal((await stack().store.getSession(sessionId))?.status, 'voided');
+      assert.equal((await gatewayTransaction(stack(), transactionId)).state, 'voided');
       await eventually(() => {
         const events = eventsOf(notices, orderRef);
         return (events.includes('void_failed') && events.includes('voided')) || undefined;
@@ -403,16 +344,16 @@ for (const kind of ['sqlite', 'postgres'] as StoreKind[]) {
     });
 
     it('settles an unknown void as succeeded from the query (session voided), and tells the merchant once', async () => {
-      const orderRef = nextRef('W');
+      const orderRef = uniqueRef('W');
       const { sessionId } = await authorized(orderRef);
-      await setGatewayFaults(stack, 'reset@void');
+      await setGatewayFaults(stack(), 'reset@void');
 
-      const lost = await admin(stack, 'POST', `/admin/orders/${orderRef}/void`, {});
-      await setGatewayFaults(stack, '');
-      await stack.signer.sweepNow();
+      const lost = await operate(stack(), orderRef, 'void');
+      await setGatewayFaults(stack(), '');
+      await stack().signer.sweepNow();
 
       assert.deepEqual([lost.status, lost.json.error?.code], [502, 'outcome_unknown']);
-      assert.equal((await stack.store.getSession(sessionId))?.status, 'voided');
+      assert.equal((await stack().store.getSession(sessionId))?.status, 'voided');
       await eventually(() => eventsOf(notices, orderRef).includes('voided') || undefined);
       assert.equal(eventsOf(notices, orderRef).filter(e => e === 'voided').length, 1);
     });
@@ -420,43 +361,30 @@ for (const kind of ['sqlite', 'postgres'] as StoreKind[]) {
 
   for (const setting of ['capture', 'void'] as const) {
     describe(`auto capture with an unexpected authorization: ${setting} (${kind})`, () => {
-      let stack: Stack;
-      const notices: PaymentNotice[] = [];
-      before(async () => {
-        stack = await startStack({
-          store: kind,
-          signer: { unexpectedAuthorization: setting, hooks: recordingHooks(notices) },
-        });
-      });
-      after(async () => {
-        await stack.close();
-      });
+      const { stack, notices } = useNoticedStack(kind, { unexpectedAuthorization: setting });
 
       it(`${setting === 'capture' ? 'captures' : 'voids'} it once, as an operation by system, and tells the merchant`, async () => {
-        const orderRef = nextRef('A');
-        const { sessionId, transactionId } = await payOrder(
-          stack,
-          orderRef,
-          180_000,
-          'status:authorized',
-        );
+        const orderRef = uniqueRef('A');
+        const { sessionId, transactionId } = await paidOrder(stack(), orderRef, 180_000, {
+          faults: 'status:authorized',
+        });
         await eventually(async () =>
-          (await stack.store.getSession(sessionId))?.status === 'authorized' ? true : undefined,
+          (await stack().store.getSession(sessionId))?.status === 'authorized' ? true : undefined,
         );
 
-        await stack.signer.sweepNow();
-        await stack.signer.sweepNow();
+        await stack().signer.sweepNow();
+        await stack().signer.sweepNow();
 
-        const session = await stack.store.getSession(sessionId);
-        const gateway = await gatewayTransaction(stack, transactionId);
-        const ops = (await shown(stack, orderRef)).operations.filter(
+        const session = await stack().store.getSession(sessionId);
+        const gateway = await gatewayTransaction(stack(), transactionId);
+        const ops = (await shownOrder(stack(), orderRef)).operations.filter(
           (op: Loose) => op.kind === 'capture' || op.kind === 'void',
         );
         assert.deepEqual(
           ops.map((op: Loose) => [op.kind, op.state, op.operator]),
           [[setting, 'succeeded', 'system']],
         );
-        assert.equal(await gatewayCalls(stack, setting), 1);
+        assert.equal(await gatewayCalls(stack(), setting), 1);
         if (setting === 'capture') {
           assert.equal(session?.status, 'paid');
           assert.deepEqual([gateway.state, gateway.capturedAmount], ['captured', 180_000]);

@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { createGatewayClient, type GatewayClient } from '../gateway/client.js';
 import { GatewayError } from '../gateway/errors.js';
-import { createLogger } from '../logger.js';
 import { merchantHostedCheckout, type HostedCard } from './merchant-hosted.js';
 import type { Session } from '../store/store.js';
+import { captureLog } from '../testing/log-capture.js';
 import {
   API_KEY,
   SALT,
@@ -17,18 +16,6 @@ import {
   startStack,
   type Stack,
 } from '../testing/test-support.js';
-
-/** A pino destination that keeps every line. */
-function captureStream(): { stream: Writable; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, callback) {
-      lines.push(String(chunk));
-      callback();
-    },
-  });
-  return { stream, lines };
-}
 
 /** Documented sandbox test cards (sandbox/README.md). */
 const APPROVED: HostedCard = {
@@ -94,8 +81,8 @@ function assertNoCardData(text: string, card: HostedCard, where: string): void {
 }
 
 describe('merchantHostedCheckout (Merchant Hosted Checkout, PCI DSS SAQ D) against the sandbox', () => {
-  const log = captureStream();
-  const logger = createLogger({ level: 'debug', destination: log.stream });
+  const log = captureLog('debug');
+  const logger = log.logger;
   let stack: Stack;
   let gateway: GatewayClient;
   let checkout: ReturnType<typeof merchantHostedCheckout>;

@@ -4,33 +4,10 @@
  * derived, so the row mappers check stored values against the same list the type is made of.
  */
 
+import type { FinalStatus, SessionStatus } from '@galaxy-pay/protocol/session-status';
 import type { OperationEvent } from './operation-types.js';
 
-const OPEN = ['pending', 'pending_unknown'] as const;
-
-const FINAL = [
-  'paid',
-  'failed',
-  'cancelled',
-  'expired',
-  'needs_review',
-  /** Manual capture only: the card is authorized; the merchant captures or voids it. */
-  'authorized',
-  /** An authorization the merchant voided: no money moved. */
-  'voided',
-] as const;
-
-/** Every status, open ones first. `pending_unknown`: the gateway call's outcome is unknown (timeout). */
-export const SESSION_STATUSES = [...OPEN, ...FINAL] as const;
-
-/** Where a checkout session is. */
-export type SessionStatus = (typeof SESSION_STATUSES)[number];
-
-/** Statuses a session is open in: the gateway may still report either outcome. */
-export const OPEN_STATUSES: readonly SessionStatus[] = OPEN;
-
-/** Statuses from which nothing moves on its own any more (only a late verified success may still arrive). */
-export const FINAL_STATUSES: readonly SessionStatus[] = FINAL;
+export * from '@galaxy-pay/protocol/session-status';
 
 /** Why a session was cancelled. */
 export const CANCEL_REASONS = ['user', 'closed', 'gateway', 'timeout'] as const;
@@ -182,7 +159,7 @@ export interface Evidence {
 }
 
 /** Merchant-facing events delivered at least once through the outbox: a session's move to a final status. */
-export type OutboxEvent = (typeof FINAL)[number];
+export type OutboxEvent = FinalStatus;
 
 export interface OutboxItem {
   id: number;

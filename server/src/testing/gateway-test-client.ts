@@ -4,50 +4,41 @@
  * and never creates tokens itself, so these convenience methods are not part of `GatewayClient`.
  */
 
-import {
-  Endpoint,
-  type CheckoutRequestData,
-  type CreateTokenRequestData,
-  type PayWithOptionRequestData,
-  type PayWithQrRequestData,
-} from '@galaxy-pay/protocol';
+import { Endpoint, type EndpointPath, type EndpointRequestData } from '@galaxy-pay/protocol';
 import { createGatewayClient, type GatewayClient } from '../gateway/client.js';
 import type { CallOptions, GatewayClientOptions } from '../gateway/options.js';
 import type { GatewayReply } from '../gateway/reply.js';
 
-/** A gateway client with the test-only calls; each is sent once, never retried (like every payment call). */
+/** One endpoint by name: sent once, never retried (like every payment call). */
+type SentOnce<P extends EndpointPath> = (
+  data: EndpointRequestData[P],
+  options?: CallOptions,
+) => Promise<GatewayReply<P>>;
+
+/** A gateway client with the test-only calls. */
 export interface TestGatewayClient extends GatewayClient {
   /** `transaction/checkout` (modal checkout). */
-  checkout(
-    data: CheckoutRequestData,
-    options?: CallOptions,
-  ): Promise<GatewayReply<typeof Endpoint.Checkout>>;
+  checkout: SentOnce<typeof Endpoint.Checkout>;
   /** `transaction/payWithOption`. */
-  payWithOption(
-    data: PayWithOptionRequestData,
-    options?: CallOptions,
-  ): Promise<GatewayReply<typeof Endpoint.PayWithOption>>;
+  payWithOption: SentOnce<typeof Endpoint.PayWithOption>;
   /** `transaction/payWithQR`. */
-  payWithQr(
-    data: PayWithQrRequestData,
-    options?: CallOptions,
-  ): Promise<GatewayReply<typeof Endpoint.PayWithQr>>;
+  payWithQr: SentOnce<typeof Endpoint.PayWithQr>;
   /** `tokenization/createToken`. */
-  createToken(
-    data: CreateTokenRequestData,
-    options?: CallOptions,
-  ): Promise<GatewayReply<typeof Endpoint.CreateToken>>;
+  createToken: SentOnce<typeof Endpoint.CreateToken>;
 }
 
 /** `createGatewayClient` plus the test-only calls. */
 export function createTestGatewayClient(options: GatewayClientOptions): TestGatewayClient {
   const client = createGatewayClient(options);
-  const once = (o?: CallOptions) => ({ ...o, idempotent: false });
+  const once =
+    <P extends EndpointPath>(endpoint: P): SentOnce<P> =>
+    (data, o) =>
+      client.call(endpoint, data, { ...o, idempotent: false });
   return {
     ...client,
-    checkout: (data, o) => client.call(Endpoint.Checkout, data, once(o)),
-    payWithOption: (data, o) => client.call(Endpoint.PayWithOption, data, once(o)),
-    payWithQr: (data, o) => client.call(Endpoint.PayWithQr, data, once(o)),
-    createToken: (data, o) => client.call(Endpoint.CreateToken, data, once(o)),
+    checkout: once(Endpoint.Checkout),
+    payWithOption: once(Endpoint.PayWithOption),
+    payWithQr: once(Endpoint.PayWithQr),
+    createToken: once(Endpoint.CreateToken),
   };
 }

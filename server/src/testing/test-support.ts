@@ -3,13 +3,20 @@
  * store (a temporary SQLite file, or a fresh PostgreSQL schema). Everything stops by itself in `close()`.
  */
 
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSandbox, type Sandbox, type SandboxOptions } from '@galaxy-pay/sandbox';
+import { after, before } from 'node:test';
+import {
+  createSandbox,
+  type IpnAttempt,
+  type RequestRecord,
+  type Sandbox,
+  type SandboxOptions,
+} from '@galaxy-pay/sandbox';
 import type { TransactionCallback } from '@galaxy-pay/protocol';
 import { createApp } from '../http/app.js';
 import { silentLogger } from '../logger.js';
@@ -71,6 +78,16 @@ export interface Stack {
   store: Store;
   /** Where the stack's own store lives (absent with `sharedStore`), for `listAllEvents`. */
   database?: { url: string; schema?: string };
+  /**
+   * What the signer's HTTP server has seen: requests received, and those still unanswered (their handler
+   * has not called `res.end` yet, whatever became of the connection).
+   */
+  traffic(): { received: number; unanswered: number };
+  /**
+   * Resolves once the outbox worker has looked for due rows after this call and found none: whatever it
+   * was going to deliver by then (hooks, webhooks) has been delivered. Needs hooks or a webhook.
+   */
+  outboxIdle(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -102,13 +119,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const fresh = options.sharedStore ? undefined : await freshStore(options.store ?? 'sqlite');
   const store = options.sharedStore ?? fresh!.store;
   const { server, url } = await listenLater(options.port);
+  const outbox = watchOutbox(store);
   const { listener, signer } = createApp({
     apiKey: API_KEY,
     salt: SALT,
     gatewayBaseUrl: sandboxUrl,
     publicUrl: url,
     allowedOrigins: [MERCHANT_ORIGIN],
-    store,
+    store: outbox.store,
     catalog: options.catalog ?? {
       'ORDER-1': { amount: 500_000, description: 'Cà phê sữa đá ×10' },
       'ORDER-2': { amount: 120_000, description: 'Bánh mì' },
@@ -119,7 +137,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     logger: silentLogger,
     ...options.signer,
   });
-  server.on('request', listener);
+  const traffic = watchTraffic(server, listener);
   await signer.ready;
   return {
     sandbox,
@@ -128,6 +146,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     signerUrl: url,
     store,
     ...(fresh ? { database: { url: fresh.url, schema: fresh.schema } } : {}),
+    traffic,
+    outboxIdle: outbox.idle,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>(resolve => server.close(() => resolve()));
@@ -137,6 +157,72 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         await fresh.store.close();
         await fresh.drop();
       }
+    },
+  };
+}
+
+/** A stack for the enclosing `describe`: started in its `before`, closed in its `after`. */
+export function useStack(
+  options: StackOptions = {},
+  hooks: { beforeClose?(stack: Stack): Promise<void> } = {},
+): () => Stack {
+  let stack: Stack | undefined;
+  before(async () => {
+    stack = await startStack(options);
+  });
+  after(async () => {
+    if (!stack) return;
+    await hooks.beforeClose?.(stack);
+    await stack.close();
+  });
+  return () => {
+    if (!stack) throw new Error('the stack is not started (used outside a test?)');
+    return stack;
+  };
+}
+
+/** Runs the signer's listener on `server`, counting requests and the answers their handlers gave. */
+function watchTraffic(server: Server, listener: RequestListener): Stack['traffic'] {
+  let received = 0;
+  const unanswered = new Set<ServerResponse>();
+  server.on('request', (req, res) => {
+    received += 1;
+    unanswered.add(res);
+    const end = res.end;
+    res.end = function (this: ServerResponse, ...args: unknown[]) {
+      unanswered.delete(res);
+      return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as ServerResponse['end'];
+    listener(req, res);
+  });
+  return () => ({ received, unanswered: unanswered.size });
+}
+
+/**
+ * The store the signer gets, with its outbox claims watched: `idle()` waits for a claim that began after
+ * the call and found nothing due. Every other method is the store's own, bound to it.
+ */
+function watchOutbox(store: Store): { store: Store; idle: Stack['outboxIdle'] } {
+  let claims = 0;
+  let emptySince = 0;
+  const watched = new Proxy(store, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target) as unknown;
+      if (typeof value !== 'function') return value;
+      if (key !== 'claimOutbox') return (value as (...a: unknown[]) => unknown).bind(target);
+      return async (...args: Parameters<Store['claimOutbox']>) => {
+        const claim = ++claims;
+        const rows = await target.claimOutbox(...args);
+        if (rows.length === 0) emptySince = Math.max(emptySince, claim);
+        return rows;
+      };
+    },
+  });
+  return {
+    store: watched,
+    idle: async (timeoutMs = 5000) => {
+      const mark = claims;
+      await eventually(() => emptySince > mark, timeoutMs);
     },
   };
 }
@@ -209,18 +295,122 @@ export async function completeInSandbox(
   };
 }
 
+/** A fresh order reference per call: `prefix` and random hex (one open session per order). */
+export function uniqueRef(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+// --- what the sandbox saw ---------------------------------------------------------------------------------
+
+async function inspect<T>(stack: Pick<Stack, 'sandboxUrl'>, path: string): Promise<T> {
+  const res = await fetch(`${stack.sandboxUrl}/__sandbox/${path}`);
+  if (!res.ok) throw new Error(`sandbox ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** The sandbox's IPN delivery attempts, oldest first, optionally for one transaction or payment link. */
+export function ipnAttempts(
+  stack: Pick<Stack, 'sandboxUrl'>,
+  about: { transactionID?: unknown; orderNo?: unknown } = {},
+): Promise<IpnAttempt[]> {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(about)) {
+    if (value !== undefined) query.set(name, String(value));
+  }
+  return inspect<IpnAttempt[]>(stack, `ipn${query.size ? `?${query}` : ''}`);
+}
+
+/** The API calls the sandbox received, oldest first: all, or those to one path (`/api/v1/…`). */
+export function sandboxRequests(
+  stack: Pick<Stack, 'sandboxUrl'>,
+  path?: string,
+): Promise<RequestRecord[]> {
+  return inspect<RequestRecord[]>(
+    stack,
+    `requests${path === undefined ? '' : `?path=${encodeURIComponent(path)}`}`,
+  );
+}
+
+/** The `requestData` of a call the sandbox received. */
+export function requestDataOf(request: Pick<RequestRecord, 'rawBody'>): Record<string, unknown> {
+  return (JSON.parse(request.rawBody) as { requestData: Record<string, unknown> }).requestData;
+}
+
+/** The `requestData` of every call to `api/v1/transaction/<endpoint>`, oldest first. */
+export async function sentRequestData(
+  stack: Pick<Stack, 'sandboxUrl'>,
+  endpoint: string,
+): Promise<Array<Record<string, unknown>>> {
+  return (await sandboxRequests(stack, `/api/v1/transaction/${endpoint}`)).map(requestDataOf);
+}
+
+/** What the sandbox (the gateway) holds for a transaction, as JSON. */
+export function sandboxTransaction(
+  stack: Pick<Stack, 'sandboxUrl'>,
+  transactionId: unknown,
+): Promise<Record<string, unknown>> {
+  return inspect(stack, `transactions/${String(transactionId)}`);
+}
+
+/** Sets the sandbox's global faults (`''` clears them). */
+export async function setGatewayFaults(
+  stack: Pick<Stack, 'sandboxUrl'>,
+  faults: string,
+): Promise<void> {
+  const res = await fetch(`${stack.sandboxUrl}/__sandbox/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ faults }),
+  });
+  if (res.status !== 200) throw new Error(`sandbox faults: ${res.status} ${await res.text()}`);
+}
+
+/** An open SSE stream as text: `waitFor` reads until the text received so far satisfies `done`. */
+export async function followEvents(url: string): Promise<{
+  headers: Headers;
+  waitFor(done: (text: string) => boolean, timeoutMs?: number): Promise<string>;
+  close(): void;
+}> {
+  const controller = new AbortController();
+  const res = await fetch(url, { headers: { origin: MERCHANT_ORIGIN }, signal: controller.signal });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  return {
+    headers: res.headers,
+    async waitFor(done, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!done(text)) {
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        let timer: NodeJS.Timeout | undefined;
+        const chunk = await Promise.race([
+          reader.read(),
+          new Promise<'timeout'>(resolve => (timer = setTimeout(() => resolve('timeout'), left))),
+        ]);
+        clearTimeout(timer);
+        if (chunk === 'timeout' || chunk.done) break;
+        text += decoder.decode(chunk.value, { stream: true });
+      }
+      return text;
+    },
+    close: () => controller.abort(),
+  };
+}
+
 /** Polls until `check` returns a truthy value or the deadline passes (then throws). */
 export async function eventually<T>(
   check: () => T | undefined | Promise<T | undefined>,
   timeoutMs = 5000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
+  let value = await check();
+  while (!value) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise(resolve => setTimeout(resolve, 20));
+    value = await check();
   }
+  return value;
 }
 
 /**
@@ -308,41 +498,53 @@ export function gatewayCallbackFor(
 /**
  * A priced order and its pending session written straight to the store (no gateway), with the gateway
  * transaction id attached as a checkout reply would: for tests that drive the store and `settle()` directly.
+ * With `checkout: false` the session stays as saved before the gateway call (its reply still awaited).
  */
 export async function seedSession(
   store: Store,
-  options: { orderRef?: string; amount?: number; now?: Date } = {},
+  options: {
+    orderRef?: string;
+    amount?: number;
+    description?: string;
+    now?: Date;
+    ttlMs?: number;
+    merchantOrigin?: string | null;
+    checkout?: false;
+  } = {},
 ): Promise<Session> {
   const now = options.now ?? new Date();
   const amount = options.amount ?? 150_000;
   const orderRef = options.orderRef ?? `ORDER-${randomBytes(6).toString('hex')}`;
+  const random = (bytes: number, encoding: 'hex' | 'base64url') =>
+    randomBytes(bytes).toString(encoding);
   await store.putOrder({
     orderRef,
     amount,
     currency: 'VND',
-    description: 'Seeded order',
+    description: options.description ?? 'Seeded order',
     netAmount: amount,
     feeAmount: 0,
     discountAmount: 0,
     createdAt: now,
   });
   const session = await store.createSession({
-    id: randomBytes(16).toString('base64url'),
-    nonce: randomBytes(16).toString('base64url'),
+    id: random(16, 'base64url'),
+    nonce: random(16, 'base64url'),
     orderRef,
-    gatewayOrderId: randomBytes(16).toString('hex'),
-    requestId: randomBytes(16).toString('hex'),
+    gatewayOrderId: random(16, 'hex'),
+    requestId: random(16, 'hex'),
     amount,
     currency: 'VND',
     locale: 'vi',
+    merchantOrigin: options.merchantOrigin === undefined ? MERCHANT_ORIGIN : options.merchantOrigin,
     paymentMethod: null,
     sourceType: null,
     returnUrl: null,
-    merchantOrigin: MERCHANT_ORIGIN,
     createdAt: now,
-    expiresAt: new Date(now.getTime() + 30 * 60_000),
+    expiresAt: new Date(now.getTime() + (options.ttlMs ?? 30 * 60_000)),
   });
-  const transactionId = String(10n ** 24n + BigInt(`0x${randomBytes(8).toString('hex')}`));
+  if (options.checkout === false) return session;
+  const transactionId = String(10n ** 24n + BigInt(`0x${random(8, 'hex')}`));
   return store.attachCheckout(
     session.id,
     { transactionId, checkoutUrl: `http://127.0.0.1:1/checkout/${transactionId}` },

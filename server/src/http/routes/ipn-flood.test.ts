@@ -7,17 +7,18 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { encodeCallback, signText, type CallbackEnvelope } from '@galaxy-pay/protocol';
-import { createLogger } from '../../logger.js';
 import type { UnverifiedEvidenceLimits } from '../../store/evidence.js';
 import { createPostgresStore } from '../../store/postgres.js';
 import { createSqliteStore } from '../../store/sqlite.js';
-import type { Store } from '../../store/store.js';
+import type { Session, Store } from '../../store/store.js';
+import { captureLog } from '../../testing/log-capture.js';
+import { rawRequest } from '../../testing/raw-http.js';
 import {
   PG_URL,
   SALT,
@@ -25,6 +26,7 @@ import {
   openTestSession,
   startStack,
   type Stack,
+  type StackOptions,
   type StoreKind,
 } from '../../testing/test-support.js';
 
@@ -112,16 +114,6 @@ async function verifiedWithRaw(database: Database, raw: string) {
   );
 }
 
-/** A logger whose warn lines the test reads. */
-function capturedLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const logger = createLogger({
-    level: 'warn',
-    destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
-  });
-  return { logger, lines };
-}
-
 /** A forged envelope: a plausible callback with a random signature, its data `size` characters or so. */
 function forgery(size: 'small' | 'large', i: number): CallbackEnvelope {
   const data =
@@ -147,38 +139,21 @@ async function flood(
   bodies: readonly CallbackEnvelope[],
   headers: (i: number) => Record<string, string> = () => ({}),
 ): Promise<Sent[]> {
-  const url = new URL(`${stack.signerUrl}/ipn`);
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-  const send = (i: number) =>
-    new Promise<Sent>((resolve, reject) => {
-      const body = JSON.stringify(bodies[i]);
-      const req = request(
-        {
-          host: url.hostname,
-          port: url.port,
-          path: url.pathname,
-          method: 'POST',
-          agent,
-          headers: {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-            ...headers(i),
-          },
-        },
-        res => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              json: JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, unknown>,
-            }),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
+  const send = async (i: number): Promise<Sent> => {
+    const body = JSON.stringify(bodies[i]);
+    const res = await rawRequest(`${stack.signerUrl}/ipn`, {
+      method: 'POST',
+      agent,
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        ...headers(i),
+      },
+      body,
     });
+    return { status: res.status, json: JSON.parse(res.body || '{}') as Record<string, unknown> };
+  };
   const answers: Sent[] = new Array(bodies.length);
   let next = 0;
   try {
@@ -214,51 +189,87 @@ function statusCounts(answers: readonly Sent[]): Record<string, number> {
   return counts;
 }
 
+/** A clock that stands still: a source's bucket never refills. */
+function frozenClock(): () => Date {
+  const frozen = new Date();
+  return () => new Date(frozen);
+}
+
+/** Each forgery from an address of its own in 10.0.0.0/8, as a proxy would forward it. */
+const fromItsOwnAddress = (i: number) => ({
+  'x-forwarded-for': `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+});
+
+/** For the enclosing `describe`: a store of `kind` with the given caps, and a stack on it. */
+function useFloodStack(
+  kind: StoreKind,
+  signer: StackOptions['signer'],
+  limits?: UnverifiedEvidenceLimits,
+): { database(): Database; stack(): Stack } {
+  let database: Database | undefined;
+  let stack: Stack | undefined;
+  before(async () => {
+    database = await cappedStore(kind, limits);
+    stack = await startStack({ sharedStore: database.store, catalog: CATALOG, signer });
+  });
+  after(async () => {
+    await stack?.close();
+    await database?.drop(database.store);
+  });
+  return { database: () => database!, stack: () => stack! };
+}
+
+/**
+ * Opens a session for FLOOD-1 and sends 2,040 forgeries to `/ipn`, its verified IPN (then `alsoSigned`) in
+ * the middle, each request with `headers(i)`; every forgery must be answered 401. `kept` are the answers to
+ * the signed ones, in order.
+ */
+async function floodAroundPayment(
+  stack: Stack,
+  headers: (i: number) => Record<string, string>,
+  alsoSigned: CallbackEnvelope[] = [],
+): Promise<{ session: Session; verified: CallbackEnvelope; kept: Sent[] }> {
+  const session = await openTestSession(stack, 'FLOOD-1');
+  const verified = encodeCallback(gatewayCallbackFor(session), SALT);
+  const { bodies, at } = floodWith([verified, ...alsoSigned]);
+
+  const answers = await flood(stack, bodies, headers);
+
+  const forged = answers.filter((_, i) => !at.includes(i));
+  assert.deepEqual(statusCounts(forged), { 401: 2_040 });
+  return { session, verified, kept: at.map(i => answers[i]!) };
+}
+
 for (const kind of ['sqlite', 'postgres'] as const satisfies readonly StoreKind[]) {
   describe(`POST /ipn under a flood of unverifiable IPNs (${kind})`, () => {
     describe('from one source', () => {
       const RATE = 25;
-      let database: Database;
-      let stack: Stack;
-      const { logger, lines } = capturedLogger();
-
-      before(async () => {
-        database = await cappedStore(kind);
-        // The clock stands still: the source's bucket never refills, so exactly RATE are recorded.
-        const frozen = new Date();
-        stack = await startStack({
-          sharedStore: database.store,
-          catalog: CATALOG,
-          signer: { unverifiedIpnRate: RATE, now: () => new Date(frozen), logger },
-        });
-      });
-      after(async () => {
-        await stack.close();
-        await database.drop(database.store);
+      const log = captureLog('warn');
+      // The clock stands still: the source's bucket never refills, so exactly RATE are recorded.
+      const { database, stack } = useFloodStack(kind, {
+        unverifiedIpnRate: RATE,
+        now: frozenClock(),
+        logger: log.logger,
       });
 
       it(`records only ${RATE} of 2,040 forgeries, answers every one 401, and applies a verified IPN sent from the same source mid-flood`, async t => {
-        const session = await openTestSession(stack, 'FLOOD-1');
-        const verified = encodeCallback(gatewayCallbackFor(session), SALT);
-        const { bodies, at } = floodWith([verified]);
-        const sizeBefore = database.size();
+        const sizeBefore = database().size();
 
         // Every forgery also claims another address in X-Forwarded-For: without TRUST_PROXY it is not believed.
-        const answers = await flood(stack, bodies, i => ({
+        const { session, verified, kept } = await floodAroundPayment(stack(), i => ({
           'x-forwarded-for': `198.51.100.${i % 250}`,
         }));
 
-        const forged = answers.filter((_, i) => !at.includes(i));
-        assert.deepEqual(statusCounts(forged), { 401: 2_040 });
-        const applied = answers[at[0]!]!;
+        const applied = kept[0]!;
         assert.deepEqual([applied.status, applied.json.ipnStatus], [200, '200']);
-        assert.equal((await stack.store.getSession(session.id))?.status, 'paid');
+        assert.equal((await stack().store.getSession(session.id))?.status, 'paid');
         assert.deepEqual(
-          (await stack.store.listEvents(session.id)).map(e => [e.verified, e.verdict, e.raw]),
+          (await stack().store.listEvents(session.id)).map(e => [e.verified, e.verdict, e.raw]),
           [[true, 'applied', verified.data]],
         );
-        const stored = await unverifiedStats(database);
+        const stored = await unverifiedStats(database());
         assert.equal(stored.rows, RATE);
+        const lines = log.records();
         const refused = lines.filter(line => line.msg === 'unverifiable IPN refused');
         const summaries = lines.filter(line =>
           String(line.msg).startsWith('unverifiable IPNs over the recording limit'),
@@ -275,60 +286,45 @@ for (const kind of ['sqlite', 'postgres'] as const satisfies readonly StoreKind[
         );
         t.diagnostic(
           `${kind}, one source: 2,040 forgeries → ${stored.rows} rows, ${stored.bytes} bytes stored` +
-            (kind === 'sqlite' ? `; file + WAL ${sizeBefore} → ${database.size()} bytes` : ''),
+            (kind === 'sqlite' ? `; file + WAL ${sizeBefore} → ${database().size()} bytes` : ''),
         );
       });
     });
 
     describe('from a new source each time (behind a proxy)', () => {
       const CAPS = { maxRows: 150, maxBytes: 15_000 };
-      let database: Database;
-      let stack: Stack;
-
-      before(async () => {
-        database = await cappedStore(kind, CAPS);
-        stack = await startStack({
-          sharedStore: database.store,
-          catalog: CATALOG,
-          // Every forgery is recorded (no limit applies), so that the caps alone must hold.
-          signer: { trustProxy: 1, unverifiedIpnRateTotal: 1_000_000 },
-        });
-      });
-      after(async () => {
-        await stack.close();
-        await database.drop(database.store);
-      });
+      // Every forgery is recorded (no limit applies), so that the caps alone must hold.
+      const { database, stack } = useFloodStack(
+        kind,
+        { trustProxy: 1, unverifiedIpnRateTotal: 1_000_000 },
+        CAPS,
+      );
 
       it('keeps the unverified rows and bytes within the caps, and verified evidence whole', async t => {
-        const session = await openTestSession(stack, 'FLOOD-1');
-        const verified = encodeCallback(gatewayCallbackFor(session), SALT);
         // Signed by the gateway but unusable (not JSON): verified evidence, 30 KB, kept whole.
         const unusableData = Buffer.from(`{${'x'.repeat(22_000)}`).toString('base64');
         const unusable = { data: unusableData, signature: signText(unusableData, SALT) };
-        const { bodies, at } = floodWith([verified, unusable]);
-        const sizeBefore = database.size();
+        const sizeBefore = database().size();
 
-        const answers = await flood(stack, bodies, i => ({
-          'x-forwarded-for': `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-        }));
+        const { session, verified, kept } = await floodAroundPayment(stack(), fromItsOwnAddress, [
+          unusable,
+        ]);
 
-        const forged = answers.filter((_, i) => !at.includes(i));
-        assert.deepEqual(statusCounts(forged), { 401: 2_040 });
         assert.deepEqual(
-          at.map(i => [answers[i]!.status, answers[i]!.json.ipnStatus]),
+          kept.map(answer => [answer.status, answer.json.ipnStatus]),
           [
             [200, '200'],
             [200, '404'],
           ],
         );
-        assert.equal((await stack.store.getSession(session.id))?.status, 'paid');
-        assert.deepEqual(await verifiedWithRaw(database, verified.data), [
+        assert.equal((await stack().store.getSession(session.id))?.status, 'paid');
+        assert.deepEqual(await verifiedWithRaw(database(), verified.data), [
           { verdict: 'applied', session_id: session.id },
         ]);
-        assert.deepEqual(await verifiedWithRaw(database, unusable.data), [
+        assert.deepEqual(await verifiedWithRaw(database(), unusable.data), [
           { verdict: 'rejected_schema', session_id: null },
         ]);
-        const stored = await unverifiedStats(database);
+        const stored = await unverifiedStats(database());
         assert.ok(stored.rows <= CAPS.maxRows, `${stored.rows} unverified rows`);
         assert.ok(stored.bytes <= CAPS.maxBytes, `${stored.bytes} unverified bytes`);
         // Still forensics: the window is full, not emptied (a 30 KB forgery keeps 2 KB and a note).
@@ -336,44 +332,25 @@ for (const kind of ['sqlite', 'postgres'] as const satisfies readonly StoreKind[
         t.diagnostic(
           `${kind}, new source each time: 2,040 forgeries → ${stored.rows} rows, ${stored.bytes} bytes ` +
             `(caps ${CAPS.maxRows} rows, ${CAPS.maxBytes} bytes)` +
-            (kind === 'sqlite' ? `; file + WAL ${sizeBefore} → ${database.size()} bytes` : ''),
+            (kind === 'sqlite' ? `; file + WAL ${sizeBefore} → ${database().size()} bytes` : ''),
         );
       });
     });
 
     describe('from many sources at once (behind a proxy)', () => {
       const TOTAL = 40;
-      let database: Database;
-      let stack: Stack;
-
-      before(async () => {
-        database = await cappedStore(kind);
-        const frozen = new Date();
-        stack = await startStack({
-          sharedStore: database.store,
-          catalog: CATALOG,
-          signer: { trustProxy: 1, unverifiedIpnRateTotal: TOTAL, now: () => new Date(frozen) },
-        });
-      });
-      after(async () => {
-        await stack.close();
-        await database.drop(database.store);
+      const { database, stack } = useFloodStack(kind, {
+        trustProxy: 1,
+        unverifiedIpnRateTotal: TOTAL,
+        now: frozenClock(),
       });
 
       it(`records only ${TOTAL} of 2,040 forgeries from 2,040 addresses, and applies a verified IPN from one of them`, async () => {
-        const session = await openTestSession(stack, 'FLOOD-1');
-        const verified = encodeCallback(gatewayCallbackFor(session), SALT);
-        const { bodies, at } = floodWith([verified]);
+        const { session, kept } = await floodAroundPayment(stack(), fromItsOwnAddress);
 
-        const answers = await flood(stack, bodies, i => ({
-          'x-forwarded-for': `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-        }));
-
-        const forged = answers.filter((_, i) => !at.includes(i));
-        assert.deepEqual(statusCounts(forged), { 401: 2_040 });
-        assert.deepEqual([answers[at[0]!]!.status, answers[at[0]!]!.json.ipnStatus], [200, '200']);
-        assert.equal((await stack.store.getSession(session.id))?.status, 'paid');
-        assert.equal((await unverifiedStats(database)).rows, TOTAL);
+        assert.deepEqual([kept[0]!.status, kept[0]!.json.ipnStatus], [200, '200']);
+        assert.equal((await stack().store.getSession(session.id))?.status, 'paid');
+        assert.equal((await unverifiedStats(database())).rows, TOTAL);
       });
     });
   });

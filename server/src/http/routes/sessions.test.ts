@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import type { RequestRecord } from '@galaxy-pay/sandbox';
 import { createGatewayClient } from '../../gateway/client.js';
 import { createLogger, silentLogger } from '../../logger.js';
 import { sweep } from '../../payments/sweep.js';
+import { ADMIN } from '../../testing/admin-test-support.js';
 import { createSqliteStore } from '../../store/sqlite.js';
 import type { Store } from '../../store/store.js';
 import {
@@ -13,20 +15,24 @@ import {
   completeInSandbox,
   eventually,
   freshStore,
+  requestDataOf,
+  sandboxRequests,
+  setGatewayFaults,
   startStack,
   transactionIdOf,
+  useStack as useStackOf,
   widgetCall,
   type Stack,
   type StackOptions,
 } from '../../testing/test-support.js';
 
-const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123';
+type Json = Record<string, unknown>;
+
+/** Credentials the gateway does not know. */
 const OTHER_SALT = 'not-the-salt-2021';
 const OTHER_API_KEY = 'not-the-api-key';
 const CHECKOUT = '/api/v1/transaction/checkout';
 const QUERY = '/api/v1/transaction/query';
-
-type Json = Record<string, unknown>;
 
 interface Reply {
   status: number;
@@ -97,31 +103,14 @@ function assertError(reply: Reply, status: number, code: string, label = ''): vo
   assert.equal(error.requestId, reply.headers.get('x-request-id'), about);
 }
 
-interface SandboxRequest {
-  path: string;
-  rawBody: string;
-  headers: Record<string, string | string[] | undefined>;
-  verdict: { httpStatus: number; responseCode: string; message: string };
-}
-
-async function sandboxRequests(stack: Stack, path?: string): Promise<SandboxRequest[]> {
-  const query = path === undefined ? '' : `?path=${encodeURIComponent(path)}`;
-  const res = await fetch(`${stack.sandboxUrl}/__sandbox/requests${query}`);
-  return (await res.json()) as SandboxRequest[];
-}
-
-function requestDataOf(request: SandboxRequest): Json {
-  return (JSON.parse(request.rawBody) as { requestData: Json }).requestData;
-}
-
 /** Checkout calls the sandbox received for the order with this (unique) description. */
-async function checkoutsFor(stack: Stack, description: string): Promise<SandboxRequest[]> {
+async function checkoutsFor(stack: Stack, description: string): Promise<RequestRecord[]> {
   const all = await sandboxRequests(stack, CHECKOUT);
   return all.filter(r => requestDataOf(r).orderDescription === description);
 }
 
 /** Query calls the sandbox received about one transaction. */
-async function queriesFor(stack: Stack, transactionId: string): Promise<SandboxRequest[]> {
+async function queriesFor(stack: Stack, transactionId: string): Promise<RequestRecord[]> {
   const all = await sandboxRequests(stack, QUERY);
   return all.filter(r => requestDataOf(r).transactionID === transactionId);
 }
@@ -139,27 +128,15 @@ async function rememberSigned(stack: Stack): Promise<void> {
   }
 }
 
-/** A stack for the enclosing describe: started in `before`, closed in `after`. */
+/** A stack for the enclosing describe whose signed requests the final scan looks for. */
 function useStack(options: StackOptions = {}): () => Stack {
-  let stack: Stack | undefined;
-  before(async () => {
-    stack = await startStack(options);
-  });
-  after(async () => {
-    if (!stack) return;
-    await rememberSigned(stack);
-    await stack.close();
-  });
-  return () => {
-    assert.ok(stack, 'stack not started');
-    return stack;
-  };
+  return useStackOf(options, { beforeClose: rememberSigned });
 }
 
 async function registerOrder(stack: Stack, order: Json): Promise<Reply> {
   return send(stack, 'POST', '/admin/orders', {
     body: JSON.stringify(order),
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
   });
 }
 
@@ -246,6 +223,34 @@ const CATALOG = {
   'CANCEL-PAID': { amount: 94_000, description: 'Paid then closed sandbox:no-ipn' },
   'CANCEL-OPEN': { amount: 95_000, description: 'Closed unpaid order' },
   'T05-NO-ORIGIN': { amount: 96_000, description: 'Server to server order' },
+};
+
+/** An order of 100,000 VND (unless `amount` says otherwise) with this description. */
+function order(description: string, amount = 100_000) {
+  return { amount, description };
+}
+
+/** Orders whose description carries a sandbox fault, for the stacks that face a failing gateway. */
+const GATEWAY_FAULTS = {
+  'SLOW-1': order('Slow order sandbox:delay:2000'),
+  'LOST-1': order('Order with a lost reply'),
+  'LOST-2': order('Order whose gateway stays silent sandbox:reset|reset|ok'),
+  'LOST-3': order('Order settled in the background'),
+  'FLAKY-1': order('Flaky order sandbox:500|ok'),
+  'RESET-1': order('Reset order sandbox:reset'),
+  'HTML-1': order('Proxy error order sandbox:html-error-page'),
+  'DOWN-1': order('Down order 1 sandbox:500'),
+  'DOWN-2': order('Down order 2 sandbox:500'),
+  'UP-1': order('Healthy order'),
+  'BADSIG-1': order('Bad signature sandbox:bad-response-signature'),
+  'FOREIGN-1': order('Foreign page sandbox:foreign-endpoint-host'),
+  'DRIP-1': order('Dripping reply sandbox:drip'),
+  'HUGE-1': order('Huge reply sandbox:huge'),
+  'FINE-1': order('Normal reply'),
+  'STALE-1': order('Stale order'),
+  'STALE-2': order('Recovered order sandbox:500|ok,no-ipn'),
+  'STALE-3': order('Lapsed order'),
+  'PAID-SILENT': order('Paid, IPN lost, query failing sandbox:no-ipn,500|500@query', 40_000),
 };
 
 describe('POST /sessions', () => {
@@ -949,7 +954,7 @@ describe('POST /sessions', () => {
   describe('when the gateway does not answer in time', () => {
     const slow = useStack({
       signer: { gateway: { timeoutMs: 500 } },
-      catalog: { 'SLOW-1': { amount: 100_000, description: 'Slow order sandbox:delay:2000' } },
+      catalog: GATEWAY_FAULTS,
     });
 
     it('T07 answers 504 upstream_timeout within the budget and keeps the session pending_unknown', async () => {
@@ -999,21 +1004,9 @@ describe('POST /sessions', () => {
   describe('when one checkout reply is lost (issue 11 §3)', () => {
     const lost = useStack({
       signer: { gateway: { timeoutMs: 300, retries: 0 } },
-      catalog: {
-        'LOST-1': { amount: 100_000, description: 'Order with a lost reply' },
-        'LOST-2': {
-          amount: 100_000,
-          description: 'Order whose gateway stays silent sandbox:reset|reset|ok',
-        },
-        'LOST-3': { amount: 100_000, description: 'Order settled in the background' },
-      },
+      catalog: GATEWAY_FAULTS,
     });
-    const faults = (list: string) =>
-      fetch(`${lost().sandboxUrl}/__sandbox/faults`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ faults: list }),
-      });
+    const faults = (list: string) => setGatewayFaults(lost(), list);
 
     it('lets the shopper pay on the next click once the gateway answers: the lost transaction is released, a new one opens', async () => {
       await faults('delay:1500');
@@ -1076,11 +1069,7 @@ describe('POST /sessions', () => {
 
   describe('when the gateway fails', () => {
     const failing = useStack({
-      catalog: {
-        'FLAKY-1': { amount: 100_000, description: 'Flaky order sandbox:500|ok' },
-        'RESET-1': { amount: 100_000, description: 'Reset order sandbox:reset' },
-        'HTML-1': { amount: 100_000, description: 'Proxy error order sandbox:html-error-page' },
-      },
+      catalog: GATEWAY_FAULTS,
     });
 
     it('T08 answers 502 upstream_error to a 5xx and does not retry the checkout', async () => {
@@ -1166,11 +1155,7 @@ describe('POST /sessions', () => {
   describe('when the gateway keeps failing', () => {
     const breaking = useStack({
       signer: { gateway: { breaker: { failureThreshold: 2, openMs: 60_000 } } },
-      catalog: {
-        'DOWN-1': { amount: 100_000, description: 'Down order 1 sandbox:500' },
-        'DOWN-2': { amount: 100_000, description: 'Down order 2 sandbox:500' },
-        'UP-1': { amount: 100_000, description: 'Healthy order' },
-      },
+      catalog: GATEWAY_FAULTS,
     });
 
     it('T08 opens the breaker after two failures: the third POST gets 503 gateway_unavailable and never reaches the gateway', async () => {
@@ -1190,13 +1175,7 @@ describe('POST /sessions', () => {
 
   describe('when the gateway reply cannot be trusted', () => {
     const tampered = useStack({
-      catalog: {
-        'BADSIG-1': {
-          amount: 100_000,
-          description: 'Bad signature sandbox:bad-response-signature',
-        },
-        'FOREIGN-1': { amount: 100_000, description: 'Foreign page sandbox:foreign-endpoint-host' },
-      },
+      catalog: GATEWAY_FAULTS,
     });
 
     for (const orderRef of ['BADSIG-1', 'FOREIGN-1']) {
@@ -1217,32 +1196,33 @@ describe('POST /sessions', () => {
   describe('when the gateway reply is slow or huge', () => {
     const heavy = useStack({
       signer: { gateway: { timeoutMs: 500 } },
-      catalog: {
-        'DRIP-1': { amount: 100_000, description: 'Dripping reply sandbox:drip' },
-        'HUGE-1': { amount: 100_000, description: 'Huge reply sandbox:huge' },
-        'FINE-1': { amount: 100_000, description: 'Normal reply' },
+      catalog: GATEWAY_FAULTS,
+    });
+
+    for (const { name, orderRef, status, code } of [
+      {
+        name: 'gives up on a dripping reply at the deadline with 504',
+        orderRef: 'DRIP-1',
+        status: 504,
+        code: 'upstream_timeout',
       },
-    });
+      {
+        name: 'refuses a 5 MB reply with 502 without waiting for the deadline',
+        orderRef: 'HUGE-1',
+        status: 502,
+        code: 'upstream_error',
+      },
+    ]) {
+      it(`T10 ${name}`, async () => {
+        const started = Date.now();
 
-    it('T10 gives up on a dripping reply at the deadline with 504', async () => {
-      const started = Date.now();
+        const reply = await call(heavy(), 'POST', '/sessions', { orderRef });
 
-      const reply = await call(heavy(), 'POST', '/sessions', { orderRef: 'DRIP-1' });
-
-      const elapsed = Date.now() - started;
-      assertError(reply, 504, 'upstream_timeout');
-      assert.ok(elapsed < 1000, `${elapsed} ms`);
-    });
-
-    it('T10 refuses a 5 MB reply with 502 without waiting for the deadline', async () => {
-      const started = Date.now();
-
-      const reply = await call(heavy(), 'POST', '/sessions', { orderRef: 'HUGE-1' });
-
-      const elapsed = Date.now() - started;
-      assertError(reply, 502, 'upstream_error');
-      assert.ok(elapsed < 1000, `${elapsed} ms`);
-    });
+        const elapsed = Date.now() - started;
+        assertError(reply, status, code);
+        assert.ok(elapsed < 1000, `${elapsed} ms`);
+      });
+    }
 
     it('T10 stays healthy: a normal POST afterwards opens a session', async () => {
       const health = await send(heavy(), 'GET', '/healthz');
@@ -1300,11 +1280,7 @@ describe('GET /sessions/:id', () => {
       signer: { now: () => new Date(Date.now() + offsetMs) },
       // The signer's clock runs ahead here: its requestDateTime would be refused as stale (408).
       sandbox: { requestDateTimeToleranceMs: null },
-      catalog: {
-        'STALE-1': { amount: 100_000, description: 'Stale order' },
-        'STALE-2': { amount: 100_000, description: 'Recovered order sandbox:500|ok,no-ipn' },
-        'STALE-3': { amount: 100_000, description: 'Lapsed order' },
-      },
+      catalog: GATEWAY_FAULTS,
     });
 
     it('asks the gateway at most once per interval, however often it is read', async () => {
@@ -1517,12 +1493,7 @@ describe('POST /sessions/:id/cancel', () => {
   describe('when the gateway does not answer the query (issue 11 §1)', () => {
     const faulty = useStack({
       signer: { gateway: { timeoutMs: 500, retries: 0 } },
-      catalog: {
-        'PAID-SILENT': {
-          amount: 40_000,
-          description: 'Paid, IPN lost, query failing sandbox:no-ipn,500|500@query',
-        },
-      },
+      catalog: GATEWAY_FAULTS,
     });
 
     it('never cancels on a silence: 503 gateway_unavailable, the order opens no second session, the next answer says paid', async () => {

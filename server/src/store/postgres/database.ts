@@ -19,7 +19,6 @@ import {
 import type { Step } from '../sql/work.js';
 
 export const POSTGRES: Dialect = {
-  name: 'postgres',
   numbered: true,
   text: 'text',
   integer: 'integer',

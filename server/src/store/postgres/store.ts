@@ -8,9 +8,8 @@
 import type Pg from 'pg';
 
 import { pgDriver } from '../drivers.js';
-import { sessionNotFound, StoreError, transactionIdConflict } from '../errors.js';
+import { StoreError } from '../errors.js';
 import { capUnverified, evidenceLimits, type EvidenceStoreOptions } from '../evidence.js';
-import { sessionFromRow, type Row } from '../rows.js';
 import { sharedMethods } from '../sql/methods.js';
 import { operationMethods } from '../sql/operation-methods.js';
 import { migrate, migrations } from '../sql/schema.js';
@@ -18,11 +17,10 @@ import { sql } from '../sql/dialect.js';
 import { INSERT_EVENT } from '../sql/statements.js';
 import { exec, one, runAsync, type Engine, type Work } from '../sql/work.js';
 import type { Store } from '../store.js';
-import { eventAsRecorded, transitionChanges } from '../transitions.js';
-import { execute, parseBigint, POSTGRES, query, type Queryable, violates } from './database.js';
+import { execute, parseBigint, POSTGRES, query, violates } from './database.js';
 import { EVIDENCE_LOG_MIGRATION, RECORD_UNVERIFIED, SWEEP_EVERY } from './evidence.js';
 import { listenToChannel } from './listen.js';
-import { eventParams, MOVE, payloadParams, UNMOVED } from './transition.js';
+import { transitionInOneStatement } from './transition.js';
 
 /** Options of {@link createPostgresStore}. */
 export interface PostgresStoreOptions extends EvidenceStoreOptions {
@@ -109,11 +107,6 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     await pool.query('SELECT pg_notify($1, $2)', [channel, sessionId]);
   }
 
-  /** One statement's first row. */
-  async function first(db: Queryable, config: Pg.QueryConfig): Promise<Row | undefined> {
-    return (await db.query<Row>(config)).rows[0];
-  }
-
   return {
     ...sharedMethods(engine, id => publish(id).catch(() => undefined)),
     ...operationMethods(engine),
@@ -137,33 +130,8 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
       await pool.end();
     },
 
-    async transition(id, transition, event) {
-      const changes = transitionChanges(transition);
-      const withEvent = event === undefined ? 0 : 1;
-      const params = {
-        id,
-        ...changes,
-        ...payloadParams(transition),
-        channel,
-        ...(event === undefined ? {} : eventParams(eventAsRecorded(event, true))),
-      };
-      let row;
-      try {
-        row = await first(pool, query(MOVE[transition.to][withEvent], params));
-      } catch (error) {
-        if (violates(error, 'transactionId')) {
-          throw transactionIdConflict(id, changes.transactionId, error);
-        }
-        throw error;
-      }
-      if (row !== undefined) return { changed: true, session: sessionFromRow(row) };
-      const unmoved = {
-        id,
-        ...(event === undefined ? {} : eventParams(eventAsRecorded(event, false))),
-      };
-      const current = await first(pool, query(UNMOVED[withEvent], unmoved));
-      if (current === undefined) throw sessionNotFound(id);
-      return { changed: false, session: sessionFromRow(current) };
+    transition(id, transition, event) {
+      return transitionInOneStatement(pool, channel, id, transition, event);
     },
 
     async recordEvent(event) {

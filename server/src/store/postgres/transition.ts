@@ -6,9 +6,13 @@
  * recorded as a duplicate — the same snapshot a transaction's next statement would have seen.
  */
 
+import { sessionNotFound, transactionIdConflict } from '../errors.js';
+import { sessionFromRow, type Row } from '../rows.js';
 import { sql, type Placeholder, type Statement } from '../sql/dialect.js';
 import { EVENT_COLUMNS, eventValues, SESSION_COLUMNS, TRANSITION } from '../sql/statements.js';
-import type { Transition } from '../types.js';
+import { eventAsRecorded, transitionChanges } from '../transitions.js';
+import type { PaymentEvent, Transition, TransitionResult } from '../types.js';
+import { query, type Queryable, violates } from './database.js';
 
 /** A column of the moved row as JSON text: `to_json` escapes text exactly as `JSON.stringify` does. */
 const json = (column: string) => `COALESCE(to_json(moved.${column})::text, 'null')`;
@@ -70,23 +74,57 @@ function unmovedStatement(withEvent: boolean): Statement {
 const TARGETS = Object.keys(TRANSITION) as Transition['to'][];
 
 /** The move statements, by target and by whether an event goes with it. */
-export const MOVE = Object.fromEntries(
+const MOVE = Object.fromEntries(
   TARGETS.map(to => [to, [moveStatement(to, false), moveStatement(to, true)]]),
 ) as unknown as Record<Transition['to'], readonly [Statement, Statement]>;
 
 /** The no-move statements, without and with an event. */
-export const UNMOVED = [unmovedStatement(false), unmovedStatement(true)] as const;
+const UNMOVED = [unmovedStatement(false), unmovedStatement(true)] as const;
 
 /** Prefixes an event's fields as the statements name them. */
-export function eventParams(event: object): Record<string, unknown> {
+function eventParams(event: PaymentEvent | undefined): Record<string, unknown> {
+  if (event === undefined) return {};
   return Object.fromEntries(Object.entries(event).map(([key, value]) => [`event.${key}`, value]));
 }
 
 /** The payload's parts that come from the transition, as JSON text (see {@link PAYLOAD}). */
-export function payloadParams(transition: Transition): { eventJson: string; tail: string } {
+function payloadParams(transition: Transition): { eventJson: string; tail: string } {
   const tail = JSON.stringify({
     at: transition.at.toISOString(),
     ...(transition.to === 'needs_review' ? { detail: transition.detail } : {}),
   });
   return { eventJson: JSON.stringify(transition.to), tail: tail.slice(1) };
+}
+
+/** `Store.transition` on PostgreSQL: one round trip when the session moves, two when it does not. */
+export async function transitionInOneStatement(
+  db: Queryable,
+  channel: string,
+  id: string,
+  transition: Transition,
+  event?: PaymentEvent,
+): Promise<TransitionResult> {
+  const changes = transitionChanges(transition);
+  const withEvent = event === undefined ? 0 : 1;
+  const params = {
+    id,
+    ...changes,
+    ...payloadParams(transition),
+    channel,
+    ...eventParams(event && eventAsRecorded(event, true)),
+  };
+  let moved: Row | undefined;
+  try {
+    moved = (await db.query<Row>(query(MOVE[transition.to][withEvent], params))).rows[0];
+  } catch (error) {
+    if (violates(error, 'transactionId')) {
+      throw transactionIdConflict(id, changes.transactionId, error);
+    }
+    throw error;
+  }
+  if (moved !== undefined) return { changed: true, session: sessionFromRow(moved) };
+  const unmoved = { id, ...eventParams(event && eventAsRecorded(event, false)) };
+  const current = (await db.query<Row>(query(UNMOVED[withEvent], unmoved))).rows[0];
+  if (current === undefined) throw sessionNotFound(id);
+  return { changed: false, session: sessionFromRow(current) };
 }

@@ -15,7 +15,6 @@ export type Params = object;
 
 /** What differs between SQLite and PostgreSQL, as far as the shared statements and schema go. */
 export interface Dialect {
-  readonly name: 'sqlite' | 'postgres';
   /** `$n` placeholders, one per name (PostgreSQL), instead of `?` once per use (SQLite). */
   readonly numbered: boolean;
   /** Column types: text, a 32-bit and a 64-bit integer, a point in time. */

@@ -24,7 +24,6 @@ import type { Step } from '../sql/work.js';
 const BUSY_TIMEOUT_MS = 5000;
 
 export const SQLITE: Dialect = {
-  name: 'sqlite',
   numbered: false,
   text: 'TEXT',
   integer: 'INTEGER',
