@@ -29,6 +29,110 @@ function refused(extra: Record<string, string | undefined>): ConfigError {
   return caught;
 }
 
+/** Each bad environment: what it sets, and what the ConfigError's message must say. */
+const BAD_VALUES: Record<string, [extra: Record<string, string>, variable: RegExp]> = {
+  'PORT "abc"': [{ PORT: 'abc' }, /^PORT .*"abc"/],
+  'PORT 65536': [{ PORT: '65536' }, /^PORT /],
+  'PUBLIC_URL "nope"': [{ PUBLIC_URL: 'nope' }, /^PUBLIC_URL .*"nope"/],
+  'PUBLIC_URL with another scheme': [{ PUBLIC_URL: 'ftp://pay.example' }, /^PUBLIC_URL /],
+  'GALAXY_PAY_BASE_URL over http to a non-loopback host': [
+    { GALAXY_PAY_BASE_URL: 'http://uat-secure.galaxypay.vn' },
+    /^GALAXY_PAY_BASE_URL must be https/,
+  ],
+  'GALAXY_PAY_BASE_URL that is not a URL': [
+    { GALAXY_PAY_BASE_URL: 'galaxypay' },
+    /^GALAXY_PAY_BASE_URL /,
+  ],
+  'ALLOWED_ORIGINS "*"': [{ ALLOWED_ORIGINS: '*' }, /^ALLOWED_ORIGINS .*"\*"/],
+  'ALLOWED_ORIGINS "null"': [
+    { ALLOWED_ORIGINS: 'https://shop.example,null' },
+    /^ALLOWED_ORIGINS .*"null"/,
+  ],
+  'ALLOWED_ORIGINS with a path': [
+    { ALLOWED_ORIGINS: 'https://shop.example/checkout' },
+    /^ALLOWED_ORIGINS .*"https:\/\/shop\.example\/checkout"/,
+  ],
+  'ALLOWED_ORIGINS with a query': [
+    { ALLOWED_ORIGINS: 'https://shop.example?x=1' },
+    /^ALLOWED_ORIGINS /,
+  ],
+  'GALAXY_PAY_PAGE_ORIGINS "*"': [{ GALAXY_PAY_PAGE_ORIGINS: '*' }, /^GALAXY_PAY_PAGE_ORIGINS /],
+  'GALAXY_PAY_FLOW "x"': [{ GALAXY_PAY_FLOW: 'x' }, /^GALAXY_PAY_FLOW .*"x"/],
+  'LOG_LEVEL "loud"': [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL /],
+  'ADMIN_TOKEN too short': [{ ADMIN_TOKEN: 'short-token' }, /^ADMIN_TOKEN /],
+  'MERCHANT_WEBHOOK_URL without a secret': [
+    { MERCHANT_WEBHOOK_URL: 'https://shop.example/hooks' },
+    /MERCHANT_WEBHOOK_URL and MERCHANT_WEBHOOK_SECRET/,
+  ],
+  'MERCHANT_WEBHOOK_SECRET without a URL': [
+    { MERCHANT_WEBHOOK_SECRET: LONG_SECRET },
+    /MERCHANT_WEBHOOK_URL and MERCHANT_WEBHOOK_SECRET/,
+  ],
+  'MERCHANT_WEBHOOK_SECRET too short': [
+    { MERCHANT_WEBHOOK_URL: 'https://shop.example/hooks', MERCHANT_WEBHOOK_SECRET: 'abc' },
+    /^MERCHANT_WEBHOOK_SECRET /,
+  ],
+  'REQUEST_TIMEOUT_SECONDS of 0': [
+    { REQUEST_TIMEOUT_SECONDS: '0' },
+    /^REQUEST_TIMEOUT_SECONDS .*"0"/,
+  ],
+  'SESSION_TTL_SECONDS below the range': [
+    { SESSION_TTL_SECONDS: '59' },
+    /^SESSION_TTL_SECONDS .*"59"/,
+  ],
+  'SESSION_TTL_SECONDS above the range': [
+    { SESSION_TTL_SECONDS: '86401' },
+    /^SESSION_TTL_SECONDS /,
+  ],
+  'SESSION_TTL_SECONDS not a whole number': [
+    { SESSION_TTL_SECONDS: '90.5' },
+    /^SESSION_TTL_SECONDS /,
+  ],
+  'TRUST_PROXY "true"': [{ TRUST_PROXY: 'true' }, /^TRUST_PROXY /],
+  'GALAXY_PAY_SALT unset': [{ GALAXY_PAY_SALT: '' }, /^GALAXY_PAY_SALT is not set/],
+  'GALAXY_PAY_API_KEY unset': [{ GALAXY_PAY_API_KEY: '  ' }, /^GALAXY_PAY_API_KEY is not set/],
+  'GALAXY_PAY_SALT still the .env.example placeholder': [
+    { GALAXY_PAY_SALT: '<replace-with-your-galaxy-pay-salt>' },
+    /^GALAXY_PAY_SALT .*placeholder/,
+  ],
+  'GALAXY_PAY_API_KEY still the .env.example placeholder': [
+    { GALAXY_PAY_API_KEY: '<replace-with-your-galaxy-pay-api-key>' },
+    /^GALAXY_PAY_API_KEY .*placeholder/,
+  ],
+  'ADMIN_TOKEN still the .env.example placeholder (long enough to pass the length check)': [
+    { ADMIN_TOKEN: '<replace-with-a-random-string-of-32-or-more-characters>' },
+    /^ADMIN_TOKEN .*placeholder/,
+  ],
+  'MERCHANT_WEBHOOK_SECRET still the .env.example placeholder': [
+    {
+      MERCHANT_WEBHOOK_URL: 'https://shop.example/hooks',
+      MERCHANT_WEBHOOK_SECRET: '<replace-with-a-random-string-of-32-or-more-characters>',
+    },
+    /^MERCHANT_WEBHOOK_SECRET .*placeholder/,
+  ],
+  'UNVERIFIED_EVIDENCE_MAX_ROWS 0 (the forensics window must hold something)': [
+    { UNVERIFIED_EVIDENCE_MAX_ROWS: '0' },
+    /^UNVERIFIED_EVIDENCE_MAX_ROWS .*from 100 to 10000000.*"0"/,
+  ],
+  'UNVERIFIED_EVIDENCE_MAX_BYTES "8MB" (bytes, a whole number)': [
+    { UNVERIFIED_EVIDENCE_MAX_BYTES: '8MB' },
+    /^UNVERIFIED_EVIDENCE_MAX_BYTES .*"8MB"/,
+  ],
+  'UNVERIFIED_EVIDENCE_MAX_BYTES below one row (1000)': [
+    { UNVERIFIED_EVIDENCE_MAX_BYTES: '1000' },
+    /^UNVERIFIED_EVIDENCE_MAX_BYTES .*from 65536/,
+  ],
+  'UNEXPECTED_AUTHORIZATION "keep" (money must never stay held)': [
+    { UNEXPECTED_AUTHORIZATION: 'keep' },
+    /^UNEXPECTED_AUTHORIZATION must be one of void, capture, not "keep"/,
+  ],
+  'UNVERIFIED_IPN_RATE -1': [{ UNVERIFIED_IPN_RATE: '-1' }, /^UNVERIFIED_IPN_RATE .*"-1"/],
+  'UNVERIFIED_IPN_RATE_TOTAL 1.5': [
+    { UNVERIFIED_IPN_RATE_TOTAL: '1.5' },
+    /^UNVERIFIED_IPN_RATE_TOTAL .*"1.5"/,
+  ],
+};
+
 describe('loadConfig', () => {
   describe('with only the required variables', () => {
     it('fills in the documented defaults', () => {
@@ -163,170 +267,7 @@ describe('loadConfig', () => {
   });
 
   describe('with a bad value', () => {
-    const cases: Array<{ name: string; extra: Record<string, string>; variable: RegExp }> = [
-      { name: 'PORT "abc"', extra: { PORT: 'abc' }, variable: /^PORT .*"abc"/ },
-      { name: 'PORT 65536', extra: { PORT: '65536' }, variable: /^PORT / },
-      {
-        name: 'PUBLIC_URL "nope"',
-        extra: { PUBLIC_URL: 'nope' },
-        variable: /^PUBLIC_URL .*"nope"/,
-      },
-      {
-        name: 'PUBLIC_URL with another scheme',
-        extra: { PUBLIC_URL: 'ftp://pay.example' },
-        variable: /^PUBLIC_URL /,
-      },
-      {
-        name: 'GALAXY_PAY_BASE_URL over http to a non-loopback host',
-        extra: { GALAXY_PAY_BASE_URL: 'http://uat-secure.galaxypay.vn' },
-        variable: /^GALAXY_PAY_BASE_URL must be https/,
-      },
-      {
-        name: 'GALAXY_PAY_BASE_URL that is not a URL',
-        extra: { GALAXY_PAY_BASE_URL: 'galaxypay' },
-        variable: /^GALAXY_PAY_BASE_URL /,
-      },
-      {
-        name: 'ALLOWED_ORIGINS "*"',
-        extra: { ALLOWED_ORIGINS: '*' },
-        variable: /^ALLOWED_ORIGINS .*"\*"/,
-      },
-      {
-        name: 'ALLOWED_ORIGINS "null"',
-        extra: { ALLOWED_ORIGINS: 'https://shop.example,null' },
-        variable: /^ALLOWED_ORIGINS .*"null"/,
-      },
-      {
-        name: 'ALLOWED_ORIGINS with a path',
-        extra: { ALLOWED_ORIGINS: 'https://shop.example/checkout' },
-        variable: /^ALLOWED_ORIGINS .*"https:\/\/shop\.example\/checkout"/,
-      },
-      {
-        name: 'ALLOWED_ORIGINS with a query',
-        extra: { ALLOWED_ORIGINS: 'https://shop.example?x=1' },
-        variable: /^ALLOWED_ORIGINS /,
-      },
-      {
-        name: 'GALAXY_PAY_PAGE_ORIGINS "*"',
-        extra: { GALAXY_PAY_PAGE_ORIGINS: '*' },
-        variable: /^GALAXY_PAY_PAGE_ORIGINS /,
-      },
-      {
-        name: 'GALAXY_PAY_FLOW "x"',
-        extra: { GALAXY_PAY_FLOW: 'x' },
-        variable: /^GALAXY_PAY_FLOW .*"x"/,
-      },
-      { name: 'LOG_LEVEL "loud"', extra: { LOG_LEVEL: 'loud' }, variable: /^LOG_LEVEL / },
-      {
-        name: 'ADMIN_TOKEN too short',
-        extra: { ADMIN_TOKEN: 'short-token' },
-        variable: /^ADMIN_TOKEN /,
-      },
-      {
-        name: 'MERCHANT_WEBHOOK_URL without a secret',
-        extra: { MERCHANT_WEBHOOK_URL: 'https://shop.example/hooks' },
-        variable: /MERCHANT_WEBHOOK_URL and MERCHANT_WEBHOOK_SECRET/,
-      },
-      {
-        name: 'MERCHANT_WEBHOOK_SECRET without a URL',
-        extra: { MERCHANT_WEBHOOK_SECRET: LONG_SECRET },
-        variable: /MERCHANT_WEBHOOK_URL and MERCHANT_WEBHOOK_SECRET/,
-      },
-      {
-        name: 'MERCHANT_WEBHOOK_SECRET too short',
-        extra: {
-          MERCHANT_WEBHOOK_URL: 'https://shop.example/hooks',
-          MERCHANT_WEBHOOK_SECRET: 'abc',
-        },
-        variable: /^MERCHANT_WEBHOOK_SECRET /,
-      },
-      {
-        name: 'REQUEST_TIMEOUT_SECONDS of 0',
-        extra: { REQUEST_TIMEOUT_SECONDS: '0' },
-        variable: /^REQUEST_TIMEOUT_SECONDS .*"0"/,
-      },
-      {
-        name: 'SESSION_TTL_SECONDS below the range',
-        extra: { SESSION_TTL_SECONDS: '59' },
-        variable: /^SESSION_TTL_SECONDS .*"59"/,
-      },
-      {
-        name: 'SESSION_TTL_SECONDS above the range',
-        extra: { SESSION_TTL_SECONDS: '86401' },
-        variable: /^SESSION_TTL_SECONDS /,
-      },
-      {
-        name: 'SESSION_TTL_SECONDS not a whole number',
-        extra: { SESSION_TTL_SECONDS: '90.5' },
-        variable: /^SESSION_TTL_SECONDS /,
-      },
-      { name: 'TRUST_PROXY "true"', extra: { TRUST_PROXY: 'true' }, variable: /^TRUST_PROXY / },
-      {
-        name: 'GALAXY_PAY_SALT unset',
-        extra: { GALAXY_PAY_SALT: '' },
-        variable: /^GALAXY_PAY_SALT is not set/,
-      },
-      {
-        name: 'GALAXY_PAY_API_KEY unset',
-        extra: { GALAXY_PAY_API_KEY: '  ' },
-        variable: /^GALAXY_PAY_API_KEY is not set/,
-      },
-      {
-        name: 'GALAXY_PAY_SALT still the .env.example placeholder',
-        extra: { GALAXY_PAY_SALT: '<replace-with-your-galaxy-pay-salt>' },
-        variable: /^GALAXY_PAY_SALT .*placeholder/,
-      },
-      {
-        name: 'GALAXY_PAY_API_KEY still the .env.example placeholder',
-        extra: { GALAXY_PAY_API_KEY: '<replace-with-your-galaxy-pay-api-key>' },
-        variable: /^GALAXY_PAY_API_KEY .*placeholder/,
-      },
-      {
-        name: 'ADMIN_TOKEN still the .env.example placeholder (long enough to pass the length check)',
-        extra: { ADMIN_TOKEN: '<replace-with-a-random-string-of-32-or-more-characters>' },
-        variable: /^ADMIN_TOKEN .*placeholder/,
-      },
-      {
-        name: 'MERCHANT_WEBHOOK_SECRET still the .env.example placeholder',
-        extra: {
-          MERCHANT_WEBHOOK_URL: 'https://shop.example/hooks',
-          MERCHANT_WEBHOOK_SECRET: '<replace-with-a-random-string-of-32-or-more-characters>',
-        },
-        variable: /^MERCHANT_WEBHOOK_SECRET .*placeholder/,
-      },
-      {
-        name: 'UNVERIFIED_EVIDENCE_MAX_ROWS 0 (the forensics window must hold something)',
-        extra: { UNVERIFIED_EVIDENCE_MAX_ROWS: '0' },
-        variable: /^UNVERIFIED_EVIDENCE_MAX_ROWS .*from 100 to 10000000.*"0"/,
-      },
-      {
-        name: 'UNVERIFIED_EVIDENCE_MAX_BYTES "8MB" (bytes, a whole number)',
-        extra: { UNVERIFIED_EVIDENCE_MAX_BYTES: '8MB' },
-        variable: /^UNVERIFIED_EVIDENCE_MAX_BYTES .*"8MB"/,
-      },
-      {
-        name: 'UNVERIFIED_EVIDENCE_MAX_BYTES below one row (1000)',
-        extra: { UNVERIFIED_EVIDENCE_MAX_BYTES: '1000' },
-        variable: /^UNVERIFIED_EVIDENCE_MAX_BYTES .*from 65536/,
-      },
-      {
-        name: 'UNEXPECTED_AUTHORIZATION "keep" (money must never stay held)',
-        extra: { UNEXPECTED_AUTHORIZATION: 'keep' },
-        variable: /^UNEXPECTED_AUTHORIZATION must be one of void, capture, not "keep"/,
-      },
-      {
-        name: 'UNVERIFIED_IPN_RATE -1',
-        extra: { UNVERIFIED_IPN_RATE: '-1' },
-        variable: /^UNVERIFIED_IPN_RATE .*"-1"/,
-      },
-      {
-        name: 'UNVERIFIED_IPN_RATE_TOTAL 1.5',
-        extra: { UNVERIFIED_IPN_RATE_TOTAL: '1.5' },
-        variable: /^UNVERIFIED_IPN_RATE_TOTAL .*"1.5"/,
-      },
-    ];
-
-    for (const { name, extra, variable } of cases) {
+    for (const [name, [extra, variable]] of Object.entries(BAD_VALUES)) {
       it(`${name}: throws a ConfigError naming the variable`, () => {
         const error = refused(extra);
 
@@ -336,7 +277,7 @@ describe('loadConfig', () => {
 
     it('never puts the salt, the API key or another secret into any error message', () => {
       const secrets = [SALT, API_KEY, 'short-token', 'abc'];
-      const messages = cases.map(({ extra }) => refused(extra).message);
+      const messages = Object.values(BAD_VALUES).map(([extra]) => refused(extra).message);
 
       for (const message of messages) {
         for (const secret of [SALT, API_KEY]) {
@@ -360,6 +301,15 @@ describe('loadConfig', () => {
   });
 });
 
+/** The test that `variable` set to `value` is refused with a ConfigError whose message matches `message`. */
+function itRefusesAnyOtherValue(variable: string, value: string, message: RegExp): void {
+  it('refuses any other value, naming the variable and the value', () => {
+    const error = refused({ [variable]: value });
+
+    assert.match(error.message, message);
+  });
+}
+
 describe('loadConfig: gateway fidelity settings (docs/gateway-fidelity.md R1, M1)', () => {
   describe('GALAXY_PAY_RESPONSE_SIGNATURE', () => {
     it('is enforce by default, and enforce or log when set', () => {
@@ -374,14 +324,11 @@ describe('loadConfig: gateway fidelity settings (docs/gateway-fidelity.md R1, M1
       );
     });
 
-    it('refuses any other value, naming the variable and the value', () => {
-      const error = refused({ GALAXY_PAY_RESPONSE_SIGNATURE: 'off' });
-
-      assert.match(
-        error.message,
-        /^GALAXY_PAY_RESPONSE_SIGNATURE must be one of enforce, log, not "off"/,
-      );
-    });
+    itRefusesAnyOtherValue(
+      'GALAXY_PAY_RESPONSE_SIGNATURE',
+      'off',
+      /^GALAXY_PAY_RESPONSE_SIGNATURE must be one of enforce, log, not "off"/,
+    );
 
     for (const [name, extra] of [
       ['NODE_ENV=production', { NODE_ENV: 'production' }],
@@ -443,13 +390,10 @@ describe('loadConfig: gateway fidelity settings (docs/gateway-fidelity.md R1, M1
       );
     });
 
-    it('refuses any other value, naming the variable and the value', () => {
-      const error = refused({ GALAXY_PAY_MANAGEMENT_ORDER_ID: 'new' });
-
-      assert.match(
-        error.message,
-        /^GALAXY_PAY_MANAGEMENT_ORDER_ID must be one of per-operation, original, not "new"/,
-      );
-    });
+    itRefusesAnyOtherValue(
+      'GALAXY_PAY_MANAGEMENT_ORDER_ID',
+      'new',
+      /^GALAXY_PAY_MANAGEMENT_ORDER_ID must be one of per-operation, original, not "new"/,
+    );
   });
 });

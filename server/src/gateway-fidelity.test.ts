@@ -20,6 +20,7 @@ import {
 } from './testing/admin-test-support.js';
 import { GatewayError, type GatewayErrorCode } from './gateway/errors.js';
 import type { GatewayClientOptions } from './gateway/options.js';
+import type { SignerOptions } from './signer.js';
 import { createTestGatewayClient } from './testing/gateway-test-client.js';
 import {
   API_KEY,
@@ -210,11 +211,18 @@ describe('checkout callback URLs the gateway ignores: payments settle by query a
 });
 
 describe('orderID of refunds, voids and captures (ledger M1, M5–M7)', () => {
-  describe('default per-operation, against a gateway that wants a new orderID for every call (sandbox unique)', () => {
-    const stack = useStack({
-      sandbox: { managementOrderId: 'unique' },
-      signer: { captureMode: 'manual' },
+  /** A manual-capture signer with its `managementOrderId` (default if none), against such a gateway. */
+  const useManagementOrderIds = (
+    gateway: SandboxOptions['managementOrderId'],
+    signer?: SignerOptions['managementOrderId'],
+  ) =>
+    useStack({
+      sandbox: { managementOrderId: gateway },
+      signer: { captureMode: 'manual', ...(signer ? { managementOrderId: signer } : {}) },
     });
+
+  describe('default per-operation, against a gateway that wants a new orderID for every call (sandbox unique)', () => {
+    const stack = useManagementOrderIds('unique');
 
     it('M5 two equal partial refunds each carry their own orderID, neither the payment’s: both are made', async () => {
       const orderRef = uniqueRef('M');
@@ -284,10 +292,7 @@ describe('orderID of refunds, voids and captures (ledger M1, M5–M7)', () => {
   });
 
   describe('original, against a gateway that wants the payment’s orderID (sandbox original)', () => {
-    const stack = useStack({
-      sandbox: { managementOrderId: 'original' },
-      signer: { captureMode: 'manual', managementOrderId: 'original' },
-    });
+    const stack = useManagementOrderIds('original', 'original');
 
     it('M1 refund and capture send the payment’s own orderID and are made', async () => {
       const orderRef = uniqueRef('MO');
@@ -311,10 +316,7 @@ describe('orderID of refunds, voids and captures (ledger M1, M5–M7)', () => {
   });
 
   describe('default per-operation, against a gateway that wants the payment’s orderID (sandbox original)', () => {
-    const stack = useStack({
-      sandbox: { managementOrderId: 'original' },
-      signer: { captureMode: 'manual' },
-    });
+    const stack = useManagementOrderIds('original');
 
     it('M5 fails safe: a refund or capture refused for its orderID is a definite refusal (422), nothing moves, the amount is free again', async () => {
       const capturedRef = uniqueRef('MS');

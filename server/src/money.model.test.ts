@@ -755,68 +755,60 @@ async function execute(kind: StoreKind, run: Run): Promise<void> {
   }
 }
 
+/** A shopper opens a checkout for order `order` (its gateway calls meeting `faults`). */
+const open = (order = 0, faults: Fault[] = []): Step => ({ a: 'open', order, faults });
+/** The shopper pays session `pick` on the hosted page; its IPN comes now, later, or never. */
+const pay = (pick: number, ipn: 'sync' | 'hold' | 'lost'): Step => ({
+  a: 'pay',
+  pick,
+  outcome: 'success',
+  ipn,
+  faults: [],
+});
+/** A run on one order of `thousands` (no flow fault), captured automatically. */
+const oneOrder = (thousands: number, steps: Step[]): Run => ({
+  manual: false,
+  orders: [{ thousands, flow: '' }],
+  steps,
+});
+
 /** The scenarios issue 11 reports, run first on every store (then the generated runs). */
 const fail3: Fault[] = ['status_5xx', 'status_5xx', 'status_5xx'];
 const ISSUE_SCENARIOS: Run[] = [
   // §1: paid, IPN late, the cancel's query fails; a second session is paid; the late IPN comes.
-  {
-    manual: false,
-    orders: [{ thousands: 400, flow: '' }],
-    steps: [
-      { a: 'open', order: 0, faults: [] },
-      { a: 'pay', pick: 0, outcome: 'success', ipn: 'hold', faults: [] },
-      { a: 'cancel', pick: 0, faults: fail3 },
-      { a: 'open', order: 0, faults: [] },
-      { a: 'pay', pick: 0, outcome: 'success', ipn: 'sync', faults: [] },
-      { a: 'deliver', pick: 0, copies: 1, faults: [] },
-    ],
-  },
+  oneOrder(400, [
+    open(),
+    pay(0, 'hold'),
+    { a: 'cancel', pick: 0, faults: fail3 },
+    open(),
+    pay(0, 'sync'),
+    { a: 'deliver', pick: 0, copies: 1, faults: [] },
+  ]),
   // §1, expiry: the lapsed session's query fails; a new session opens and is paid; the first IPN is lost.
-  {
-    manual: false,
-    orders: [{ thousands: 250, flow: '' }],
-    steps: [
-      { a: 'open', order: 0, faults: [] },
-      { a: 'pay', pick: 0, outcome: 'success', ipn: 'lost', faults: [] },
-      { a: 'tick', seconds: 31 * 60, faults: [] },
-      { a: 'sweep', faults: fail3 },
-      { a: 'open', order: 0, faults: fail3 },
-      { a: 'open', order: 0, faults: [] },
-      { a: 'pay', pick: 1, outcome: 'success', ipn: 'sync', faults: [] },
-    ],
-  },
+  oneOrder(250, [
+    open(),
+    pay(0, 'lost'),
+    { a: 'tick', seconds: 31 * 60, faults: [] },
+    { a: 'sweep', faults: fail3 },
+    open(0, fail3),
+    open(),
+    pay(1, 'sync'),
+  ]),
   // §2: a refund answered 409 Duplicate, retried with the same key and answered 409 again.
-  {
-    manual: false,
-    orders: [{ thousands: 400, flow: '' }],
-    steps: [
-      { a: 'open', order: 0, faults: [] },
-      { a: 'pay', pick: 0, outcome: 'success', ipn: 'sync', faults: [] },
-      { a: 'refund', order: 0, share: 1, retry: false, faults: ['duplicate_409'] },
-      { a: 'refund', order: 0, share: 1, retry: true, faults: ['duplicate_409'] },
-    ],
-  },
+  oneOrder(400, [
+    open(),
+    pay(0, 'sync'),
+    { a: 'refund', order: 0, share: 1, retry: false, faults: ['duplicate_409'] },
+    { a: 'refund', order: 0, share: 1, retry: true, faults: ['duplicate_409'] },
+  ]),
   // §2: a refund done at the gateway whose answer was lost.
-  {
-    manual: false,
-    orders: [{ thousands: 300, flow: '' }],
-    steps: [
-      { a: 'open', order: 0, faults: [] },
-      { a: 'pay', pick: 0, outcome: 'success', ipn: 'sync', faults: [] },
-      { a: 'refund', order: 0, share: 2, retry: false, faults: ['reset_after'] },
-    ],
-  },
+  oneOrder(300, [
+    open(),
+    pay(0, 'sync'),
+    { a: 'refund', order: 0, share: 2, retry: false, faults: ['reset_after'] },
+  ]),
   // §3: the checkout times out; the shopper tries again and pays.
-  {
-    manual: false,
-    orders: [{ thousands: 120, flow: '' }],
-    steps: [
-      { a: 'open', order: 0, faults: ['hang_after'] },
-      { a: 'open', order: 0, faults: [] },
-      { a: 'open', order: 0, faults: [] },
-      { a: 'pay', pick: 0, outcome: 'success', ipn: 'sync', faults: [] },
-    ],
-  },
+  oneOrder(120, [open(0, ['hang_after']), open(), open(), pay(0, 'sync')]),
   // Manual capture: a partial capture whose answer is lost; a void whose follow-up query is refused.
   {
     manual: true,
@@ -825,11 +817,11 @@ const ISSUE_SCENARIOS: Run[] = [
       { thousands: 90, flow: '' },
     ],
     steps: [
-      { a: 'open', order: 0, faults: [] },
-      { a: 'pay', pick: 0, outcome: 'success', ipn: 'sync', faults: [] },
+      open(),
+      pay(0, 'sync'),
       { a: 'capture', order: 0, partial: true, retry: false, faults: ['reset_after'] },
-      { a: 'open', order: 1, faults: [] },
-      { a: 'pay', pick: 1, outcome: 'success', ipn: 'hold', faults: [] },
+      open(1),
+      pay(1, 'hold'),
       { a: 'query', order: 1, faults: [] },
       { a: 'void', order: 1, retry: false, faults: ['pass', 'duplicate_409'] },
     ],
@@ -839,25 +831,21 @@ const ISSUE_SCENARIOS: Run[] = [
     manual: true,
     orders: [{ thousands: 318, flow: 'reorder' }],
     steps: [
-      { a: 'open', order: 0, faults: [] },
-      { a: 'pay', pick: 0, outcome: 'success', ipn: 'hold', faults: [] },
+      open(),
+      pay(0, 'hold'),
       { a: 'deliver', pick: 0, copies: 1, faults: [] },
       { a: 'deliver', pick: 1, copies: 1, faults: [] },
       { a: 'deliver', pick: 0, copies: 1, faults: [] },
     ],
   },
   // The shopper pays the page after the widget's cancel (the gateway has no cancel for an unpaid page).
-  {
-    manual: false,
-    orders: [{ thousands: 150, flow: '' }],
-    steps: [
-      { a: 'open', order: 0, faults: [] },
-      { a: 'cancel', pick: 0, faults: [] },
-      { a: 'open', order: 0, faults: [] },
-      { a: 'pay', pick: 0, outcome: 'success', ipn: 'lost', faults: [] },
-      { a: 'pay', pick: 0, outcome: 'success', ipn: 'sync', faults: [] },
-    ],
-  },
+  oneOrder(150, [
+    open(),
+    { a: 'cancel', pick: 0, faults: [] },
+    open(),
+    pay(0, 'lost'),
+    pay(0, 'sync'),
+  ]),
 ];
 
 /** MODEL_SURVEY=1: never fail on a violation; print, per kind of violation, the shortest run showing it. */

@@ -10,6 +10,7 @@ import {
   widgetCall,
 } from './testing/test-support.js';
 
+// The happy path, end to end: priced by the signer, paid at the sandbox, settled by the verified IPN.
 describe('signer over the real sandbox (SQLite)', () => {
   const stack = useStack();
 

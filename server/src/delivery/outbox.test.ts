@@ -18,31 +18,23 @@ function clock(start = T0) {
   return { now: () => new Date(now), advance: (ms: number) => (now += ms) };
 }
 
-function paid(session: Session, at = T0): Transition {
+/** What a verified IPN reports for a session: success (200) or failure (505). */
+const IPN_RESULTS = {
+  paid: { code: '200', message: 'Transaction is successful.' },
+  failed: { code: '505', message: 'Authentication Failure' },
+};
+
+/** The transition a verified IPN makes at `at`: to paid, or to failed. */
+function settledBy(to: 'paid' | 'failed', session: Session, at = T0): Transition {
   return {
-    to: 'paid',
+    to,
     at,
-    evidence: {
-      kind: 'ipn',
-      transactionId: session.transactionId,
-      code: '200',
-      message: 'Transaction is successful.',
-    },
+    evidence: { kind: 'ipn', transactionId: session.transactionId, ...IPN_RESULTS[to] },
   };
 }
 
-function failed(session: Session, at = T0): Transition {
-  return {
-    to: 'failed',
-    at,
-    evidence: {
-      kind: 'ipn',
-      transactionId: session.transactionId,
-      code: '505',
-      message: 'Authentication Failure',
-    },
-  };
-}
+const paid = (session: Session, at = T0) => settledBy('paid', session, at);
+const failed = (session: Session, at = T0) => settledBy('failed', session, at);
 
 describe('retryDelayMs', () => {
   it('doubles from one second and stops at one hour', () => {
@@ -160,27 +152,27 @@ describe('OutboxWorker against a real store (SQLite)', () => {
       });
 
       await outbox.drain();
-      const [afterFirst] = await store.listOutbox(session.id);
-      time.advance(retryDelayMs(1) - 1);
-      await outbox.drain();
-      const callsBeforeDue = calls;
-      time.advance(1);
-      await outbox.drain();
-      const [afterSecond] = await store.listOutbox(session.id);
-      time.advance(retryDelayMs(2) - 1);
-      await outbox.drain();
-      const callsBeforeSecondDue = calls;
-      time.advance(1);
-      await outbox.drain();
+      // After each failed attempt: the row, then a pass a millisecond before the retry is due, then one at it.
+      const rows = [];
+      const callsBeforeDue = [];
+      for (const attempts of [1, 2]) {
+        rows.push((await store.listOutbox(session.id))[0]);
+        time.advance(retryDelayMs(attempts) - 1);
+        await outbox.drain();
+        callsBeforeDue.push(calls);
+        time.advance(1);
+        await outbox.drain();
+      }
+      const [afterFirst, afterSecond] = rows;
 
       assert.equal(afterFirst!.deliveredAt, null);
       assert.equal(afterFirst!.attempts, 1);
       assert.match(afterFirst!.lastError ?? '', /merchant system down \(1\)/);
       assert.equal(afterFirst!.nextAttemptAt.getTime(), T0.getTime() + 1000);
-      assert.equal(callsBeforeDue, 1);
+      assert.equal(callsBeforeDue[0], 1);
       assert.equal(afterSecond!.attempts, 2);
       assert.equal(afterSecond!.nextAttemptAt.getTime(), T0.getTime() + 1000 + 2000);
-      assert.equal(callsBeforeSecondDue, 2);
+      assert.equal(callsBeforeDue[1], 2);
       assert.equal(calls, 3);
       const [done] = await store.listOutbox(session.id);
       assert.equal(done!.attempts, 3);

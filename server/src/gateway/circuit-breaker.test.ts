@@ -30,10 +30,16 @@ function fail(breaker: CircuitBreaker, count: number): void {
   }
 }
 
-/** A breaker (threshold 3, open for 30 s) that opened and whose openMs has passed: the next call probes. */
-function breakerDueForProbe() {
+/** A breaker (threshold 3, open for 30 s) that has just opened. */
+function openedBreaker() {
   const clocked = breakerWithClock();
   fail(clocked.breaker, 3);
+  return clocked;
+}
+
+/** A breaker that opened and whose openMs has passed: the next call probes. */
+function breakerDueForProbe() {
+  const clocked = openedBreaker();
   clocked.advance(30_000);
   return clocked;
 }
@@ -96,8 +102,7 @@ describe('CircuitBreaker', () => {
 
   describe('when open', () => {
     it('refuses calls and says how long to wait', () => {
-      const { breaker, advance } = breakerWithClock();
-      fail(breaker, 3);
+      const { breaker, advance } = openedBreaker();
       advance(10_000);
 
       assert.equal(breaker.tryAcquire(), undefined);
@@ -119,8 +124,7 @@ describe('CircuitBreaker', () => {
 
   describe('when half-open', () => {
     it('lets exactly one probe through once openMs has passed', () => {
-      const { breaker, advance } = breakerWithClock();
-      fail(breaker, 3);
+      const { breaker, advance } = openedBreaker();
       advance(29_999);
       assert.equal(breaker.tryAcquire(), undefined);
 

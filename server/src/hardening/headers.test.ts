@@ -5,25 +5,22 @@
 
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import type { Session } from '../store/store.js';
 import {
   MERCHANT_ORIGIN,
   completeInSandbox,
   followEvents,
-  transactionIdOf,
+  openTestSession,
   useStack,
   widgetCall,
 } from '../testing/test-support.js';
 
 describe('T30 headers per response type', () => {
   const stack = useStack();
-  let session: { id: string; transactionId: string };
+  let session: Session;
 
   before(async () => {
-    const created = await widgetCall(stack(), 'POST', '/sessions', { orderRef: 'ORDER-2' });
-    session = {
-      id: String(created.json.sessionId),
-      transactionId: transactionIdOf(created.json.checkoutUrl),
-    };
+    session = await openTestSession(stack(), 'ORDER-2');
   });
 
   function assertApiHeaders(headers: Headers, what: string): void {
@@ -58,7 +55,7 @@ describe('T30 headers per response type', () => {
   });
 
   it('T30 the return page may be framed by the merchant origins only, keeps the opener and is never cached', async () => {
-    const { callback } = await completeInSandbox(stack(), session.transactionId, 'success');
+    const { callback } = await completeInSandbox(stack(), String(session.transactionId), 'success');
     const res = await fetch(callback!.location, { redirect: 'manual' });
     await res.text();
 

@@ -240,6 +240,14 @@ function withBrowserKey(method: string, path: string, body: unknown): unknown {
   return 'clientKey' in body ? body : { ...body, clientKey: BROWSER_KEY };
 }
 
+/** An answer of the signer: its status, headers and text, and the text parsed (`{}` if not JSON). */
+export interface Reply {
+  status: number;
+  json: Record<string, unknown>;
+  headers: Headers;
+  text: string;
+}
+
 /** Calls a signer route as the widget would (JSON, from the merchant origin). */
 export async function widgetCall(
   stack: Pick<Stack, 'signerUrl'>,
@@ -247,7 +255,7 @@ export async function widgetCall(
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
-): Promise<{ status: number; json: Record<string, unknown>; headers: Headers; text: string }> {
+): Promise<Reply> {
   const res = await fetch(`${stack.signerUrl}${path}`, {
     method,
     headers: {
@@ -281,13 +289,10 @@ export async function completeInSandbox(
 ): Promise<{
   callback: { location: string; envelope: { data: string; signature: string } } | null;
 }> {
-  const res = await fetch(
-    `${stack.sandboxUrl}/__sandbox/transactions/${transactionId}/complete${options.wait === false ? '' : '?wait=ipn'}`,
-    {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ outcome, card: options.card ?? '9704000000000018' }),
-    },
+  const res = await sandboxPost(
+    stack,
+    `transactions/${transactionId}/complete${options.wait === false ? '' : '?wait=ipn'}`,
+    { outcome, card: options.card ?? '9704000000000018' },
   );
   if (!res.ok) throw new Error(`sandbox complete failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as {
@@ -352,16 +357,18 @@ export function sandboxTransaction(
   return inspect(stack, `transactions/${String(transactionId)}`);
 }
 
-/** Sets the sandbox's global faults (`''` clears them). */
-export async function setGatewayFaults(
-  stack: Pick<Stack, 'sandboxUrl'>,
-  faults: string,
-): Promise<void> {
-  const res = await fetch(`${stack.sandboxUrl}/__sandbox/faults`, {
+/** POSTs `body` as JSON to the sandbox's inspection API (`/__sandbox/<path>`). */
+function sandboxPost(stack: Pick<Stack, 'sandboxUrl'>, path: string, body: unknown) {
+  return fetch(`${stack.sandboxUrl}/__sandbox/${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ faults }),
+    body: JSON.stringify(body),
   });
+}
+
+/** Sets the sandbox's global faults (`''` clears them). */
+export async function setGatewayFaults(stack: Pick<Stack, 'sandboxUrl'>, faults: string) {
+  const res = await sandboxPost(stack, 'faults', { faults });
   if (res.status !== 200) throw new Error(`sandbox faults: ${res.status} ${await res.text()}`);
 }
 

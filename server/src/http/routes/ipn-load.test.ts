@@ -11,6 +11,7 @@ import {
   type StoreKind,
 } from '../../testing/test-support.js';
 
+// The storm: SESSIONS paid sessions, each IPN sent COPIES times, CONCURRENCY requests in flight.
 const SESSIONS = 20;
 const COPIES = 25;
 const CONCURRENCY = 50;

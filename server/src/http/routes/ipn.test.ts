@@ -30,6 +30,7 @@ import {
   startStack,
   transactionIdOf,
   widgetCall,
+  type Reply,
   type Stack,
   type StoreKind,
 } from '../../testing/test-support.js';
@@ -52,13 +53,6 @@ const CATALOG = {
 function refs(): () => string {
   let next = 0;
   return () => `P-${next++}`;
-}
-
-interface Reply {
-  status: number;
-  json: Record<string, unknown>;
-  text: string;
-  headers: Headers;
 }
 
 /** POSTs to `/ipn` as the gateway would: a JSON body, or a form (an object is percent-encoded). */

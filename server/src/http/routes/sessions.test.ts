@@ -22,6 +22,7 @@ import {
   transactionIdOf,
   useStack as useStackOf,
   widgetCall,
+  type Reply,
   type Stack,
   type StackOptions,
 } from '../../testing/test-support.js';
@@ -34,27 +35,15 @@ const OTHER_API_KEY = 'not-the-api-key';
 const CHECKOUT = '/api/v1/transaction/checkout';
 const QUERY = '/api/v1/transaction/query';
 
-interface Reply {
-  status: number;
-  json: Json;
-  headers: Headers;
-  text: string;
-}
-
 /** Every signer response of this file, scanned for secrets at the end (T04). */
 const seen: Array<{ what: string; headers: Headers; text: string }> = [];
 /** What the signer sent to a sandbox: signed bodies, signatures, orderIDs, requestIDs (never in a response). */
 const signedArtifacts = new Set<string>();
 
 /** `widgetCall`, remembering the response for the final scan. */
-async function call(
-  stack: Pick<Stack, 'signerUrl'>,
-  method: 'GET' | 'POST',
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<Reply> {
-  const reply = await widgetCall(stack, method, path, body, headers);
+async function call(...args: Parameters<typeof widgetCall>): Promise<Reply> {
+  const reply = await widgetCall(...args);
+  const [, method, path] = args;
   seen.push({ what: `${method} ${path}`, headers: reply.headers, text: reply.text });
   return reply;
 }
