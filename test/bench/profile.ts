@@ -98,7 +98,8 @@ function summarise(profile: CpuProfile, marker: string): string {
 }
 
 async function main(): Promise<void> {
-  if (path !== 'ipn' && path !== 'sessions') throw new Error(`profile path must be ipn or sessions, not ${path}`);
+  if (path !== 'ipn' && path !== 'sessions')
+    throw new Error(`profile path must be ipn or sessions, not ${path}`);
   const dir = mkdtempSync(join(tmpdir(), 'galaxy-pay-profile-'));
   await bundleTargets(dir);
   const sandbox = await spawnTarget('sandbox', { kind: 'sandbox' }, dir);
