@@ -62,7 +62,7 @@ export function nodeHttpClient(): HttpClient {
         headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
         signal,
       });
-      req.once('error', error => reject(signal.aborted ? signal.reason : error));
+      req.on('error', error => reject(signal.aborted ? signal.reason : error));
       req.once('response', (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
         // ASVS 15.3.2: a redirect would re-send the signed body to another host; never follow one.
