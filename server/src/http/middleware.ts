@@ -9,7 +9,7 @@ import express, { type RequestHandler } from 'express';
 import cors from 'cors';
 import typeIs from 'type-is';
 import helmet from 'helmet';
-import { rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { HttpError, sendError, UNSUPPORTED_ENCODING } from './errors.js';
 import { fixedHeaders } from './fixed-headers.js';
 import { operatorOf } from './validation.js';
@@ -108,11 +108,21 @@ export const limitJsonDepth: RequestHandler = (req, res, next) => {
   next();
 };
 
+/**
+ * The rate-limit key of a request: its address (an IPv6 /56 as one). A request whose client hung up before
+ * the limiter ran has no address any more (`req.ip` is undefined); it shares one key rather than crashing
+ * the library's key hashing into a 500.
+ */
+function limiterKey(req: express.Request): string {
+  return ipKeyGenerator(req.ip ?? 'unknown');
+}
+
 /** A per-IP limit of `perMinute` requests; each call is a counter of its own. */
 export function limiter(perMinute: number): RequestHandler {
   return rateLimit({
     windowMs: 60_000,
     limit: perMinute,
+    keyGenerator: limiterKey,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     handler: (_req, res) => sendError(res, 429, 'rate_limited', 'too many requests; slow down'),
