@@ -4,8 +4,10 @@ import { after, describe, it } from 'node:test';
 
 import pg from 'pg';
 
-import { POSTGRES } from './postgres/database.js';
+import { POSTGRES, type Queryable } from './postgres/database.js';
+import { batchedSessionLookup } from './postgres/lookup.js';
 import { EVIDENCE_LOG_MIGRATION } from './postgres/evidence.js';
+import { payloadsFor, sessionIdsOf } from './postgres/notify.js';
 import { evidenceMigration } from './sql/schema.js';
 import { createPostgresStore } from './postgres.js';
 import {
@@ -130,6 +132,86 @@ describe('PostgreSQL notifications', () => {
       );
       assert.ok(heard.has(`after-${attempt}`), 'no notification after the connection was lost');
     } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('PostgreSQL notifications, batched', () => {
+  it('sends the ids published in one turn as one NOTIFY, each heard on its own by a subscriber', async () => {
+    const schema = freshSchema();
+    const store = createPostgresStore(DATABASE_URL, { schema });
+    const raw = new pg.Client({ connectionString: DATABASE_URL });
+    try {
+      await store.migrate();
+      await raw.connect();
+      const payloads: string[] = [];
+      raw.on('notification', message => payloads.push(message.payload ?? ''));
+      await raw.query(`LISTEN ${pg.escapeIdentifier(`galaxy_pay_sessions_${schema}`)}`);
+      const heard: string[] = [];
+      let allHeard!: () => void;
+      const all = new Promise<void>(resolve => (allHeard = resolve));
+      const unsubscribe = await store.subscribe(id => {
+        heard.push(id);
+        if (heard.length === 3) allHeard();
+      });
+      await Promise.all(['s-1', 's-2', 's-1', 's-3'].map(id => store.publish(id)));
+      await all;
+      await unsubscribe();
+      // The raw listener's connection delivers in commit order: a marker sent afterwards arrives last.
+      await raw.query(`NOTIFY ${pg.escapeIdentifier(`galaxy_pay_sessions_${schema}`)}, 'marker'`);
+      while (payloads.at(-1) !== 'marker') await new Promise(resolve => setImmediate(resolve));
+
+      assert.deepEqual(heard.sort(), ['s-1', 's-2', 's-3']);
+      assert.deepEqual(payloads, ['s-1,s-2,s-3', 'marker']);
+    } finally {
+      await raw.end();
+      await store.close();
+    }
+  });
+
+  it('splits a turn of many ids into payloads under the 8000-byte limit, never splitting an id', () => {
+    const ids = Array.from(
+      { length: 1000 },
+      (_, i) => `${String(i).padStart(4, '0')}${'x'.repeat(18)}`,
+    );
+    const payloads = payloadsFor(ids);
+
+    assert.ok(payloads.length >= 3, `only ${payloads.length} payloads`);
+    for (const payload of payloads) assert.ok(Buffer.byteLength(payload) < 8000);
+    assert.deepEqual(payloads.flatMap(sessionIdsOf), ids);
+    assert.deepEqual(sessionIdsOf('one-id'), ['one-id']);
+  });
+});
+
+describe('PostgreSQL session lookups by gateway order id', () => {
+  it('share one statement among the lookups of one turn', async () => {
+    const schema = freshSchema();
+    const store = createPostgresStore(DATABASE_URL, { schema });
+    const pool = new pg.Pool({
+      connectionString: DATABASE_URL,
+      options: `-c search_path=${schema}`,
+    });
+    try {
+      await store.migrate();
+      const statements: string[] = [];
+      const counted: Queryable = {
+        query: ((config: pg.QueryConfig) => {
+          statements.push(config.text);
+          return pool.query(config);
+        }) as Queryable['query'],
+      };
+      const lookup = batchedSessionLookup(counted);
+
+      const found = await Promise.all(['gw-a', 'gw-b', 'gw-a'].map(id => lookup(id)));
+      const later = await lookup('gw-c');
+
+      assert.deepEqual(found, [null, null, null]);
+      assert.equal(later, null);
+      assert.equal(statements.length, 2);
+      assert.match(statements[0]!, /gateway_order_id = ANY\(\$1\)/);
+    } finally {
+      await pool.end();
       await store.close();
     }
   });

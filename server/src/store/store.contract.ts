@@ -273,6 +273,19 @@ export function describeStoreContract(
         assert.equal(await store.getSessionByGatewayOrderId(uniqueId('gw')), null);
       });
 
+      it('finds sessions by gateway order id asked for at once, each caller its own copy', async () => {
+        const [a, b] = [await givenSession(), await givenSession()];
+
+        const found = await Promise.all(
+          [a, b, null, a].map(session =>
+            store.getSessionByGatewayOrderId(session?.gatewayOrderId ?? uniqueId('gw')),
+          ),
+        );
+
+        assert.deepEqual(found, [a, b, null, a]);
+        assert.notEqual(found[0], found[3]);
+      });
+
       it('returns null for an unknown session id', async () => {
         assert.equal(await store.getSession(uniqueId('missing')), null);
       });

@@ -84,8 +84,8 @@ export interface Store extends OperationsStore {
    * failed|cancelled|expired → paid (sets lateSuccess); failed|cancelled|expired → needs_review.
    * Never: paid → anything. The session's transactionId is set from the evidence if still null.
    * The event is stored whether or not the status changed; an `applied` verdict that changed nothing is
-   * stored as `duplicate`. A change is published to subscribers (as `publish` does) once committed:
-   * PostgreSQL sends the NOTIFY inside the transaction, so it leaves with the commit, not before.
+   * stored as `duplicate`. A change is published to subscribers (as `publish` does) once committed, never
+   * before: PostgreSQL sends the NOTIFY right after the commit, batched (store/postgres/notify.ts).
    */
   transition(id: string, transition: Transition, event?: PaymentEvent): Promise<TransitionResult>;
 

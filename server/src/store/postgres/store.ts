@@ -1,8 +1,8 @@
 /**
  * The PostgreSQL store, for several signer processes: a pool of connections, the shared methods (`../sql/`)
  * run on it, each statement in autocommit unless a unit of work must be atomic (then one READ COMMITTED
- * transaction). Transitions take one statement (`transition.ts`); `publish` is a NOTIFY on a channel named after
- * the schema, so stores on other schemas never hear it.
+ * transaction). Transitions take one statement (`transition.ts`); `publish` is a NOTIFY (batched, `notify.ts`)
+ * on a channel named after the schema, so stores on other schemas never hear it.
  */
 
 import type Pg from 'pg';
@@ -20,6 +20,8 @@ import type { Store } from '../store.js';
 import { execute, parseBigint, POSTGRES, query, violates } from './database.js';
 import { EVIDENCE_LOG_MIGRATION, RECORD_UNVERIFIED, SWEEP_EVERY } from './evidence.js';
 import { listenToChannel } from './listen.js';
+import { batchedSessionLookup } from './lookup.js';
+import { batchedNotify, sessionIdsOf } from './notify.js';
 import { transitionInOneStatement } from './transition.js';
 
 /** Options of {@link createPostgresStore}. */
@@ -103,9 +105,15 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     violates,
   };
 
-  async function publish(sessionId: string): Promise<void> {
-    await pool.query('SELECT pg_notify($1, $2)', [channel, sessionId]);
-  }
+  // A connection of its own for NOTIFY, whose commits need not wait for the WAL flush: nothing they write
+  // has to survive a crash (notify.ts). One is enough: a turn's ids go in one statement.
+  const notifyPool = new (pgDriver().Pool)({
+    ...clientConfig,
+    max: 1,
+    options: [clientConfig.options, '-c synchronous_commit=off'].filter(Boolean).join(' '),
+  });
+  notifyPool.on('error', () => undefined);
+  const publish = batchedNotify(notifyPool, channel);
 
   return {
     ...sharedMethods(engine, id => publish(id).catch(() => undefined)),
@@ -127,11 +135,16 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
       if (closed) return;
       closed = true;
       await listener.close();
-      await pool.end();
+      await Promise.all([pool.end(), notifyPool.end()]);
     },
 
-    transition(id, transition, event) {
-      return transitionInOneStatement(pool, channel, id, transition, event);
+    getSessionByGatewayOrderId: batchedSessionLookup(pool),
+
+    async transition(id, transition, event) {
+      const result = await transitionInOneStatement(pool, id, transition, event);
+      // Committed: other processes may hear of it now. A lost notification is not a lost change.
+      if (result.changed) publish(id).catch(() => undefined);
+      return result;
     },
 
     async recordEvent(event) {
@@ -155,7 +168,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     publish,
 
     subscribe(listen) {
-      return listener.add(listen);
+      return listener.add(payload => sessionIdsOf(payload).forEach(id => listen(id)));
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * PostgreSQL's transition in one round trip. One statement, run in autocommit (a single statement is atomic):
- * the conditional UPDATE, and only if it moved the row, the outbox row (its payload built from the updated row),
- * the payment event, and the NOTIFY, which PostgreSQL sends when the statement commits. A transition that
+ * the conditional UPDATE, and only if it moved the row, the outbox row (its payload built from the updated row)
+ * and the payment event. The NOTIFY goes out after it, batched (`notify.ts` says why). A transition that
  * changes nothing (a duplicate IPN, a lost race) takes a second statement: the row as it is now, with the event
  * recorded as a duplicate — the same snapshot a transaction's next statement would have seen.
  */
@@ -54,7 +54,7 @@ function moveStatement(to: Transition['to'], withEvent: boolean): Statement {
         INSERT INTO outbox (session_id, event, payload, next_attempt_at, created_at)
         SELECT id, ${p('status')}, ${PAYLOAD(p)}, ${p('at')}, ${p('at')} FROM moved
         ON CONFLICT (session_id, event) DO NOTHING)${withEvent ? recorded(p, 'moved') : ''}
-    SELECT ${SESSION_COLUMNS}, pg_notify(${p('channel')}, id) FROM moved`,
+    SELECT ${SESSION_COLUMNS} FROM moved`,
     { prepared: true },
   );
 }
@@ -99,7 +99,6 @@ function payloadParams(transition: Transition): { eventJson: string; tail: strin
 /** `Store.transition` on PostgreSQL: one round trip when the session moves, two when it does not. */
 export async function transitionInOneStatement(
   db: Queryable,
-  channel: string,
   id: string,
   transition: Transition,
   event?: PaymentEvent,
@@ -110,7 +109,6 @@ export async function transitionInOneStatement(
     id,
     ...changes,
     ...payloadParams(transition),
-    channel,
     ...eventParams(event && eventAsRecorded(event, true)),
   };
   let moved: Row | undefined;
