@@ -17,6 +17,7 @@ import type {
   SessionStatus,
   Store,
   Transition,
+  TransitionResult,
 } from './store.js';
 
 type Target = Transition['to'];
@@ -841,6 +842,105 @@ export function describeStoreContract(
           }),
           { numRuns: 25 },
         );
+      });
+    });
+
+    describe('transitions of several sessions asked for at once', () => {
+      it('moves each session as it would alone, with its own outbox row and event', async () => {
+        const pending = [await givenSession(), await givenSession(), await givenSession()];
+        const declined = await givenSession();
+        const alreadyPaid = await givenSessionIn('paid');
+        const proofs = pending.map(() => evidence());
+        // A quote and a backslash in the evidence: the values travel in arrays on PostgreSQL.
+        const raw = (id: string) => `{"orderID":"${id}","note":"a \\"quoted\\" \\\\ value"}`;
+
+        const results = await Promise.all([
+          ...pending.map((session, i) =>
+            store.transition(
+              session.id,
+              transitionTo('paid', at(20), proofs[i]),
+              paymentEvent(session.id, {
+                transactionId: proofs[i]!.transactionId,
+                raw: raw(session.id),
+              }),
+            ),
+          ),
+          store.transition(declined.id, transitionTo('failed', at(20)), paymentEvent(declined.id)),
+          store.transition(
+            alreadyPaid.id,
+            transitionTo('paid', at(20)),
+            paymentEvent(alreadyPaid.id),
+          ),
+          // The same session twice in one go: the second finds it paid.
+          store.transition(
+            pending[0]!.id,
+            transitionTo('paid', at(21)),
+            paymentEvent(pending[0]!.id),
+          ),
+          store.transition(pending[1]!.id, transitionTo('expired', at(21))),
+        ]);
+
+        assert.deepEqual(
+          results.map(result => [result.session.id, result.changed, result.session.status]),
+          [
+            ...pending.map(session => [session.id, true, 'paid']),
+            [declined.id, true, 'failed'],
+            [alreadyPaid.id, false, 'paid'],
+            [pending[0]!.id, false, 'paid'],
+            [pending[1]!.id, false, 'paid'],
+          ],
+        );
+        for (const [i, session] of pending.entries()) {
+          const stored = await store.getSession(session.id);
+          assert.equal(stored?.transactionId, proofs[i]!.transactionId);
+          assert.deepEqual(
+            (await store.listOutbox(session.id)).map(item => item.event),
+            ['paid'],
+          );
+        }
+        const firstEvents = await store.listEvents(pending[0]!.id);
+        assert.deepEqual(
+          firstEvents.map(event => event.verdict),
+          ['applied', 'duplicate'],
+        );
+        assert.equal(firstEvents[0]!.raw, raw(pending[0]!.id));
+        assert.deepEqual(
+          (await store.listEvents(pending[2]!.id)).map(event => [event.verdict, event.raw]),
+          [['applied', raw(pending[2]!.id)]],
+        );
+        assert.deepEqual(
+          (await store.listEvents(alreadyPaid.id)).map(event => event.verdict),
+          ['duplicate'],
+        );
+        assert.deepEqual(
+          (await store.listOutbox(declined.id)).map(item => item.event),
+          ['failed'],
+        );
+      });
+
+      it('refuses only the one whose transaction id another session holds', async () => {
+        const holder = await givenSession();
+        const [culprit, bystander] = [await givenSession(), await givenSession()];
+        const taken = evidence();
+        await store.transition(holder.id, transitionTo('paid', at(10), taken));
+
+        const [refused, applied] = await Promise.allSettled([
+          store.transition(
+            culprit.id,
+            transitionTo('paid', at(11), taken),
+            paymentEvent(culprit.id),
+          ),
+          store.transition(bystander.id, transitionTo('paid', at(11)), paymentEvent(bystander.id)),
+        ]);
+
+        assert.equal(refused.status, 'rejected');
+        assert.equal((refused as PromiseRejectedResult).reason.code, 'transaction_id_conflict');
+        assert.equal(applied.status, 'fulfilled');
+        assert.equal((applied as PromiseFulfilledResult<TransitionResult>).value.changed, true);
+        assert.deepEqual(await store.getSession(culprit.id), culprit);
+        assert.deepEqual(await store.listEvents(culprit.id), []);
+        assert.equal((await store.getSession(bystander.id))?.status, 'paid');
+        assert.equal((await store.listEvents(bystander.id)).length, 1);
       });
     });
 

@@ -1,8 +1,9 @@
 /**
  * The PostgreSQL store, for several signer processes: a pool of connections, the shared methods (`../sql/`)
  * run on it, each statement in autocommit unless a unit of work must be atomic (then one READ COMMITTED
- * transaction). Transitions take one statement (`transition.ts`); `publish` is a NOTIFY (batched, `notify.ts`)
- * on a channel named after the schema, so stores on other schemas never hear it.
+ * transaction). A transition takes one statement (`transition.ts`), shared by the transitions of one turn of the
+ * event loop (`batched-transition.ts`), as the IPNs' session lookups are (`lookup.ts`); `publish` is a NOTIFY
+ * (batched, `notify.ts`) on a channel named after the schema, so stores on other schemas never hear it.
  */
 
 import type Pg from 'pg';
@@ -22,7 +23,7 @@ import { EVIDENCE_LOG_MIGRATION, RECORD_UNVERIFIED, SWEEP_EVERY } from './eviden
 import { listenToChannel } from './listen.js';
 import { batchedSessionLookup } from './lookup.js';
 import { batchedNotify, sessionIdsOf } from './notify.js';
-import { transitionInOneStatement } from './transition.js';
+import { batchedTransitions } from './batched-transition.js';
 
 /** Options of {@link createPostgresStore}. */
 export interface PostgresStoreOptions extends EvidenceStoreOptions {
@@ -114,6 +115,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
   });
   notifyPool.on('error', () => undefined);
   const publish = batchedNotify(notifyPool, channel);
+  const transitionBatched = batchedTransitions(pool);
 
   return {
     ...sharedMethods(engine, id => publish(id).catch(() => undefined)),
@@ -141,7 +143,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     getSessionByGatewayOrderId: batchedSessionLookup(pool),
 
     async transition(id, transition, event) {
-      const result = await transitionInOneStatement(pool, id, transition, event);
+      const result = await transitionBatched(id, transition, event);
       // Committed: other processes may hear of it now. A lost notification is not a lost change.
       if (result.changed) publish(id).catch(() => undefined);
       return result;

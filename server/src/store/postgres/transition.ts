@@ -4,6 +4,7 @@
  * and the payment event. The NOTIFY goes out after it, batched (`notify.ts` says why). A transition that
  * changes nothing (a duplicate IPN, a lost race) takes a second statement: the row as it is now, with the event
  * recorded as a duplicate — the same snapshot a transaction's next statement would have seen.
+ * `batched-transition.ts` runs the same statement for many sessions at once.
  */
 
 import { sessionNotFound, transactionIdConflict } from '../errors.js';
@@ -22,7 +23,7 @@ const json = (column: string) => `COALESCE(to_json(moved.${column})::text, 'null
  * transition is passed in as JSON text (`eventJson`, `tail`: `"at"` and, on needs_review, `"detail"`), what
  * comes from the row is taken from the row just updated.
  */
-const PAYLOAD = (p: Placeholder) =>
+export const PAYLOAD = (p: Placeholder) =>
   [
     `'{"event":' || ${p('eventJson')}`,
     `',"sessionId":' || ${json('id')}`,
@@ -96,6 +97,20 @@ function payloadParams(transition: Transition): { eventJson: string; tail: strin
   return { eventJson: JSON.stringify(transition.to), tail: tail.slice(1) };
 }
 
+/** The parameters of a move: the session, the changes, the payload's parts, the event as a change records it. */
+export function transitionParams(
+  id: string,
+  transition: Transition,
+  event: PaymentEvent | undefined,
+): Record<string, unknown> {
+  return {
+    id,
+    ...transitionChanges(transition),
+    ...payloadParams(transition),
+    ...eventParams(event && eventAsRecorded(event, true)),
+  };
+}
+
 /** `Store.transition` on PostgreSQL: one round trip when the session moves, two when it does not. */
 export async function transitionInOneStatement(
   db: Queryable,
@@ -103,26 +118,30 @@ export async function transitionInOneStatement(
   transition: Transition,
   event?: PaymentEvent,
 ): Promise<TransitionResult> {
-  const changes = transitionChanges(transition);
   const withEvent = event === undefined ? 0 : 1;
-  const params = {
-    id,
-    ...changes,
-    ...payloadParams(transition),
-    ...eventParams(event && eventAsRecorded(event, true)),
-  };
+  const params = transitionParams(id, transition, event);
   let moved: Row | undefined;
   try {
     moved = (await db.query<Row>(query(MOVE[transition.to][withEvent], params))).rows[0];
   } catch (error) {
     if (violates(error, 'transactionId')) {
-      throw transactionIdConflict(id, changes.transactionId, error);
+      throw transactionIdConflict(id, transitionChanges(transition).transactionId, error);
     }
     throw error;
   }
   if (moved !== undefined) return { changed: true, session: sessionFromRow(moved) };
-  const unmoved = { id, ...eventParams(event && eventAsRecorded(event, false)) };
-  const current = (await db.query<Row>(query(UNMOVED[withEvent], unmoved))).rows[0];
+  return unmoved(db, id, event);
+}
+
+/** A transition whose move changed nothing: the session as it is now, and the event as a duplicate. */
+export async function unmoved(
+  db: Queryable,
+  id: string,
+  event: PaymentEvent | undefined,
+): Promise<TransitionResult> {
+  const params = { id, ...eventParams(event && eventAsRecorded(event, false)) };
+  const current = (await db.query<Row>(query(UNMOVED[event === undefined ? 0 : 1], params)))
+    .rows[0];
   if (current === undefined) throw sessionNotFound(id);
   return { changed: false, session: sessionFromRow(current) };
 }
