@@ -11,7 +11,7 @@ import { HttpError } from '../http/errors.js';
 import { StoreError } from '../store/errors.js';
 import type { Order, Session, SessionPlan, Store } from '../store/store.js';
 import { callGateway, settleUnansweredCheckout, type CheckoutDeps } from './checkout-call.js';
-import { newGatewayOrderId, randomId } from './ids.js';
+import { newGatewayOrderId, newSessionId, randomId } from './ids.js';
 import { gatewayUnavailable, mayExpire, reconcile } from './reconcile.js';
 
 /** The shopper's allow-listed preferences. */
@@ -215,7 +215,7 @@ async function retireLapsedSession(deps: CheckoutDeps, order: Order, now: Date):
 
 function newSession(deps: CheckoutDeps, order: Order, prefs: CheckoutPreferences, now: Date) {
   return {
-    id: randomId(),
+    id: newSessionId(now.getTime()),
     nonce: randomId(),
     orderRef: order.orderRef,
     gatewayOrderId: newGatewayOrderId(),

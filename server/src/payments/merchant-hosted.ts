@@ -7,7 +7,7 @@
  */
 
 import { formatGatewayDateTime, newRequestId } from '@galaxy-pay/protocol';
-import { newGatewayOrderId, randomId } from './ids.js';
+import { newGatewayOrderId, newSessionId, randomId } from './ids.js';
 import type { GatewayClient } from '../gateway/client.js';
 import { GatewayError } from '../gateway/errors.js';
 import type { Session, Store } from '../store/store.js';
@@ -78,7 +78,7 @@ export function merchantHostedCheckout(options: MerchantHostedOptions) {
       if (!order) throw new TypeError(`merchantHostedCheckout: no order ${orderRef}`);
       const at = now();
       let session = await options.store.createSession({
-        id: randomId(),
+        id: newSessionId(at.getTime()),
         nonce: randomId(),
         orderRef,
         gatewayOrderId: newGatewayOrderId(),

@@ -111,6 +111,13 @@ function seedOrders(store: Store, prefix: string, count: number): Promise<string
   });
 }
 
+/** A session id as the signer makes one (`newSessionId`, server/src/payments/ids.ts): the time, then 80 random bits. */
+function sessionId(): string {
+  const id = randomBytes(16);
+  id.writeUIntBE(Date.now(), 0, 6);
+  return id.toString('base64url');
+}
+
 /**
  * Pending sessions exactly as `POST /sessions` leaves them after the gateway answered (order, session,
  * checkout), written through the store API instead of the sandbox because that is much faster.
@@ -122,7 +129,7 @@ function seedIpnSessions(store: Store, prefix: string, count: number): Promise<S
     const orderRef = `${prefix}-${i}`;
     await putOrder(store, orderRef, now);
     const session = await store.createSession({
-      id: randomBytes(16).toString('base64url'),
+      id: sessionId(),
       nonce: randomBytes(16).toString('base64url'),
       orderRef,
       gatewayOrderId: randomBytes(16).toString('hex'),
