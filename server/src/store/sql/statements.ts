@@ -127,16 +127,22 @@ export const MARK_PENDING_UNKNOWN = sql(
  * fields of `TransitionChanges`. Under PostgreSQL's READ COMMITTED a concurrent loser waits for the winner's
  * row lock, re-checks the WHERE clause against the committed row and updates nothing.
  */
-export const TRANSITION = Object.fromEntries(
-  Object.entries(ALLOWED_FROM).map(([to, from]) => [
-    to,
-    sql(
-      `transition_${to}`,
-      p => `UPDATE sessions SET
+function transitionStatement(
+  to: string,
+  from: readonly string[],
+  keepingTransactionId: boolean,
+): Statement {
+  return sql(
+    `transition_${to}${keepingTransactionId ? '_keeping_transaction_id' : ''}`,
+    p => `UPDATE sessions SET
         status = ${p('status')},
         late_success = late_success OR (${p('flagLateSuccess')}
-          AND status IN (${literals(LATE_SUCCESS_FROM)})),
-        transaction_id = COALESCE(transaction_id, ${p('transactionId')}),
+          AND status IN (${literals(LATE_SUCCESS_FROM)})),${
+            keepingTransactionId
+              ? ''
+              : `
+        transaction_id = COALESCE(transaction_id, ${p('transactionId')}),`
+          }
         code = COALESCE(${p('code')}, code),
         message = COALESCE(${p('message')}, message),
         payment_method = COALESCE(${p('paymentMethod')}, payment_method),
@@ -144,10 +150,26 @@ export const TRANSITION = Object.fromEntries(
         cancel_reason = COALESCE(${p('cancelReason')}, cancel_reason),
         paid_at = COALESCE(${p('paidAt')}, paid_at),
         updated_at = ${p('at')}
-      WHERE id = ${p('id')} AND status IN (${literals(from)})
+      WHERE id = ${p('id')} AND status IN (${literals(from)})${
+        keepingTransactionId ? ' AND transaction_id IS NOT NULL' : ''
+      }
       RETURNING ${SESSION_COLUMNS}`,
-    ),
-  ]),
+  );
+}
+
+export const TRANSITION = Object.fromEntries(
+  Object.entries(ALLOWED_FROM).map(([to, from]) => [to, transitionStatement(to, from, false)]),
+) as Record<Transition['to'], Statement>;
+
+/**
+ * The same UPDATE for a session that already has its transaction id (every session whose checkout answered),
+ * without naming that column: SQLite rewrites the entry of every index on a column an UPDATE names, changed or
+ * not, and transaction ids are random, so naming it cost a random index page per IPN. Moves nothing when the
+ * session has no transaction id yet; the store then runs {@link TRANSITION}. (SQLite only: PostgreSQL's UPDATE
+ * adds an entry to every index of the row anyway.)
+ */
+export const TRANSITION_KEEPING_TRANSACTION_ID = Object.fromEntries(
+  Object.entries(ALLOWED_FROM).map(([to, from]) => [to, transitionStatement(to, from, true)]),
 ) as Record<Transition['to'], Statement>;
 
 /** An outbox row, once per session and event (a session's event, or `<event>:<operationId>`). */

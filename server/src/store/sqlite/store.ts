@@ -11,7 +11,12 @@ import { sessionFromRow } from '../rows.js';
 import { currentSession, refusing, sharedMethods } from '../sql/methods.js';
 import { operationMethods } from '../sql/operation-methods.js';
 import { migrate, migrations } from '../sql/schema.js';
-import { INSERT_EVENT, QUEUE_OUTBOX, TRANSITION } from '../sql/statements.js';
+import {
+  INSERT_EVENT,
+  QUEUE_OUTBOX,
+  TRANSITION,
+  TRANSITION_KEEPING_TRANSACTION_ID,
+} from '../sql/statements.js';
 import { one, run, runSync, type Engine, type Work } from '../sql/work.js';
 import type { Store } from '../store.js';
 import { checkpointer } from './checkpointer.js';
@@ -112,8 +117,16 @@ export function createSqliteStore(url: string, options: EvidenceStoreOptions = {
       const changes = transitionChanges(transition);
       const result = await inGroupCommit(function* () {
         const refusal = (cause: unknown) => transactionIdConflict(id, changes.transactionId, cause);
-        const update = one(TRANSITION[transition.to], { id, ...changes });
-        const row = yield* refusing(engine, 'transactionId', refusal, update);
+        // Most sessions have their transaction id already: moved without naming it, the index keeps its page.
+        const params = { id, ...changes };
+        const row =
+          (yield* one(TRANSITION_KEEPING_TRANSACTION_ID[transition.to], params)) ??
+          (yield* refusing(
+            engine,
+            'transactionId',
+            refusal,
+            one(TRANSITION[transition.to], params),
+          ));
         const changed = row !== undefined;
         const session = changed ? sessionFromRow(row) : yield* currentSession(id);
         if (changed) {
