@@ -846,6 +846,20 @@ const ISSUE_SCENARIOS: Run[] = [
     pay(0, 'lost'),
     pay(0, 'sync'),
   ]),
+  // Found by seed 1095371678 (session 7): the page is paid after the cancel, its IPN held; 31 minutes later
+  // (the session expired) the order is opened again. The expired page's payment must be found first.
+  oneOrder(10, [
+    open(),
+    { a: 'query', order: 0, faults: [] },
+    open(),
+    { a: 'read', pick: 0, faults: [] },
+    { a: 'cancel', pick: 0, faults: [] },
+    { a: 'void', order: 0, retry: false, faults: [] },
+    pay(0, 'hold'),
+    { a: 'tick', seconds: 1860, faults: [] },
+    open(),
+    open(),
+  ]),
 ];
 
 /** MODEL_SURVEY=1: never fail on a violation; print, per kind of violation, the shortest run showing it. */

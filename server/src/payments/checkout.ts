@@ -12,7 +12,12 @@ import { StoreError } from '../store/errors.js';
 import type { Order, Session, SessionPlan, Store } from '../store/store.js';
 import { callGateway, settleUnansweredCheckout, type CheckoutDeps } from './checkout-call.js';
 import { newGatewayOrderId, newSessionId, randomId } from './ids.js';
-import { gatewayUnavailable, mayExpire, reconcile } from './reconcile.js';
+import {
+  gatewayUnavailable,
+  mayExpire,
+  PAGE_WATCH_AFTER_EXPIRY_MS,
+  reconcile,
+} from './reconcile.js';
 
 /** The shopper's allow-listed preferences. */
 export interface CheckoutPreferences {
@@ -148,7 +153,12 @@ async function reuseEndedSession(
   prefs: CheckoutPreferences,
   now: Date,
 ): Promise<Session | null> {
-  for (const ended of await deps.store.findEndedWithPage(order.orderRef, now)) {
+  // Also pages that expired lately: one paid just before its end may have an IPN still on its way.
+  const pageMayHaveBeenPaidAfter = new Date(now.getTime() - PAGE_WATCH_AFTER_EXPIRY_MS);
+  for (const ended of await deps.store.findEndedWithPage(
+    order.orderRef,
+    pageMayHaveBeenPaidAfter,
+  )) {
     const result = await reconcile(deps, ended);
     const current = result.session;
     if (current.status === 'paid' || current.status === 'authorized') {

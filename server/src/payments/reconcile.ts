@@ -33,6 +33,14 @@ export interface Reconciled {
   gatewayStatus?: string;
 }
 
+/**
+ * How long after its expiry a closed session's page is still asked about: the gateway's own page lifetime is
+ * not documented (the sandbox's is 15 minutes, shorter than a session's 30), and a page paid just before it
+ * ended may have an IPN still on its way. The watcher of closed pages (sweep.ts) and a new checkout for the
+ * order (checkout.ts) both use it, so neither trusts an expiry the other would still check.
+ */
+export const PAGE_WATCH_AFTER_EXPIRY_MS = 60 * 60_000;
+
 /** Backoff of the sweep after unanswered questions: 30 s, 1, 2, 4, 8 min… at most 15 min apart. */
 export function nextCheckDelayMs(failures: number): number {
   return Math.min(15 * 60_000, 30_000 * 2 ** Math.max(0, failures - 1));

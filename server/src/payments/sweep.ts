@@ -6,7 +6,7 @@
 
 import { settleUnansweredCheckout, type CheckoutDeps } from './checkout-call.js';
 import { classifyTransactionStatus } from '@galaxy-pay/protocol';
-import { mayExpire, nextCheckDelayMs, reconcile } from './reconcile.js';
+import { mayExpire, nextCheckDelayMs, PAGE_WATCH_AFTER_EXPIRY_MS, reconcile } from './reconcile.js';
 
 /** Sessions looked at per pass: the rest wait for the next one (oldest first). */
 const BATCH = 50;
@@ -44,9 +44,6 @@ export async function sweep(deps: CheckoutDeps, staleAfterMs: number): Promise<n
   return stale.length + (await watchEndedPages(deps, staleAfterMs, now));
 }
 
-/** How long after its expiry a closed session's page is still asked about (the gateway's own page lifetime
- * is not documented; the sandbox's is 15 minutes, shorter than a session's 30). */
-const WATCH_AFTER_EXPIRY_MS = 60 * 60_000;
 /** "Never again": the gateway ended the page itself. */
 const NEVER = new Date('9999-12-31T00:00:00.000Z');
 
@@ -62,7 +59,7 @@ async function watchEndedPages(
 ): Promise<number> {
   const ended = await deps.store.listEndedToWatch(
     new Date(now.getTime() - staleAfterMs),
-    new Date(now.getTime() - WATCH_AFTER_EXPIRY_MS),
+    new Date(now.getTime() - PAGE_WATCH_AFTER_EXPIRY_MS),
     now,
     BATCH,
   );

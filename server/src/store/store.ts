@@ -40,9 +40,10 @@ export interface Store extends OperationsStore {
   findPaidSession(orderRef: string): Promise<Session | null>;
   /**
    * The order's newest sessions (at most 5) that ended cancelled or failed while their hosted page may still
-   * take a payment: they have a gateway transaction and a page, and have not reached their expiry.
+   * take a payment, or may have taken one whose IPN has not come: they have a gateway transaction and a page,
+   * and expire after `expiresAfter`.
    */
-  findEndedWithPage(orderRef: string, now: Date): Promise<Session[]>;
+  findEndedWithPage(orderRef: string, expiresAfter: Date): Promise<Session[]>;
   /**
    * Sessions the shopper closed (or a failure report ended) whose hosted page may still take a payment: a
    * gateway transaction and a page, not ended by the gateway itself, expiring after `expiresAfter`, last

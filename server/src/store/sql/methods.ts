@@ -109,8 +109,8 @@ export function sharedMethods(
       return read(() => first(S.PAID_SESSION, { orderRef }, sessionFromRow));
     },
 
-    findEndedWithPage(orderRef, now) {
-      return read(() => many(S.ENDED_WITH_PAGE, { orderRef, now }, sessionFromRow));
+    findEndedWithPage(orderRef, expiresAfter) {
+      return read(() => many(S.ENDED_WITH_PAGE, { orderRef, expiresAfter }, sessionFromRow));
     },
 
     listEndedToWatch(before, expiresAfter, now, limit) {

@@ -71,7 +71,7 @@ export const ENDED_WITH_PAGE = sql(
   'ended_with_page',
   p => `SELECT * FROM sessions
     WHERE order_ref = ${p('orderRef')} AND status IN ('cancelled', 'failed')
-      AND transaction_id IS NOT NULL AND checkout_url <> '' AND expires_at > ${p('now')}
+      AND transaction_id IS NOT NULL AND checkout_url <> '' AND expires_at > ${p('expiresAfter')}
     ORDER BY created_at DESC LIMIT 5`,
 );
 
