@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 
 import { evidenceMigration } from './sql/schema.js';
 import { SQLITE } from './sqlite/database.js';
+import { groupCommit } from './sqlite/group-commit.js';
 import { createSqliteStore } from './sqlite.js';
 import {
   checkLegacyEvidenceTrimmed,
@@ -15,6 +16,7 @@ import {
   LEGACY_CAPS,
 } from './store.contract.js';
 import type { PaymentEvent, Session, Store, Transition } from './store.js';
+import { eventually } from '../testing/test-support.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'galaxy-pay-store-'));
 
@@ -261,6 +263,45 @@ describe('SQLite group commit', () => {
       assert.deepEqual(await store.listEvents(broken.id), []);
     } finally {
       await store.close();
+    }
+  });
+
+  it('holds commits back while the checkpointer starts the WAL over, and commits them together after', async () => {
+    const db = new Database(join(directory, 'held.db'));
+    db.exec('CREATE TABLE rows (n INTEGER NOT NULL)');
+    let release = () => {};
+    let held: Promise<void> | undefined = new Promise<void>(resolve => {
+      release = resolve;
+    });
+    let commits = 0;
+    let heldAsked = 0;
+    const write = groupCommit(db, {
+      assertOpen: () => {},
+      committed: () => commits++,
+      heldBack: () => {
+        heldAsked++;
+        return held;
+      },
+      durable: async () => {},
+    });
+    const count = () => db.prepare('SELECT COUNT(*) AS n FROM rows').get() as { n: number };
+    const insert = (n: number) => write(() => db.prepare('INSERT INTO rows (n) VALUES (?)').run(n));
+    try {
+      const first = [insert(1), insert(2)];
+      // The flush asked, was held back, and wrote nothing: a signal, not a wait for time to pass.
+      await eventually(() => heldAsked === 1, 10_000);
+      const later = insert(3);
+
+      assert.equal(commits, 0);
+      assert.deepEqual(count(), { n: 0 });
+
+      held = undefined;
+      release();
+      await Promise.all([...first, later]);
+      assert.equal(commits, 1, 'the writes queued while held back share one commit');
+      assert.deepEqual(count(), { n: 3 });
+    } finally {
+      db.close();
     }
   });
 });

@@ -46,8 +46,15 @@ const INLINE_CHECKPOINT_PAGES = 1000;
  * Each pass is PASSIVE: it copies what is committed without ever making the writer wait. But SQLite reuses
  * the WAL from its start only when a write begins with every frame already copied, and under steady
  * commits a pass never quite catches up: the WAL would grow without end (to 640 MB in the bench's session
- * phase). So once it is `restartPages` long, the pass ends with a RESTART checkpoint, which holds the next
- * write back for the few frames committed since (a millisecond or two) and lets the WAL start over.
+ * phase). So once it is `restartPages` long, the pass ends with a RESTART checkpoint, which copies the few
+ * frames committed since (a millisecond or two) and lets the WAL start over.
+ *
+ * A RESTART needs the write lock, and SQLite's busy handler only polls for it (after 1, 2, 5, 10… ms): a
+ * writer that commits without a pause holds it at nearly every poll, and the WAL never started over (20,000
+ * pages in CI, from a test writing in tight bursts). So the worker raises a flag shared with the main thread
+ * first, and this process's writer holds its next commit back until the pass ends (`heldBack`): the RESTART
+ * finds the lock free at once, and the event loop goes on serving meanwhile instead of blocking in
+ * better-sqlite3's busy wait.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -57,15 +64,21 @@ db.pragma('busy_timeout = 1000');
 db.pragma('synchronous = NORMAL');
 // A checkpoint copies frames without the page cache: keep the cache (16 MB in better-sqlite3) tiny.
 db.pragma('cache_size = -64');
+const restarting = new Int32Array(workerData.restarting);
 let timer = null;
 const checkpoint = () => {
   timer = null;
   try {
     const [{ log }] = db.pragma('wal_checkpoint(PASSIVE)');
-    if (log >= workerData.restartPages) db.pragma('wal_checkpoint(RESTART)');
+    if (log >= workerData.restartPages) {
+      Atomics.store(restarting, 0, 1);
+      db.pragma('wal_checkpoint(RESTART)');
+    }
   } catch (error) {
     // Another checkpoint is running (another process's): it does the work, or the next pass will.
     if (!String(error.code).startsWith('SQLITE_BUSY')) throw error;
+  } finally {
+    Atomics.store(restarting, 0, 0);
   }
   parentPort.postMessage('checkpointed');
 };
@@ -84,6 +97,11 @@ parentPort.postMessage('ready');
 export interface Checkpointer {
   /** Tells it a transaction committed (cheap; called after every group commit). */
   committed(): void;
+  /**
+   * While the worker starts the WAL over: resolves when it is done (or gone), and the writer commits only
+   * then. Otherwise undefined: commit now.
+   */
+  heldBack(): Promise<void> | undefined;
   /** Stops the worker and closes its connection (before the writer closes the database). */
   close(): Promise<void>;
 }
@@ -115,13 +133,25 @@ export function checkpointer(
    */
   let committedSince = false;
   let exited: Promise<void> = Promise.resolve();
+  /** Set by the worker from before its RESTART until the pass ends (a SharedArrayBuffer, read without a message). */
+  const restarting = new Int32Array(new SharedArrayBuffer(4));
+  /** Writers held back until the worker's pass ends. */
+  let waiting: (() => void)[] = [];
+
+  function releaseWaiting(thread: Worker): void {
+    const release = waiting;
+    waiting = [];
+    // Held back, writers keep the process alive (the worker is unref'd): let it go again.
+    if (release.length > 0 && worker === thread) thread.unref();
+    for (const resolve of release) resolve();
+  }
 
   function start(): void {
     const module = betterSqlitePath();
     if (module === undefined) return;
     const thread = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { module, path, delayMs, restartPages },
+      workerData: { module, path, delayMs, restartPages, restarting: restarting.buffer },
       // Plain JavaScript: no loader (tsx) to start.
       execArgv: [],
       resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 1 },
@@ -136,6 +166,7 @@ export function checkpointer(
     thread.on('message', (message: 'ready' | 'checkpointed') => {
       if (message === 'checkpointed') {
         announced = false;
+        releaseWaiting(thread);
         if (committedSince && worker === thread) announce();
       } else if (worker === thread && db.open) {
         db.pragma('wal_autocheckpoint = 0');
@@ -150,6 +181,8 @@ export function checkpointer(
     });
     // Any exit but the one `close` asks for: the writer checkpoints again, or its WAL would grow for ever.
     thread.once('exit', () => {
+      releaseWaiting(thread);
+      Atomics.store(restarting, 0, 0);
       if (worker !== thread) return;
       process.emitWarning(`SQLite checkpoint worker stopped (${failure}); checkpointing inline`);
       worker = null;
@@ -171,6 +204,12 @@ export function checkpointer(
       } else if (worker === null && ++commits === afterCommits) {
         start();
       }
+    },
+    heldBack() {
+      if (worker === null || Atomics.load(restarting, 0) === 0) return undefined;
+      // The flag is cleared before the worker's 'checkpointed' message, so one always follows (or its exit).
+      if (waiting.length === 0) worker.ref();
+      return new Promise<void>(resolve => waiting.push(resolve));
     },
     async close() {
       const thread = worker;

@@ -29,6 +29,8 @@ export interface CommitHooks {
   assertOpen(): void;
   /** Called after each commit (the checkpointer counts them). */
   committed(): void;
+  /** A promise while commits must wait (the checkpointer is starting the WAL over), else undefined. */
+  heldBack(): Promise<void> | undefined;
   /** Resolves once everything committed so far is on disk. */
   durable(): Promise<void>;
 }
@@ -81,6 +83,12 @@ export function groupCommit(
   }
 
   function flush(): void {
+    // The queue keeps filling meanwhile (a non-empty queue schedules no other flush): one commit after.
+    const held = hooks.heldBack();
+    if (held !== undefined) {
+      void held.then(flush);
+      return;
+    }
     const batch = queue;
     queue = [];
     let outcomes: Outcome[];

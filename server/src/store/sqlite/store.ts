@@ -77,6 +77,7 @@ export function createSqliteStore(url: string, options: EvidenceStoreOptions = {
   const write = groupCommit(db, {
     assertOpen,
     committed: () => checkpoints.committed(),
+    heldBack: () => checkpoints.heldBack(),
     durable: () => wal.durable(),
   });
   const inGroupCommit = <T>(work: () => Work<T>) => write(() => runSync(work(), execute));
