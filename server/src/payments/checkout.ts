@@ -228,7 +228,7 @@ function newSession(deps: CheckoutDeps, order: Order, prefs: CheckoutPreferences
     id: newSessionId(now.getTime()),
     nonce: randomId(),
     orderRef: order.orderRef,
-    gatewayOrderId: newGatewayOrderId(),
+    gatewayOrderId: newGatewayOrderId(now.getTime()),
     requestId: newRequestId(),
     amount: order.amount,
     currency: order.currency,

@@ -81,7 +81,7 @@ export function merchantHostedCheckout(options: MerchantHostedOptions) {
         id: newSessionId(at.getTime()),
         nonce: randomId(),
         orderRef,
-        gatewayOrderId: newGatewayOrderId(),
+        gatewayOrderId: newGatewayOrderId(at.getTime()),
         requestId: newRequestId(),
         amount: order.amount,
         currency: order.currency,
