@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { evidenceMigration } from './sql/schema.js';
 import { SQLITE } from './sqlite/database.js';
 import { groupCommit } from './sqlite/group-commit.js';
+import { readBatch } from './sqlite/read-batch.js';
 import { createSqliteStore } from './sqlite.js';
 import {
   checkLegacyEvidenceTrimmed,
@@ -302,6 +303,64 @@ describe('SQLite group commit', () => {
       assert.deepEqual(count(), { n: 3 });
     } finally {
       db.close();
+    }
+  });
+});
+
+describe('SQLite reads of one turn', () => {
+  it('share one read transaction; a failing read fails alone; a lone read runs in none', async () => {
+    const db = new Database(join(directory, 'reads.db'));
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE rows (n INTEGER NOT NULL); INSERT INTO rows (n) VALUES (1), (2), (3)');
+    let open = true;
+    const read = readBatch(db, () => {
+      if (!open) throw new Error('closed');
+    });
+    const row = (n: number) => () => ({
+      row: db.prepare('SELECT n FROM rows WHERE n = ?').get(n),
+      inTransaction: db.inTransaction,
+    });
+    try {
+      const together = await Promise.allSettled([
+        read(row(1)),
+        read(() => db.prepare('SELECT * FROM no_such_table').get()),
+        read(row(3)),
+      ]);
+      assert.deepEqual(together[0], {
+        status: 'fulfilled',
+        value: { row: { n: 1 }, inTransaction: true },
+      });
+      assert.equal(together[1]?.status, 'rejected');
+      assert.match(String((together[1] as PromiseRejectedResult).reason), /no such table/);
+      assert.deepEqual(together[2], {
+        status: 'fulfilled',
+        value: { row: { n: 3 }, inTransaction: true },
+      });
+      // The transaction ended with the batch: a write on the same connection is not inside it.
+      assert.equal(db.inTransaction, false);
+
+      assert.deepEqual(await read(row(2)), { row: { n: 2 }, inTransaction: false });
+
+      open = false;
+      await assert.rejects(Promise.all([read(row(1)), read(row(2))]), /closed/);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('see a write queued before them in the same turn once it committed', async () => {
+    const store = createSqliteStore(`file:${join(directory, 'read-after-write.db')}`);
+    try {
+      await store.migrate();
+      const at = new Date();
+      const session = await givenOpenSession(store, 'read-after-write', 150_000, at);
+      const moved = store.transition(session.id, { to: 'expired', at });
+      // Not awaited: the read is queued behind the group commit that holds the transition.
+      const seen = await store.getSession(session.id);
+      assert.equal(seen?.status, 'expired');
+      assert.equal((await moved).changed, true);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -1,7 +1,8 @@
 /**
- * The SQLite store: one connection per store on a `file:` URL, every write in a group commit (see
- * `group-commit.ts`) whose WAL is synced off the event loop (`wal-sync.ts`) and checkpointed on a worker thread
- * once the store is busy (`checkpointer.ts`). The methods are the shared ones (`../sql/`), run synchronously.
+ * The SQLite store: one connection per store on a `file:` URL, the reads of one turn in one read transaction
+ * (`read-batch.ts`), every write in a group commit (see `group-commit.ts`) whose WAL is synced off the event
+ * loop (`wal-sync.ts`) and checkpointed on a worker thread once the store is busy (`checkpointer.ts`). The
+ * methods are the shared ones (`../sql/`), run synchronously.
  */
 
 import { eventAsRecorded, outboxPayload, transitionChanges } from '../transitions.js';
@@ -23,6 +24,7 @@ import { checkpointer } from './checkpointer.js';
 import { databasePath, executor, openDatabase, SQLITE, violates } from './database.js';
 import { recordUnverified } from './evidence.js';
 import { groupCommit } from './group-commit.js';
+import { readBatch } from './read-batch.js';
 import { walSync } from './wal-sync.js';
 
 type Listener = (sessionId: string) => void;
@@ -81,9 +83,10 @@ export function createSqliteStore(url: string, options: EvidenceStoreOptions = {
     durable: () => wal.durable(),
   });
   const inGroupCommit = <T>(work: () => Work<T>) => write(() => runSync(work(), execute));
+  const readTogether = readBatch(db, assertOpen);
   const engine: Engine = {
     dialect: SQLITE,
-    read: async work => runSync(work(), execute),
+    read: work => readTogether(() => runSync(work(), execute)),
     write: inGroupCommit,
     atomic: inGroupCommit,
     violates,
