@@ -149,21 +149,27 @@ export function ipnRun(
   });
 }
 
-/**
- * IPNs at full speed, the connections split evenly over `targets` (signer processes on one database,
- * seeded through the first). Latency percentiles of several processes are the worst process's.
- */
-export async function ipnMax(
-  label: string,
+/** The IPN bodies for one `ipnMax` run over `targets` (all seeded through the first), one supply each. */
+export function ipnMaxSupplies(
   targets: readonly TargetProcess[],
   prefix: string,
   seconds: number,
   expectedRate: number,
-): Promise<{ stats: LoadStats; cpuPerRequest: CpuPerRequest | null }> {
+): Promise<BodySupply[]> {
   const share = Math.ceil(seedCount(expectedRate, seconds) / targets.length);
-  const supplies = await Promise.all(
-    targets.map((_, i) => ipnSupply(targets[0]!, `${prefix}-${i}`, share)),
-  );
+  return Promise.all(targets.map((_, i) => ipnSupply(targets[0]!, `${prefix}-${i}`, share)));
+}
+
+/**
+ * IPNs at full speed from `supplies` (see `ipnMaxSupplies`), the connections split evenly over `targets`
+ * (signer processes on one database). Latency percentiles of several processes are the worst process's.
+ */
+export async function ipnMax(
+  label: string,
+  targets: readonly TargetProcess[],
+  supplies: readonly BodySupply[],
+  seconds: number,
+): Promise<{ stats: LoadStats; cpuPerRequest: CpuPerRequest | null }> {
   const per = Math.max(1, Math.round(CONNECTIONS / targets.length));
   const { stats, cpu } = await measuringCpu(targets, async () =>
     combine(await Promise.all(targets.map((t, i) => ipnRun(t, supplies[i]!, seconds, per)))),

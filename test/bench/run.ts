@@ -3,11 +3,15 @@
  * and on PostgreSQL against a bare Express + helmet endpoint, IPN latency at a paced 500 IPN/s, PostgreSQL
  * with 1, 2 and 4 signer processes on one database, where a session's CPU goes, and peak RSS.
  *
- * Every measurement runs BENCH_ROUNDS times (default 3), interleaved: each round measures the baseline and
- * then the signer, and each ratio is the signer's over that round's baseline. The report gives the median
- * and the spread of each figure, and the bars are judged on medians: a shared machine moves single runs by
- * ±10 % or more. Loopback only, bounded in time; one JSON object on stdout, progress and a summary table on
- * stderr.
+ * Every measurement runs BENCH_ROUNDS times (default 3). Each round has three blocks: SQLite, PostgreSQL,
+ * and PostgreSQL with 2 and 4 processes. A block runs its full-speed IPN measurements back to back with a
+ * baseline slice before, between and after them (baseline, SQLite, baseline; baseline, PostgreSQL,
+ * baseline; baseline, 2 processes, baseline, 4 processes, baseline); the first two then run their store's
+ * paced and session measurements. Each ratio is the signer's rate over the mean of the two baseline slices
+ * around it: a shared VM drifts by ±30 % within minutes, and drift that is roughly linear over the ten
+ * seconds of a bracket cancels out. The report gives the median and the spread of each figure, and the bars
+ * are judged on medians. Loopback only, bounded in time; one JSON object on stdout, progress and a summary
+ * table on stderr.
  *
  * Environment: BENCH_SECONDS (each measurement, default 5), BENCH_ROUNDS (default 3), BENCH_NODE_FLAGS
  * (extra node flags for the targets, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), TEST_DATABASE_URL (a
@@ -31,6 +35,7 @@ import {
   check,
   ipnApplied,
   ipnMax,
+  ipnMaxSupplies,
   ipnPaced,
   ipnRun,
   ipnSupply,
@@ -44,7 +49,7 @@ import {
   type SessionCost,
 } from './measure.js';
 import { BENCH_SALT, type TargetSpec } from './messages.js';
-import { formatSpread, round, spreadOf, type Spread } from './stats.js';
+import { bracketedRatio, formatSpread, round, spread, spreadOf, type Spread } from './stats.js';
 
 const SECONDS = positive('BENCH_SECONDS', 5);
 const ROUNDS = positive('BENCH_ROUNDS', 3);
@@ -56,21 +61,37 @@ const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5
 
 type StoreKind = 'sqlite' | 'postgres';
 
+/** One slice of the bare endpoint at full speed. */
+interface BaselineSlice {
+  stats: LoadStats;
+  cpu: CpuPerRequest | null;
+}
+
+/** IPNs at full speed, and the baseline measured just before and just after them. */
+interface BracketedIpn {
+  stats: LoadStats;
+  cpu: CpuPerRequest | null;
+  /** The mean req/s of the baseline slices just before and just after this run. */
+  baselinePerSecond: number;
+  /** `stats.requestsPerSecond` over `baselinePerSecond`. */
+  vsBaseline: number;
+}
+
 /** The signer's figures on one store in one round. */
 interface SignerRound {
-  ipn: LoadStats;
-  ipnCpu: CpuPerRequest | null;
+  ipn: BracketedIpn;
   ipnAt500: PacedStats;
   sessions: SessionCost;
   sessionsWithSlowGateway: LoadStats;
 }
 
 interface Round {
-  baseline: { stats: LoadStats; cpu: CpuPerRequest | null };
+  /** The baseline slices in the order run: before the first full-speed IPN run, then after each. */
+  baselines: BaselineSlice[];
   sqlite: SignerRound;
   postgres: SignerRound;
-  /** PostgreSQL IPN/s with 2 and 4 signer processes on the same database (1 is `postgres.ipn`). */
-  postgresProcesses: Record<number, LoadStats>;
+  /** PostgreSQL with 2 and 4 signer processes on the same database (1 is `postgres.ipn`). */
+  postgresProcesses: Record<number, BracketedIpn>;
 }
 
 function positive(name: string, fallback: number): number {
@@ -91,10 +112,7 @@ function assertLoopback(url: string): void {
 /** What each target is expected to manage per second, to seed enough: the last measurement's rate. */
 const expected = new Map<string, number>();
 
-async function measureBaseline(
-  baseline: TargetProcess,
-  sample: string,
-): Promise<Round['baseline']> {
+async function measureBaseline(baseline: TargetProcess, sample: string): Promise<BaselineSlice> {
   const { stats, cpu } = await measuringCpu([baseline], () =>
     runAutocannon({
       url: baseline.url,
@@ -111,26 +129,66 @@ async function measureBaseline(
   return { stats, cpu: cpu[0] ?? null };
 }
 
+/** One full-speed IPN run to measure between two baseline slices, its bodies seeded beforehand. */
+interface IpnRunPlan {
+  label: string;
+  targets: TargetProcess[];
+  /** Where the last measured rate is kept, to size the next round's seed. */
+  rateKey: string;
+}
+
+/**
+ * Full-speed IPN runs back to back, with a baseline slice before, between and after them. Everything is
+ * seeded first so that nothing but the measured load runs inside a bracket.
+ */
+async function measureIpnRuns(
+  plans: readonly IpnRunPlan[],
+  baseline: TargetProcess,
+  sample: string,
+  prefix: string,
+): Promise<{ baselines: BaselineSlice[]; runs: BracketedIpn[] }> {
+  const supplies = [];
+  for (const [i, plan] of plans.entries())
+    supplies.push(
+      await ipnMaxSupplies(plan.targets, `${prefix}-${i}`, SECONDS, expected.get(plan.rateKey)!),
+    );
+  const baselines = [await measureBaseline(baseline, sample)];
+  const runs: BracketedIpn[] = [];
+  for (const [i, plan] of plans.entries()) {
+    const { stats, cpuPerRequest } = await ipnMax(plan.label, plan.targets, supplies[i]!, SECONDS);
+    expected.set(plan.rateKey, stats.requestsPerSecond);
+    const after = await measureBaseline(baseline, sample);
+    const before = baselines.at(-1)!;
+    baselines.push(after);
+    const baselinePerSecond = round(
+      (before.stats.requestsPerSecond + after.stats.requestsPerSecond) / 2,
+      0,
+    );
+    const vsBaseline = bracketedRatio(
+      stats.requestsPerSecond,
+      before.stats.requestsPerSecond,
+      after.stats.requestsPerSecond,
+    );
+    log(`  ${plan.label} vs the baseline around it: ${vsBaseline}×`);
+    runs.push({ stats, cpu: cpuPerRequest, baselinePerSecond, vsBaseline });
+  }
+  return { baselines, runs };
+}
+
+/** The signer's paced and session runs on one store (its full-speed IPNs are measured in `measureIpnRuns`). */
 async function measureSigner(
   kind: StoreKind,
   signer: TargetProcess,
   sandbox: TargetProcess,
   prefix: string,
+  ipn: BracketedIpn,
 ): Promise<SignerRound> {
-  const { stats: ipn, cpuPerRequest: ipnCpu } = await ipnMax(
-    `${kind} IPN`,
-    [signer],
-    `${prefix}-i`,
-    SECONDS,
-    expected.get(signer.name)!,
-  );
-  expected.set(signer.name, ipn.requestsPerSecond);
   const ipnAt500 = await ipnPaced(
     `${kind} IPN at ${FIXED_RATE}/s`,
     signer,
     `${prefix}-p`,
     SECONDS,
-    ipn.requestsPerSecond,
+    ipn.stats.requestsPerSecond,
   );
   const sessionKey = `${signer.name}/sessions`;
   const sessions = await sessionsMax(
@@ -151,7 +209,7 @@ async function measureSigner(
     SECONDS,
     Math.ceil((CONNECTIONS * 1000 * (SECONDS + 1)) / GATEWAY_LATENCY_MS),
   ).finally(() => setSandboxFaults(sandbox, ''));
-  return { ipn, ipnCpu, ipnAt500, sessions, sessionsWithSlowGateway: slow.stats };
+  return { ipn, ipnAt500, sessions, sessionsWithSlowGateway: slow.stats };
 }
 
 /** First use of a signer: its JIT warmed on both paths, and the rates that size the first round's seeds. */
@@ -181,14 +239,12 @@ function summarise(
   rounds: readonly Round[],
   rss: { signerSqlite: number | null; signerPostgres: number | null },
 ) {
-  const ratio = (signer: LoadStats, r: Round) =>
-    round(signer.requestsPerSecond / r.baseline.stats.requestsPerSecond, 3);
   const store = (kind: StoreKind) => ({
-    ipnPerSecond: spreadOf(rounds, r => r[kind].ipn.requestsPerSecond),
-    ipnVsBaseline: spreadOf(rounds, r => ratio(r[kind].ipn, r)),
-    ipnMainThreadUs: spreadOf(rounds, r => r[kind].ipnCpu?.mainThreadUs ?? null),
-    ipnProcessUs: spreadOf(rounds, r => r[kind].ipnCpu?.processUs ?? null),
-    ipnP99AtFullSpeedMs: spreadOf(rounds, r => r[kind].ipn.latencyMs.p99),
+    ipnPerSecond: spreadOf(rounds, r => r[kind].ipn.stats.requestsPerSecond),
+    ipnVsBaseline: spreadOf(rounds, r => r[kind].ipn.vsBaseline),
+    ipnMainThreadUs: spreadOf(rounds, r => r[kind].ipn.cpu?.mainThreadUs ?? null),
+    ipnProcessUs: spreadOf(rounds, r => r[kind].ipn.cpu?.processUs ?? null),
+    ipnP99AtFullSpeedMs: spreadOf(rounds, r => r[kind].ipn.stats.latencyMs.p99),
     at500: {
       achievedPerSecond: spreadOf(rounds, r => r[kind].ipnAt500.requestsPerSecond),
       p50Ms: spreadOf(rounds, r => r[kind].ipnAt500.latencyMs.p50),
@@ -211,17 +267,16 @@ function summarise(
   const sqlite = store('sqlite');
   const postgres = store('postgres');
   const processes = Object.fromEntries(
-    PROCESS_COUNTS.map(n => [
-      n,
-      {
-        ipnPerSecond: spreadOf(rounds, r =>
-          n === 1 ? r.postgres.ipn.requestsPerSecond : r.postgresProcesses[n]!.requestsPerSecond,
-        ),
-        vsBaseline: spreadOf(rounds, r =>
-          ratio(n === 1 ? r.postgres.ipn : r.postgresProcesses[n]!, r),
-        ),
-      },
-    ]),
+    PROCESS_COUNTS.map(n => {
+      const run = (r: Round) => (n === 1 ? r.postgres.ipn : r.postgresProcesses[n]!);
+      return [
+        n,
+        {
+          ipnPerSecond: spreadOf(rounds, r => run(r).stats.requestsPerSecond),
+          vsBaseline: spreadOf(rounds, r => run(r).vsBaseline),
+        },
+      ];
+    }),
   );
   const median = (figure: Spread | null) => figure?.median ?? Number.NaN;
   const peak = Math.max(...[rss.signerSqlite, rss.signerPostgres].map(v => v ?? Number.NaN));
@@ -238,11 +293,15 @@ function summarise(
       median(postgres.at500.achievedPerSecond) >= FIXED_RATE * 0.95,
     peakRssUnder120Mb: peak < 120,
   };
+  const slices = rounds.flatMap(r => r.baselines);
+  const ofSlices = (pick: (slice: BaselineSlice) => number | null) => spreadOf(slices, pick);
   return {
+    // Every slice of every round: its spread is the drift the bracketed ratios cancel out.
     baseline: {
-      perSecond: spreadOf(rounds, r => r.baseline.stats.requestsPerSecond),
-      mainThreadUs: spreadOf(rounds, r => r.baseline.cpu?.mainThreadUs ?? null),
-      processUs: spreadOf(rounds, r => r.baseline.cpu?.processUs ?? null),
+      slices: slices.length,
+      perSecond: spread(slices.map(slice => slice.stats.requestsPerSecond)),
+      mainThreadUs: ofSlices(slice => slice.cpu?.mainThreadUs ?? null),
+      processUs: ofSlices(slice => slice.cpu?.processUs ?? null),
     },
     sqlite,
     postgres: { ...postgres, processes },
@@ -255,14 +314,18 @@ type Summary = ReturnType<typeof summarise>;
 /** The medians as a Markdown table on stderr, ready for the README and docs/performance.md. */
 function printTable(summary: Summary, load: { start: number; end: number }): void {
   const rows: [string, Spread | null, string][] = [
-    ['baseline req/s (Express + helmet)', summary.baseline.perSecond, ''],
+    [
+      `baseline req/s (Express + helmet), ${summary.baseline.slices} slices`,
+      summary.baseline.perSecond,
+      '',
+    ],
     ['baseline main-thread CPU per request', summary.baseline.mainThreadUs, ' µs'],
   ];
   for (const kind of ['sqlite', 'postgres'] as const) {
     const s = summary[kind];
     rows.push(
       [`${kind} IPN/s`, s.ipnPerSecond, ''],
-      [`${kind} IPN vs baseline`, s.ipnVsBaseline, '×'],
+      [`${kind} IPN vs the baseline around it`, s.ipnVsBaseline, '×'],
       [`${kind} main-thread CPU per IPN`, s.ipnMainThreadUs, ' µs'],
       [`${kind} IPN p99 at a paced ${FIXED_RATE}/s`, s.at500.p99Ms, ' ms'],
       [`${kind} sessions/s`, s.sessions.perSecond, ''],
@@ -272,7 +335,10 @@ function printTable(summary: Summary, load: { start: number; end: number }): voi
   }
   for (const n of PROCESS_COUNTS) {
     const p = summary.postgres.processes[n]!;
-    rows.push([`postgres IPN/s, ${n} signer process(es)`, p.ipnPerSecond, '']);
+    rows.push(
+      [`postgres IPN/s, ${n} signer process(es)`, p.ipnPerSecond, ''],
+      [`postgres IPN, ${n} signer process(es), vs the baseline around it`, p.vsBaseline, '×'],
+    );
   }
   log(`median (min–max) of ${ROUNDS} rounds, load average ${load.start} → ${load.end}`);
   log('| figure | median (min–max) |');
@@ -336,32 +402,59 @@ async function main(): Promise<void> {
     });
     await warmUp(sqlite, sandbox, `w-${tag}-s`);
     for (const [i, signer] of postgres.entries()) await warmUp(signer, sandbox, `w-${tag}-p${i}`);
+    // Several processes share one database: n times one process's rate is an upper bound to seed for.
+    for (const n of PROCESS_COUNTS.filter(count => count > 1))
+      expected.set(`postgres x${n}`, expected.get(postgres[0]!.name)! * n);
 
     const rounds: Round[] = [];
     for (let r = 1; r <= ROUNDS; r++) {
       log(`round ${r} of ${ROUNDS}`);
       const prefix = `r${r}-${tag}`;
-      const baselineRound = await measureBaseline(baseline, sample);
-      const sqliteRound = await measureSigner('sqlite', sqlite, sandbox, `${prefix}-s`);
-      const postgresRound = await measureSigner('postgres', postgres[0]!, sandbox, `${prefix}-p`);
-      const postgresProcesses: Record<number, LoadStats> = {};
-      for (const n of PROCESS_COUNTS.filter(count => count > 1)) {
-        const key = `postgres x${n}`;
-        const { stats } = await ipnMax(
-          `postgres IPN, ${n} processes`,
-          postgres.slice(0, n),
-          `${prefix}-x${n}`,
-          SECONDS,
-          expected.get(key) ?? postgresRound.ipn.requestsPerSecond * n,
-        );
-        expected.set(key, stats.requestsPerSecond);
-        postgresProcesses[n] = stats;
-      }
+      // Three blocks, each its full-speed IPN runs bracketed by baseline slices: SQLite, then PostgreSQL
+      // with one process, each followed by its paced and session runs (so that a store's paced run follows
+      // its own load, not the other store's or four processes'), then PostgreSQL with 2 and 4 processes.
+      const sqliteIpn = await measureIpnRuns(
+        [{ label: 'sqlite IPN', targets: [sqlite], rateKey: sqlite.name }],
+        baseline,
+        sample,
+        `${prefix}-si`,
+      );
+      const sqliteRound = await measureSigner(
+        'sqlite',
+        sqlite,
+        sandbox,
+        `${prefix}-s`,
+        sqliteIpn.runs[0]!,
+      );
+      const postgresIpn = await measureIpnRuns(
+        [{ label: 'postgres IPN', targets: [postgres[0]!], rateKey: postgres[0]!.name }],
+        baseline,
+        sample,
+        `${prefix}-pi`,
+      );
+      const postgresRound = await measureSigner(
+        'postgres',
+        postgres[0]!,
+        sandbox,
+        `${prefix}-p`,
+        postgresIpn.runs[0]!,
+      );
+      const scaling = PROCESS_COUNTS.filter(n => n > 1);
+      const scalingIpn = await measureIpnRuns(
+        scaling.map(n => ({
+          label: `postgres IPN, ${n} processes`,
+          targets: postgres.slice(0, n),
+          rateKey: `postgres x${n}`,
+        })),
+        baseline,
+        sample,
+        `${prefix}-xi`,
+      );
       rounds.push({
-        baseline: baselineRound,
+        baselines: [...sqliteIpn.baselines, ...postgresIpn.baselines, ...scalingIpn.baselines],
         sqlite: sqliteRound,
         postgres: postgresRound,
-        postgresProcesses,
+        postgresProcesses: Object.fromEntries(scaling.map((n, i) => [n, scalingIpn.runs[i]!])),
       });
     }
 

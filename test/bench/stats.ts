@@ -1,7 +1,8 @@
 /**
- * Medians and spreads of repeated measurements. One run of a measurement on a shared 2-core machine moves
- * by ±10 % or more; the bench repeats each one (interleaved with the baseline) and judges its bars on the
- * median, quoting the spread beside it so nobody quotes the best run.
+ * Medians, spreads and bracketed ratios of repeated measurements. One run of a measurement on a shared
+ * 2-core machine moves by ±10 % or more; the bench repeats each one, takes each ratio against the baseline
+ * measured around it, and judges its bars on the median, quoting the spread beside it so nobody quotes the
+ * best run.
  */
 
 /** A figure measured once per round. */
@@ -30,6 +31,21 @@ export function spreadOf<R>(
 ): Spread | null {
   const values = rounds.map(pick).filter((value): value is number => value !== null);
   return values.length === 0 ? null : spread(values);
+}
+
+/**
+ * A rate over the mean of the baseline measured just before and just after it. Drift of the machine that is
+ * roughly linear over the bracket cancels out, where one baseline taken minutes earlier carries all of it.
+ */
+export function bracketedRatio(
+  rate: number,
+  baselineBefore: number,
+  baselineAfter: number,
+): number {
+  const baseline = (baselineBefore + baselineAfter) / 2;
+  if (!(baseline > 0))
+    throw new Error(`bracketedRatio: no baseline (${baselineBefore}, ${baselineAfter})`);
+  return round(rate / baseline, 3);
 }
 
 export function round(value: number, digits: number): number {
