@@ -48,6 +48,8 @@ export function runAutocannon(options: AutocannonOptions): Promise<LoadStats> {
   let lastAt = 0;
   const verify = options.verifyBody;
   return new Promise((resolve, reject) => {
+    // Set first: autocannon reports a bad option synchronously, from inside the call below, which clears it.
+    const timer = setTimeout(() => instance.stop(), options.durationSeconds * 1000);
     const instance = autocannon(
       {
         url: options.url,
@@ -104,7 +106,6 @@ export function runAutocannon(options: AutocannonOptions): Promise<LoadStats> {
       },
     );
     instance.on('response', () => (lastAt = performance.now()));
-    const timer = setTimeout(() => instance.stop(), options.durationSeconds * 1000);
   });
 }
 

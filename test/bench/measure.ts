@@ -5,7 +5,7 @@
  */
 
 import { performance } from 'node:perf_hooks';
-import type { TargetProcess } from './child.js';
+import type { CpuTime, TargetProcess } from './child.js';
 import { BodySupply, signedIpnBody } from './ipn.js';
 import { runAutocannon, runPaced, type LoadStats, type PacedStats } from './load.js';
 import { BENCH_SALT, MERCHANT_ORIGIN, type SeededSession } from './messages.js';
@@ -42,29 +42,38 @@ export interface CpuPerRequest {
   processUs: number;
 }
 
-/** CPU each of `targets` used while `run` ran, per answered request; null where /proc cannot be read. */
+/** CPU each of `targets` used while `run` ran, in µs; null where /proc cannot be read. */
 export async function measuringCpu<S extends LoadStats>(
   targets: readonly TargetProcess[],
   run: () => Promise<S>,
-): Promise<{ stats: S; cpu: (CpuPerRequest | null)[] }> {
+): Promise<{ stats: S; used: (CpuTime | null)[] }> {
   const before = targets.map(target => target.cpu());
   const stats = await run();
-  const cpu = targets.map((target, i) => {
+  const used = targets.map((target, i) => {
     const start = before[i];
     const end = target.cpu();
-    if (!start || !end || stats.requests === 0) return null;
+    if (!start || !end) return null;
     return {
-      mainThreadUs: Math.round((end.mainThreadUs - start.mainThreadUs) / stats.requests),
-      processUs: Math.round((end.processUs - start.processUs) / stats.requests),
+      mainThreadUs: end.mainThreadUs - start.mainThreadUs,
+      processUs: end.processUs - start.processUs,
     };
   });
-  return { stats, cpu };
+  return { stats, used };
 }
 
-/** Adds up CPU per request over several processes (each served a share of the same requests). */
-function totalCpu(cpu: readonly (CpuPerRequest | null)[]): CpuPerRequest | null {
-  if (cpu.some(value => value === null)) return null;
-  return cpu.reduce<CpuPerRequest>(
+/** `used` CPU per answered request, rounded to the µs; null without a figure or a request. */
+export function perRequest(used: CpuTime | null, requests: number): CpuPerRequest | null {
+  if (!used || requests === 0) return null;
+  return {
+    mainThreadUs: Math.round(used.mainThreadUs / requests),
+    processUs: Math.round(used.processUs / requests),
+  };
+}
+
+/** Adds up CPU used by several processes, or over several runs; null if any figure is missing. */
+export function totalCpu(used: readonly (CpuTime | null)[]): CpuTime | null {
+  if (used.some(value => value === null)) return null;
+  return used.reduce<CpuTime>(
     (sum, value) => ({
       mainThreadUs: sum.mainThreadUs + value!.mainThreadUs,
       processUs: sum.processUs + value!.processUs,
@@ -149,7 +158,7 @@ export function ipnRun(
   });
 }
 
-/** The IPN bodies for one `ipnMax` run over `targets` (all seeded through the first), one supply each. */
+/** The IPN bodies for one full-speed run over `targets`, one supply each, seeded through its own target. */
 export function ipnMaxSupplies(
   targets: readonly TargetProcess[],
   prefix: string,
@@ -157,50 +166,57 @@ export function ipnMaxSupplies(
   expectedRate: number,
 ): Promise<BodySupply[]> {
   const share = Math.ceil(seedCount(expectedRate, seconds) / targets.length);
-  return Promise.all(targets.map((_, i) => ipnSupply(targets[0]!, `${prefix}-${i}`, share)));
+  return Promise.all(targets.map((target, i) => ipnSupply(target, `${prefix}-${i}`, share)));
 }
 
 /**
- * IPNs at full speed from `supplies` (see `ipnMaxSupplies`), the connections split evenly over `targets`
- * (signer processes on one database). Latency percentiles of several processes are the worst process's.
+ * One slice of IPNs at full speed from `supplies` (see `ipnMaxSupplies`), the connections split evenly over
+ * `targets` (signer processes on one database), and the CPU they used together. The caller checks and logs
+ * the slices of a measurement together (see `inSequence`).
  */
-export async function ipnMax(
-  label: string,
+export async function ipnSlice(
   targets: readonly TargetProcess[],
   supplies: readonly BodySupply[],
   seconds: number,
-): Promise<{ stats: LoadStats; cpuPerRequest: CpuPerRequest | null }> {
+): Promise<{ stats: LoadStats; used: CpuTime | null }> {
   const per = Math.max(1, Math.round(CONNECTIONS / targets.length));
-  const { stats, cpu } = await measuringCpu(targets, async () =>
-    combine(await Promise.all(targets.map((t, i) => ipnRun(t, supplies[i]!, seconds, per)))),
+  const { stats, used } = await measuringCpu(targets, async () =>
+    alongside(await Promise.all(targets.map((t, i) => ipnRun(t, supplies[i]!, seconds, per)))),
   );
-  check(label, stats, { verified: true });
-  const cpuPerRequest = totalCpu(cpu);
-  log(
-    `  ${label}: ${stats.requestsPerSecond} IPN/s, p99 ${stats.latencyMs.p99} ms` +
-      (cpuPerRequest ? `, main thread ${cpuPerRequest.mainThreadUs} µs/IPN` : ''),
-  );
-  return { stats, cpuPerRequest };
+  return { stats, used: totalCpu(used) };
 }
 
-/** Parallel runs as one: requests add up over the longest run; the worst percentiles stand. */
-function combine(runs: readonly LoadStats[]): LoadStats {
-  if (runs.length === 1) return runs[0]!;
+/** Requests and failures summed over `runs`; latency percentiles are the worst run's. */
+function summed(runs: readonly LoadStats[], durationSeconds: number): LoadStats {
   const requests = runs.reduce((sum, run) => sum + run.requests, 0);
-  const durationSeconds = Math.max(...runs.map(run => run.durationSeconds));
   const worst = (key: keyof LoadStats['latencyMs']) =>
     Math.max(...runs.map(run => run.latencyMs[key]));
   const sum = (key: 'non2xx' | 'mismatches' | 'errors') =>
     runs.reduce((total, run) => total + run[key], 0);
   return {
     requests,
-    durationSeconds,
+    durationSeconds: Math.round(durationSeconds * 100) / 100,
     requestsPerSecond: Math.round(requests / durationSeconds),
     latencyMs: { p50: worst('p50'), p90: worst('p90'), p99: worst('p99'), max: worst('max') },
     non2xx: sum('non2xx'),
     mismatches: sum('mismatches'),
     errors: sum('errors'),
   };
+}
+
+/** Parallel runs as one: requests add up over the longest run. */
+function alongside(runs: readonly LoadStats[]): LoadStats {
+  if (runs.length === 1) return runs[0]!;
+  return summed(runs, Math.max(...runs.map(run => run.durationSeconds)));
+}
+
+/** Runs one after another as one: requests and durations add up. */
+export function inSequence(runs: readonly LoadStats[]): LoadStats {
+  if (runs.length === 1) return runs[0]!;
+  return summed(
+    runs,
+    runs.reduce((sum, run) => sum + run.durationSeconds, 0),
+  );
 }
 
 /** IPNs at an even FIXED_RATE (open loop); latency counts from each request's scheduled time. */
@@ -250,7 +266,7 @@ export async function sessionsMax(
   count: number,
 ): Promise<SessionCost> {
   const supply = await orderSupply(signer, prefix, count);
-  const { stats, cpu } = await measuringCpu([signer, sandbox], () =>
+  const { stats, used } = await measuringCpu([signer, sandbox], () =>
     runAutocannon({
       url: signer.url,
       path: '/sessions',
@@ -262,7 +278,7 @@ export async function sessionsMax(
     }),
   );
   check(label, stats, { verified: false });
-  const [signerCpu, sandboxCpu] = cpu;
+  const [signerCpu, sandboxCpu] = used.map(value => perRequest(value, stats.requests));
   log(
     `  ${label}: ${stats.requestsPerSecond} sessions/s, p99 ${stats.latencyMs.p99} ms` +
       (signerCpu && sandboxCpu

@@ -4,14 +4,14 @@
  * with 1, 2 and 4 signer processes on one database, where a session's CPU goes, and peak RSS.
  *
  * Every measurement runs BENCH_ROUNDS times (default 3). Each round has three blocks: SQLite, PostgreSQL,
- * and PostgreSQL with 2 and 4 processes. A block runs its full-speed IPN measurements back to back with a
- * baseline slice before, between and after them (baseline, SQLite, baseline; baseline, PostgreSQL,
- * baseline; baseline, 2 processes, baseline, 4 processes, baseline); the first two then run their store's
- * paced and session measurements. Each ratio is the signer's rate over the mean of the two baseline slices
- * around it: a shared VM drifts by ±30 % within minutes, and drift that is roughly linear over the ten
- * seconds of a bracket cancels out. The report gives the median and the spread of each figure, and the bars
- * are judged on medians. Loopback only, bounded in time; one JSON object on stdout, progress and a summary
- * table on stderr.
+ * and PostgreSQL with 2 and 4 processes. A block runs its full-speed IPN measurements in 1 s slices that
+ * alternate with baseline slices (baseline, signer, baseline, signer, …, baseline), and takes each ratio
+ * against the baseline slices around the signer's: a shared VM's speed moves by ±30 % within seconds, and
+ * alternating short slices cancel that out where one baseline a minute earlier carried all of it. SQLite's
+ * and PostgreSQL's blocks then run their store's paced and session measurements, so that a store's paced run
+ * follows its own load. The report gives the median and the spread of each figure, and the bars are judged
+ * on medians. Loopback only, bounded in time; one JSON object on stdout, progress and a summary table on
+ * stderr.
  *
  * Environment: BENCH_SECONDS (each measurement, default 5), BENCH_ROUNDS (default 3), BENCH_NODE_FLAGS
  * (extra node flags for the targets, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), TEST_DATABASE_URL (a
@@ -26,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { bundleTargets } from './build.js';
 import { spawnTarget, type TargetProcess } from './child.js';
-import { signedIpnBody } from './ipn.js';
+import { signedIpnBody, type BodySupply } from './ipn.js';
 import { runAutocannon, type LoadStats, type PacedStats } from './load.js';
 import {
   CONNECTIONS,
@@ -34,17 +34,20 @@ import {
   IPN_HEADERS,
   check,
   ipnApplied,
-  ipnMax,
+  inSequence,
   ipnMaxSupplies,
+  ipnSlice,
   ipnPaced,
   ipnRun,
   ipnSupply,
   log,
   measuringCpu,
+  perRequest,
   problems,
   seedCount,
   sessionsMax,
   setSandboxFaults,
+  totalCpu,
   type CpuPerRequest,
   type SessionCost,
 } from './measure.js';
@@ -53,6 +56,12 @@ import { bracketedRatio, formatSpread, round, spread, spreadOf, type Spread } fr
 
 const SECONDS = positive('BENCH_SECONDS', 5);
 const ROUNDS = positive('BENCH_ROUNDS', 3);
+/**
+ * Full-speed IPN measurements alternate with the baseline in slices this long: the VM's speed moves within
+ * seconds, and slices this short average that out (autocannon's own resolution is 1 s).
+ */
+const SLICE_SECONDS = 1;
+const SLICES = Math.max(1, Math.round(SECONDS / SLICE_SECONDS));
 const WARMUP_SECONDS = 1;
 const GATEWAY_LATENCY_MS = 300;
 /** Signer processes sharing one PostgreSQL database in the scaling measurement. */
@@ -61,20 +70,22 @@ const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5
 
 type StoreKind = 'sqlite' | 'postgres';
 
-/** One slice of the bare endpoint at full speed. */
+/** One slice of the bare endpoint at full speed, and the CPU it used. */
 interface BaselineSlice {
   stats: LoadStats;
   cpu: CpuPerRequest | null;
 }
 
-/** IPNs at full speed, and the baseline measured just before and just after them. */
+/** IPNs at full speed in slices, each between two baseline slices. */
 interface BracketedIpn {
+  /** All slices together. */
   stats: LoadStats;
   cpu: CpuPerRequest | null;
-  /** The mean req/s of the baseline slices just before and just after this run. */
-  baselinePerSecond: number;
-  /** `stats.requestsPerSecond` over `baselinePerSecond`. */
+  /** The signer's answers over those the baseline would have given in the same time (`bracketedRatio`). */
   vsBaseline: number;
+  /** Each slice's IPNs per second, and the req/s of the baseline slices around them (one more). */
+  sliceRates: number[];
+  baselineRates: number[];
 }
 
 /** The signer's figures on one store in one round. */
@@ -86,7 +97,7 @@ interface SignerRound {
 }
 
 interface Round {
-  /** The baseline slices in the order run: before the first full-speed IPN run, then after each. */
+  /** Every baseline slice of the round, in the order run. */
   baselines: BaselineSlice[];
   sqlite: SignerRound;
   postgres: SignerRound;
@@ -113,23 +124,22 @@ function assertLoopback(url: string): void {
 const expected = new Map<string, number>();
 
 async function measureBaseline(baseline: TargetProcess, sample: string): Promise<BaselineSlice> {
-  const { stats, cpu } = await measuringCpu([baseline], () =>
+  const { stats, used } = await measuringCpu([baseline], () =>
     runAutocannon({
       url: baseline.url,
       path: '/ipn',
       headers: IPN_HEADERS,
       connections: CONNECTIONS,
-      durationSeconds: SECONDS,
+      durationSeconds: SLICE_SECONDS,
       body: () => sample,
       verifyBody: ipnApplied,
     }),
   );
   check('baseline', stats, { verified: true });
-  log(`  baseline: ${stats.requestsPerSecond} req/s, p99 ${stats.latencyMs.p99} ms`);
-  return { stats, cpu: cpu[0] ?? null };
+  return { stats, cpu: perRequest(used[0] ?? null, stats.requests) };
 }
 
-/** One full-speed IPN run to measure between two baseline slices, its bodies seeded beforehand. */
+/** One full-speed IPN measurement, its bodies seeded beforehand. */
 interface IpnRunPlan {
   label: string;
   targets: TargetProcess[];
@@ -138,8 +148,9 @@ interface IpnRunPlan {
 }
 
 /**
- * Full-speed IPN runs back to back, with a baseline slice before, between and after them. Everything is
- * seeded first so that nothing but the measured load runs inside a bracket.
+ * Full-speed IPN measurements one after another, each in SECONDS / SLICE_SECONDS slices that alternate with
+ * baseline slices: baseline, signer, baseline, signer, …, baseline. Everything is seeded and warmed first
+ * so that nothing but the measured load runs among the slices.
  */
 async function measureIpnRuns(
   plans: readonly IpnRunPlan[],
@@ -147,30 +158,58 @@ async function measureIpnRuns(
   sample: string,
   prefix: string,
 ): Promise<{ baselines: BaselineSlice[]; runs: BracketedIpn[] }> {
-  const supplies = [];
-  for (const [i, plan] of plans.entries())
-    supplies.push(
-      await ipnMaxSupplies(plan.targets, `${prefix}-${i}`, SECONDS, expected.get(plan.rateKey)!),
+  const supplies: BodySupply[][] = [];
+  for (const [i, plan] of plans.entries()) {
+    const seconds = SECONDS + SLICE_SECONDS;
+    let supply = await ipnMaxSupplies(
+      plan.targets,
+      `${prefix}-${i}`,
+      seconds,
+      expected.get(plan.rateKey)!,
     );
+    // One unmeasured slice first: the first slice after seeding (or after the block before) ran 15–25 %
+    // slower than the next, for the baseline as much as for the signers. If the rate it shows would
+    // exhaust the bodies (the warm-up's rate, from a cold JIT, is low), seed for that rate and warm again.
+    const warm = await ipnSlice(plan.targets, supply, SLICE_SECONDS);
+    const needed = warm.stats.requestsPerSecond * SECONDS * 1.5;
+    if (supply.reduce((sum, each) => sum + each.remaining, 0) < needed) {
+      supply = await ipnMaxSupplies(
+        plan.targets,
+        `${prefix}-${i}b`,
+        seconds,
+        warm.stats.requestsPerSecond,
+      );
+      await ipnSlice(plan.targets, supply, SLICE_SECONDS);
+    }
+    supplies.push(supply);
+  }
+  await measureBaseline(baseline, sample);
   const baselines = [await measureBaseline(baseline, sample)];
   const runs: BracketedIpn[] = [];
   for (const [i, plan] of plans.entries()) {
-    const { stats, cpuPerRequest } = await ipnMax(plan.label, plan.targets, supplies[i]!, SECONDS);
+    const around = [baselines.at(-1)!];
+    const slices = [];
+    for (let k = 0; k < SLICES; k++) {
+      slices.push(await ipnSlice(plan.targets, supplies[i]!, SLICE_SECONDS));
+      around.push(await measureBaseline(baseline, sample));
+    }
+    baselines.push(...around.slice(1));
+    const stats = inSequence(slices.map(slice => slice.stats));
+    check(plan.label, stats, { verified: true });
     expected.set(plan.rateKey, stats.requestsPerSecond);
-    const after = await measureBaseline(baseline, sample);
-    const before = baselines.at(-1)!;
-    baselines.push(after);
-    const baselinePerSecond = round(
-      (before.stats.requestsPerSecond + after.stats.requestsPerSecond) / 2,
-      0,
-    );
+    const cpu = perRequest(totalCpu(slices.map(slice => slice.used)), stats.requests);
+    const baselineRates = around.map(slice => slice.stats.requestsPerSecond);
+    const sliceRates = slices.map(slice => slice.stats.requestsPerSecond);
     const vsBaseline = bracketedRatio(
-      stats.requestsPerSecond,
-      before.stats.requestsPerSecond,
-      after.stats.requestsPerSecond,
+      slices.map(slice => slice.stats),
+      baselineRates,
     );
-    log(`  ${plan.label} vs the baseline around it: ${vsBaseline}×`);
-    runs.push({ stats, cpu: cpuPerRequest, baselinePerSecond, vsBaseline });
+    log(
+      `  ${plan.label}: ${stats.requestsPerSecond} IPN/s in ${SLICES} slices (${sliceRates.join(', ')}), ` +
+        `p99 ${stats.latencyMs.p99} ms${cpu ? `, main thread ${cpu.mainThreadUs} µs/IPN` : ''}; ` +
+        `baseline around them ${baselineRates.join(', ')} req/s: ${vsBaseline}×`,
+    );
+    runs.push({ stats, cpu, vsBaseline, sliceRates, baselineRates });
   }
   return { baselines, runs };
 }
@@ -296,7 +335,7 @@ function summarise(
   const slices = rounds.flatMap(r => r.baselines);
   const ofSlices = (pick: (slice: BaselineSlice) => number | null) => spreadOf(slices, pick);
   return {
-    // Every slice of every round: its spread is the drift the bracketed ratios cancel out.
+    // Every slice of every round: its spread is the drift that alternating slices cancel out.
     baseline: {
       slices: slices.length,
       perSecond: spread(slices.map(slice => slice.stats.requestsPerSecond)),
@@ -410,7 +449,7 @@ async function main(): Promise<void> {
     for (let r = 1; r <= ROUNDS; r++) {
       log(`round ${r} of ${ROUNDS}`);
       const prefix = `r${r}-${tag}`;
-      // Three blocks, each its full-speed IPN runs bracketed by baseline slices: SQLite, then PostgreSQL
+      // Three blocks, each its full-speed IPN runs alternating with baseline slices: SQLite, then PostgreSQL
       // with one process, each followed by its paced and session runs (so that a store's paced run follows
       // its own load, not the other store's or four processes'), then PostgreSQL with 2 and 4 processes.
       const sqliteIpn = await measureIpnRuns(

@@ -3,15 +3,26 @@ import { describe, it } from 'node:test';
 import { bracketedRatio, spread } from './stats.js';
 
 describe('bench statistics', () => {
-  it('takes a ratio against the mean of the baselines just before and after', () => {
+  it('takes a slice against the mean of the baselines just before and after it', () => {
     // A baseline drifting from 6 000 to 4 000 req/s: against the one before, 3 500 IPN/s would read 0.583×.
-    assert.equal(bracketedRatio(3500, 6000, 4000), 0.7);
-    assert.equal(bracketedRatio(1234, 5000, 5000), 0.247);
+    assert.equal(bracketedRatio([{ requests: 3500, durationSeconds: 1 }], [6000, 4000]), 0.7);
   });
 
-  it('refuses a bracket without a baseline', () => {
-    assert.throws(() => bracketedRatio(100, 0, 0), /no baseline/);
-    assert.throws(() => bracketedRatio(100, Number.NaN, 10), /no baseline/);
+  it('weighs each slice by its duration against its own bracket', () => {
+    // 1 s against a 5 000 req/s bracket, then 2 s against a 3 000 req/s one: 5 000 + 6 000 expected.
+    const slices = [
+      { requests: 2500, durationSeconds: 1 },
+      { requests: 3000, durationSeconds: 2 },
+    ];
+    assert.equal(bracketedRatio(slices, [6000, 4000, 2000]), 0.5);
+  });
+
+  it('refuses slices without a baseline on each side', () => {
+    const one = [{ requests: 100, durationSeconds: 1 }];
+    assert.throws(() => bracketedRatio(one, [5000]), /1 slices need 2 baselines/);
+    assert.throws(() => bracketedRatio([], [5000]), /0 slices need 1 baselines/);
+    assert.throws(() => bracketedRatio(one, [0, 0]), /no baseline/);
+    assert.throws(() => bracketedRatio(one, [Number.NaN, 10]), /no baseline/);
   });
 
   it('gives the median of an odd and of an even count, and keeps the runs in order', () => {

@@ -33,19 +33,33 @@ export function spreadOf<R>(
   return values.length === 0 ? null : spread(values);
 }
 
+/** A slice of a measurement: answers over a duration. */
+export interface Slice {
+  requests: number;
+  durationSeconds: number;
+}
+
 /**
- * A rate over the mean of the baseline measured just before and just after it. Drift of the machine that is
- * roughly linear over the bracket cancels out, where one baseline taken minutes earlier carries all of it.
+ * A signer's slices against the baseline slices around them (`baselineRates`: one before the first slice,
+ * then one after each): its answers over those the baseline would have given in the same time, each slice's
+ * baseline rate being the mean of the two around it. Drift of the machine that is roughly linear over a slice
+ * and its neighbours cancels out, where one baseline taken minutes earlier carries all of it; alternating
+ * short slices also averages out what changes faster than that.
  */
-export function bracketedRatio(
-  rate: number,
-  baselineBefore: number,
-  baselineAfter: number,
-): number {
-  const baseline = (baselineBefore + baselineAfter) / 2;
-  if (!(baseline > 0))
-    throw new Error(`bracketedRatio: no baseline (${baselineBefore}, ${baselineAfter})`);
-  return round(rate / baseline, 3);
+export function bracketedRatio(slices: readonly Slice[], baselineRates: readonly number[]): number {
+  if (slices.length === 0 || baselineRates.length !== slices.length + 1) {
+    throw new Error(
+      `bracketedRatio: ${slices.length} slices need ${slices.length + 1} baselines, not ${baselineRates.length}`,
+    );
+  }
+  let answered = 0;
+  let expected = 0;
+  slices.forEach((slice, i) => {
+    answered += slice.requests;
+    expected += ((baselineRates[i]! + baselineRates[i + 1]!) / 2) * slice.durationSeconds;
+  });
+  if (!(expected > 0)) throw new Error(`bracketedRatio: no baseline (${baselineRates.join(', ')})`);
+  return round(answered / expected, 3);
 }
 
 export function round(value: number, digits: number): number {
