@@ -4,7 +4,7 @@
  * with 1, 2 and 4 signer processes on one database, where a session's CPU goes, and peak RSS.
  *
  * Every measurement runs BENCH_ROUNDS times (default 3). Each round has three blocks: SQLite, PostgreSQL,
- * and PostgreSQL with 2 and 4 processes. A block runs its full-speed IPN measurements in 1 s slices that
+ * and PostgreSQL with 2 and 4 processes. A block runs its full-speed IPN measurements in 2 s slices that
  * alternate with baseline slices (baseline, signer, baseline, signer, …, baseline), and takes each ratio
  * against the baseline slices around the signer's: a shared VM's speed moves by ±30 % within seconds, and
  * alternating short slices cancel that out where one baseline a minute earlier carried all of it. SQLite's
@@ -13,7 +13,8 @@
  * on medians. Loopback only, bounded in time; one JSON object on stdout, progress and a summary table on
  * stderr.
  *
- * Environment: BENCH_SECONDS (each measurement, default 5), BENCH_ROUNDS (default 3), BENCH_NODE_FLAGS
+ * Environment: BENCH_SECONDS (each measurement, default 5), BENCH_ROUNDS (default 3), BENCH_SLICE_SECONDS
+ * (the full-speed IPN measurements' alternating slices, default 2), BENCH_NODE_FLAGS
  * (extra node flags for the targets, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), TEST_DATABASE_URL (a
  * loopback PostgreSQL, default postgres://postgres@127.0.0.1:5432/test; a fresh schema is made and dropped).
  */
@@ -58,10 +59,12 @@ const SECONDS = positive('BENCH_SECONDS', 5);
 const ROUNDS = positive('BENCH_ROUNDS', 3);
 /**
  * Full-speed IPN measurements alternate with the baseline in slices this long: the VM's speed moves within
- * seconds, and slices this short average that out (autocannon's own resolution is 1 s).
+ * seconds, and short slices average that out. Each slice also starts cold (new connections, caches the other
+ * process has used), which cost the signer more than the baseline: with 1 s slices SQLite read 0.603–0.615×
+ * where 2 s slices read 0.605–0.707× in the next run (docs/performance.md, session 10).
  */
-const SLICE_SECONDS = 1;
-const SLICES = Math.max(1, Math.round(SECONDS / SLICE_SECONDS));
+const SLICE_SECONDS = positive('BENCH_SLICE_SECONDS', 2);
+const SLICES = Math.ceil(SECONDS / SLICE_SECONDS);
 const WARMUP_SECONDS = 1;
 const GATEWAY_LATENCY_MS = 300;
 /** Signer processes sharing one PostgreSQL database in the scaling measurement. */
@@ -148,7 +151,7 @@ interface IpnRunPlan {
 }
 
 /**
- * Full-speed IPN measurements one after another, each in SECONDS / SLICE_SECONDS slices that alternate with
+ * Full-speed IPN measurements one after another, each in ⌈SECONDS / SLICE_SECONDS⌉ slices that alternate with
  * baseline slices: baseline, signer, baseline, signer, …, baseline. Everything is seeded and warmed first
  * so that nothing but the measured load runs among the slices.
  */
@@ -160,7 +163,7 @@ async function measureIpnRuns(
 ): Promise<{ baselines: BaselineSlice[]; runs: BracketedIpn[] }> {
   const supplies: BodySupply[][] = [];
   for (const [i, plan] of plans.entries()) {
-    const seconds = SECONDS + SLICE_SECONDS;
+    const seconds = (SLICES + 1) * SLICE_SECONDS;
     let supply = await ipnMaxSupplies(
       plan.targets,
       `${prefix}-${i}`,
@@ -171,7 +174,7 @@ async function measureIpnRuns(
     // slower than the next, for the baseline as much as for the signers. If the rate it shows would
     // exhaust the bodies (the warm-up's rate, from a cold JIT, is low), seed for that rate and warm again.
     const warm = await ipnSlice(plan.targets, supply, SLICE_SECONDS);
-    const needed = warm.stats.requestsPerSecond * SECONDS * 1.5;
+    const needed = warm.stats.requestsPerSecond * SLICES * SLICE_SECONDS * 1.5;
     if (supply.reduce((sum, each) => sum + each.remaining, 0) < needed) {
       supply = await ipnMaxSupplies(
         plan.targets,
