@@ -180,6 +180,11 @@ export async function ipnSlice(
   seconds: number,
 ): Promise<{ stats: LoadStats; used: CpuTime | null }> {
   const per = Math.max(1, Math.round(CONNECTIONS / targets.length));
+  // autocannon needs a body per connection; a seed sized from a wrong rate is the bench's bug, said plainly.
+  if (supplies.some(supply => supply.remaining < per))
+    throw new Error(
+      'the seeded IPN bodies ran out: the expected rate that sized the seed was too low',
+    );
   const { stats, used } = await measuringCpu(targets, async () =>
     alongside(await Promise.all(targets.map((t, i) => ipnRun(t, supplies[i]!, seconds, per)))),
   );

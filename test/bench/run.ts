@@ -170,7 +170,7 @@ async function measureIpnRuns(
       seconds,
       expected.get(plan.rateKey)!,
     );
-    // One unmeasured slice first: the first slice after seeding (or after the block before) ran 15–25 %
+    // One unmeasured slice first: the first slice after seeding (or after the block before) ran 18–31 %
     // slower than the next, for the baseline as much as for the signers. If the rate it shows would
     // exhaust the bodies (the warm-up's rate, from a cold JIT, is low), seed for that rate and warm again.
     const warm = await ipnSlice(plan.targets, supply, SLICE_SECONDS);
