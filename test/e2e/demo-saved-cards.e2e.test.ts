@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CARDS, useWalk, type Shopper } from './support/index.js';
+import { CARDS, eventually, useWalk, type Shopper } from './support/index.js';
 
 describe('demo: saved cards and fast pay', () => {
   const walk = useWalk();
@@ -42,6 +42,15 @@ describe('demo: saved cards and fast pay', () => {
       assert.equal(saved.status, 'paid');
       assert.equal(saved.orderRef, first);
       await shopper.receipt();
+      // The token comes only in the IPN, which may reach the signer after the shopper's verified result (the
+      // return's query can settle the payment first); the signer saves the card before acknowledging it.
+      const { session: paidWithNewCard } = await walk.storedSession(saved.sessionId);
+      await eventually(
+        async () =>
+          (await walk.sandboxIpns(String(paidWithNewCard.transactionId))).some(a => a.acknowledged),
+        15_000,
+        'the IPN carrying the new card acknowledged',
+      );
 
       // 2. The next order offers it; paying with it goes through the hosted page (the shopper confirms).
       const second = await newOrder(shopper, ['phin']);
