@@ -60,8 +60,8 @@ const ROUNDS = positive('BENCH_ROUNDS', 3);
 /**
  * Full-speed IPN measurements alternate with the baseline in slices this long: the VM's speed moves within
  * seconds, and short slices average that out. Each slice also starts cold (new connections, caches the other
- * process has used), which cost the signer more than the baseline: with 1 s slices SQLite read 0.603–0.615×
- * where 2 s slices read 0.605–0.707× in the next run (docs/performance.md, session 10).
+ * process has used), which seems to cost the signer more than the baseline: with 1 s slices SQLite read
+ * 0.603–0.615× where 2 s slices read 0.605–0.707× in the next run (docs/performance.md, session 10).
  */
 const SLICE_SECONDS = positive('BENCH_SLICE_SECONDS', 2);
 const SLICES = Math.ceil(SECONDS / SLICE_SECONDS);
