@@ -6,6 +6,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { CpuTime, TargetProcess } from './child.js';
+import { probeDisk, type DiskSyncStats } from './disk-probe.js';
 import { BodySupply, signedIpnBody } from './ipn.js';
 import { runAutocannon, runPaced, type LoadStats, type PacedStats } from './load.js';
 import { BENCH_SALT, MERCHANT_ORIGIN, type SeededSession } from './messages.js';
@@ -224,6 +225,17 @@ export function inSequence(runs: readonly LoadStats[]): LoadStats {
   );
 }
 
+/** A paced run, and the disk's own sync latency while it ran (see disk-probe.ts). */
+export type PacedRun = PacedStats & { diskSyncMs: DiskSyncStats };
+
+/** Where and how a paced run starts. */
+export interface PacedSetup {
+  /** A folder on the file system the stores write to: the disk probe writes there. */
+  diskDir: string;
+  /** Runs between the seeding and the run (see `flushEarlierWrites` in run.ts). */
+  flushWrites?: () => Promise<void>;
+}
+
 /** IPNs at an even FIXED_RATE (open loop); latency counts from each request's scheduled time. */
 export async function ipnPaced(
   label: string,
@@ -231,10 +243,17 @@ export async function ipnPaced(
   prefix: string,
   seconds: number,
   maxRate: number,
-): Promise<PacedStats> {
+  setup: PacedSetup,
+): Promise<PacedRun> {
   // A store slower than the fixed rate cannot use more bodies than this (the rest of the slots drop).
   const usable = Math.min(FIXED_RATE, maxRate * 1.5);
   const supply = await ipnSupply(signer, prefix, Math.ceil(usable * seconds) + MAX_OUTSTANDING);
+  if (setup.flushWrites) {
+    const started = performance.now();
+    await setup.flushWrites();
+    log(`  flushed the earlier writes to disk in ${Math.round(performance.now() - started)} ms`);
+  }
+  const probe = probeDisk(setup.diskDir);
   const paced = await runPaced({
     url: signer.url,
     path: '/ipn',
@@ -246,12 +265,14 @@ export async function ipnPaced(
     maxSockets: 50,
     maxOutstanding: MAX_OUTSTANDING,
   });
+  const diskSyncMs = await probe.stop();
   check(label, paced, { verified: true });
   log(
     `  ${label}: achieved ${paced.requestsPerSecond}/s (${paced.dropped} dropped), ` +
-      `p50 ${paced.latencyMs.p50} ms, p99 ${paced.latencyMs.p99} ms`,
+      `p50 ${paced.latencyMs.p50} ms, p99 ${paced.latencyMs.p99} ms; the disk's own 8 KB sync meanwhile ` +
+      `p50 ${diskSyncMs.p50} ms, max ${diskSyncMs.max} ms, ${diskSyncMs.over20} of ${diskSyncMs.syncs} ≥ 20 ms`,
   );
-  return paced;
+  return { ...paced, diskSyncMs };
 }
 
 /** Where a session's CPU goes: the signer's share and the sandbox's (the gateway's) share, per session. */

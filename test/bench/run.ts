@@ -14,21 +14,24 @@
  * stderr.
  *
  * Environment: BENCH_SECONDS (each measurement, default 5), BENCH_ROUNDS (default 3), BENCH_SLICE_SECONDS
- * (the full-speed IPN measurements' alternating slices, default 2), BENCH_NODE_FLAGS
+ * (the full-speed IPN measurements' alternating slices, default 2), BENCH_PACED_FLUSH (0: no flush of the
+ * earlier writes before a paced run, see `flushEarlierWrites`), BENCH_NODE_FLAGS
  * (extra node flags for the targets, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), TEST_DATABASE_URL (a
  * loopback PostgreSQL, default postgres://postgres@127.0.0.1:5432/test; a fresh schema is made and dropped).
  */
 
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { bundleTargets } from './build.js';
 import { spawnTarget, type TargetProcess } from './child.js';
 import { signedIpnBody, type BodySupply } from './ipn.js';
-import { runAutocannon, type LoadStats, type PacedStats } from './load.js';
+import { runAutocannon, type LoadStats } from './load.js';
 import {
   CONNECTIONS,
   FIXED_RATE,
@@ -50,11 +53,13 @@ import {
   setSandboxFaults,
   totalCpu,
   type CpuPerRequest,
+  type PacedRun,
   type SessionCost,
 } from './measure.js';
 import { BENCH_SALT, type TargetSpec } from './messages.js';
 import { bracketedRatio, formatSpread, round, spread, spreadOf, type Spread } from './stats.js';
 
+const execFileAsync = promisify(execFile);
 const SECONDS = positive('BENCH_SECONDS', 5);
 const ROUNDS = positive('BENCH_ROUNDS', 3);
 /**
@@ -70,6 +75,11 @@ const GATEWAY_LATENCY_MS = 300;
 /** Signer processes sharing one PostgreSQL database in the scaling measurement. */
 const PROCESS_COUNTS = [1, 2, 4] as const;
 const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/**
+ * Before each paced run, the earlier measurements' writes go to disk (see `flushEarlierWrites`);
+ * BENCH_PACED_FLUSH=0 leaves them to the kernel, to see what they do to the paced run.
+ */
+const FLUSH_BEFORE_PACED = process.env.BENCH_PACED_FLUSH !== '0';
 
 type StoreKind = 'sqlite' | 'postgres';
 
@@ -94,7 +104,7 @@ interface BracketedIpn {
 /** The signer's figures on one store in one round. */
 interface SignerRound {
   ipn: BracketedIpn;
-  ipnAt500: PacedStats;
+  ipnAt500: PacedRun;
   sessions: SessionCost;
   sessionsWithSlowGateway: LoadStats;
 }
@@ -224,6 +234,8 @@ async function measureSigner(
   sandbox: TargetProcess,
   prefix: string,
   ipn: BracketedIpn,
+  /** The bench's temp folder, on the disk the stores write to. */
+  diskDir: string,
 ): Promise<SignerRound> {
   const ipnAt500 = await ipnPaced(
     `${kind} IPN at ${FIXED_RATE}/s`,
@@ -231,6 +243,10 @@ async function measureSigner(
     `${prefix}-p`,
     SECONDS,
     ipn.stats.requestsPerSecond,
+    {
+      diskDir,
+      ...(FLUSH_BEFORE_PACED ? { flushWrites: () => flushEarlierWrites(kind) } : {}),
+    },
   );
   const sessionKey = `${signer.name}/sessions`;
   const sessions = await sessionsMax(
@@ -266,14 +282,38 @@ async function warmUp(
   expected.set(`${signer.name}/sessions`, sessions.stats.requestsPerSecond);
 }
 
-async function dropSchema(schema: string): Promise<void> {
+async function onPostgres(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: PG_URL });
   await client.connect();
   try {
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await client.query(sql);
   } finally {
     await client.end();
   }
+}
+
+function dropSchema(schema: string): Promise<void> {
+  return onPostgres(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+}
+
+let checkpointRefused = false;
+
+/**
+ * Puts what the bench wrote so far on disk before a paced run: PostgreSQL's dirty buffers (`CHECKPOINT`),
+ * then the kernel's dirty pages (`sync`). Seeding and full-speed runs write tens of MB that the kernel
+ * writes back about 30 s later, in the middle of the paced run; on one shared disk the commits' fsyncs then
+ * wait behind that writeback for 20–300 ms (docs/performance.md, session 11). Steady IPNs at 500/s do not
+ * write in such bursts: the paced run measures the store at that rate, not the bench's earlier phases.
+ */
+async function flushEarlierWrites(kind: StoreKind): Promise<void> {
+  if (kind === 'postgres' && !checkpointRefused) {
+    // CHECKPOINT needs a superuser or pg_checkpoint; without it the kernel's sync still runs.
+    await onPostgres('CHECKPOINT').catch((error: unknown) => {
+      checkpointRefused = true;
+      log(`  CHECKPOINT refused (${String(error)}); flushing with sync only`);
+    });
+  }
+  await execFileAsync('sync');
 }
 
 /** Median and spread of every figure over the rounds, and the bars judged on the medians. */
@@ -292,6 +332,7 @@ function summarise(
       p50Ms: spreadOf(rounds, r => r[kind].ipnAt500.latencyMs.p50),
       p99Ms: spreadOf(rounds, r => r[kind].ipnAt500.latencyMs.p99),
       dropped: spreadOf(rounds, r => r[kind].ipnAt500.dropped),
+      diskSyncMaxMs: spreadOf(rounds, r => r[kind].ipnAt500.diskSyncMs.max),
     },
     sessions: {
       perSecond: spreadOf(rounds, r => r[kind].sessions.stats.requestsPerSecond),
@@ -370,6 +411,7 @@ function printTable(summary: Summary, load: { start: number; end: number }): voi
       [`${kind} IPN vs the baseline around it`, s.ipnVsBaseline, '×'],
       [`${kind} main-thread CPU per IPN`, s.ipnMainThreadUs, ' µs'],
       [`${kind} IPN p99 at a paced ${FIXED_RATE}/s`, s.at500.p99Ms, ' ms'],
+      [`the disk's longest 8 KB sync during that paced run`, s.at500.diskSyncMaxMs, ' ms'],
       [`${kind} sessions/s`, s.sessions.perSecond, ''],
       [`${kind} session CPU, signer main thread`, s.sessions.signerMainThreadUs, ' µs'],
       [`${kind} session CPU, sandbox main thread`, s.sessions.sandboxMainThreadUs, ' µs'],
@@ -387,6 +429,18 @@ function printTable(summary: Summary, load: { start: number; end: number }): voi
   log('| --- | --- |');
   for (const [label, figure, unit] of rows) log(`| ${label} | ${formatSpread(figure, unit)} |`);
   log(`bars (on medians): ${JSON.stringify(summary.bars)}`);
+  // Every answer waits for its commit's sync: a p99 bar the disk's own sync exceeded says little of the signer.
+  for (const [kind, barMs] of [
+    ['sqlite', 10],
+    ['postgres', 20],
+  ] as const) {
+    const stalled = summary[kind].at500.diskSyncMaxMs?.runs.filter(ms => ms >= barMs).length ?? 0;
+    if (stalled > 0)
+      log(
+        `the disk's own 8 KB sync took ${barMs} ms or more during ${stalled} of ${ROUNDS} ${kind} paced ` +
+          `runs: those runs' p99 is the disk's as much as the signer's (see docs/performance.md)`,
+      );
+  }
 }
 
 async function main(): Promise<void> {
@@ -468,6 +522,7 @@ async function main(): Promise<void> {
         sandbox,
         `${prefix}-s`,
         sqliteIpn.runs[0]!,
+        dir,
       );
       const postgresIpn = await measureIpnRuns(
         [{ label: 'postgres IPN', targets: [postgres[0]!], rateKey: postgres[0]!.name }],
@@ -481,6 +536,7 @@ async function main(): Promise<void> {
         sandbox,
         `${prefix}-p`,
         postgresIpn.runs[0]!,
+        dir,
       );
       const scaling = PROCESS_COUNTS.filter(n => n > 1);
       const scalingIpn = await measureIpnRuns(
@@ -521,6 +577,7 @@ async function main(): Promise<void> {
       durationSeconds: round((performance.now() - started) / 1000, 1),
       rounds: ROUNDS,
       secondsPerMeasurement: SECONDS,
+      pacedRunsAfterFlush: FLUSH_BEFORE_PACED,
       // Other work on the machine skews every number: the 1-minute load average before and after.
       loadAverage1m,
       connections: CONNECTIONS,
