@@ -64,12 +64,13 @@ export function probeDisk(dir: string): { stop(): Promise<DiskSyncStats> } {
       worker.postMessage('stop');
       const took = await result;
       await worker.terminate();
-      return summarise(took);
+      return summariseSyncs(took);
     },
   };
 }
 
-function summarise(took: number[]): DiskSyncStats {
+/** Nearest-rank percentiles of the sync times, in ms. */
+export function summariseSyncs(took: readonly number[]): DiskSyncStats {
   const sorted = [...took].sort((a, b) => a - b);
   const at = (p: number) =>
     sorted.length === 0
