@@ -9,7 +9,8 @@
  * against the baseline slices around the signer's: a shared VM's speed moves by ±30 % within seconds, and
  * alternating short slices cancel that out where one baseline a minute earlier carried all of it. SQLite's
  * and PostgreSQL's blocks then run their store's paced and session measurements, so that a store's paced run
- * follows its own load. The report gives the median and the spread of each figure, and the bars are judged
+ * follows its own load; each paced run starts with the bench's earlier writes on disk and runs beside a probe
+ * of the disk's own sync latency (`flushEarlierWrites`, disk-probe.ts). The report gives the median and the spread of each figure, and the bars are judged
  * on medians. Loopback only, bounded in time; one JSON object on stdout, progress and a summary table on
  * stderr.
  *
