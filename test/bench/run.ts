@@ -10,9 +10,9 @@
  * alternating short slices cancel that out where one baseline a minute earlier carried all of it. SQLite's
  * and PostgreSQL's blocks then run their store's paced and session measurements, so that a store's paced run
  * follows its own load; each paced run starts with the bench's earlier writes on disk and runs beside a probe
- * of the disk's own sync latency (`flushEarlierWrites`, disk-probe.ts). The report gives the median and the spread of each figure, and the bars are judged
- * on medians. Loopback only, bounded in time; one JSON object on stdout, progress and a summary table on
- * stderr.
+ * of the disk's own sync latency (`flushEarlierWrites`, disk-probe.ts). The report gives the median and the
+ * spread of each figure, and the bars are judged on medians. Loopback only, bounded in time; one JSON object
+ * on stdout, progress and a summary table on stderr.
  *
  * Environment: BENCH_SECONDS (each measurement, default 5), BENCH_ROUNDS (default 3), BENCH_SLICE_SECONDS
  * (the full-speed IPN measurements' alternating slices, default 2), BENCH_PACED_FLUSH (0: no flush of the
