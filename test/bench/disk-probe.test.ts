@@ -27,4 +27,12 @@ describe('disk probe', () => {
     }
     assert.equal(existsSync(dir), false);
   });
+
+  it('fails at stop, not before, when it cannot sync', async () => {
+    const probe = probeDisk(join(tmpdir(), 'gp-probe-missing', 'nested'));
+    // Gives the worker time to fail first (it took under 40 ms unloaded); an unhandled rejection would fail this
+    // test. A slower worker only makes the check weaker here: stop still has to reject.
+    await new Promise(resolve => setTimeout(resolve, 200));
+    await assert.rejects(probe.stop(), /ENOENT/);
+  });
 });

@@ -59,6 +59,8 @@ export function probeDisk(dir: string): { stop(): Promise<DiskSyncStats> } {
     worker.once('message', resolve);
     worker.once('error', reject);
   });
+  // A failed probe fails the run at `stop`, not as an unhandled rejection in the middle of it.
+  result.catch(() => undefined);
   return {
     async stop() {
       worker.postMessage('stop');
