@@ -1,9 +1,9 @@
 /**
  * The disk's own sync latency while a paced run measures the stores' latency. Every IPN is answered only
  * after its commit is synced, so a disk that stalls a sync for 100 ms sets the paced p99 whatever the signer
- * does. On the VMs of sessions 9–11 it did, with nothing else running: an idle machine's 8 KB fdatasync
- * stalled 80–300 ms a few times a minute, and each paced round's p99 followed the largest stall in it
- * (docs/performance.md, session 11). The probe lets the report tell a slow signer from a stalling disk.
+ * does. Session 11's VM did, with nothing else running: an idle machine's 8 KB fdatasync stalled 80–300 ms
+ * a few times a minute, and each paced round's p99 followed the largest stall in it (docs/performance.md,
+ * session 11). The probe lets the report tell a slow signer from a stalling disk.
  */
 
 import { join } from 'node:path';
