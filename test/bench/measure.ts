@@ -7,6 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import type { CpuTime, TargetProcess } from './child.js';
 import { probeDisk, type DiskSyncStats } from './disk-probe.js';
+import { watchLoop, type LoopStats } from './loop-watch.js';
 import { BodySupply, signedIpnBody } from './ipn.js';
 import { runAutocannon, runPaced, type LoadStats, type PacedStats } from './load.js';
 import { BENCH_SALT, MERCHANT_ORIGIN, type SeededSession } from './messages.js';
@@ -225,8 +226,47 @@ export function inSequence(runs: readonly LoadStats[]): LoadStats {
   );
 }
 
+/** A paced run, and how long the server's and the generator's event loops stalled meanwhile. */
+export type WatchedPaced = PacedStats & { loops: { server: LoopStats; generator: LoopStats } };
+
+/**
+ * IPN bodies POSTed to `target` at an even FIXED_RATE for `seconds` (open loop, see `runPaced`), with both
+ * processes' event loops watched (loop-watch.ts).
+ */
+async function pacedIpns(
+  target: TargetProcess,
+  body: () => string | undefined,
+  seconds: number,
+): Promise<WatchedPaced> {
+  await target.call('watchLoop', {});
+  const generator = watchLoop();
+  const stats = await runPaced({
+    url: target.url,
+    path: '/ipn',
+    headers: IPN_HEADERS,
+    rate: FIXED_RATE,
+    durationSeconds: seconds,
+    body,
+    verifyBody: ipnApplied,
+    maxSockets: 50,
+    maxOutstanding: MAX_OUTSTANDING,
+  });
+  const generatorLoop = generator.stop();
+  const serverLoop = await target.call('loopStats', {});
+  return { ...stats, loops: { server: serverLoop, generator: generatorLoop } };
+}
+
+/** The loops' stalls for a paced run's log line. */
+function loopsText({ loops }: WatchedPaced): string {
+  const { server, generator } = loops;
+  return (
+    `server loop delay max ${server.delayMax} ms (GC max ${server.gcMax} ms), ` +
+    `generator loop delay max ${generator.delayMax} ms (GC max ${generator.gcMax} ms)`
+  );
+}
+
 /** A paced run, and the disk's own sync latency while it ran (see disk-probe.ts). */
-export type PacedRun = PacedStats & { diskSyncMs: DiskSyncStats };
+export type PacedRun = WatchedPaced & { diskSyncMs: DiskSyncStats };
 
 /** Where and how a paced run starts. */
 export interface PacedSetup {
@@ -254,25 +294,35 @@ export async function ipnPaced(
     log(`  flushed the earlier writes to disk in ${Math.round(performance.now() - started)} ms`);
   }
   const probe = probeDisk(setup.diskDir);
-  const paced = await runPaced({
-    url: signer.url,
-    path: '/ipn',
-    headers: IPN_HEADERS,
-    rate: FIXED_RATE,
-    durationSeconds: seconds,
-    body: () => supply.nextUnused(),
-    verifyBody: ipnApplied,
-    maxSockets: 50,
-    maxOutstanding: MAX_OUTSTANDING,
-  });
+  const paced = await pacedIpns(signer, () => supply.nextUnused(), seconds);
   const diskSyncMs = await probe.stop();
   check(label, paced, { verified: true });
   log(
     `  ${label}: achieved ${paced.requestsPerSecond}/s (${paced.dropped} dropped), ` +
       `p50 ${paced.latencyMs.p50} ms, p99 ${paced.latencyMs.p99} ms; the disk's own 8 KB sync meanwhile ` +
-      `p50 ${diskSyncMs.p50} ms, max ${diskSyncMs.max} ms, ${diskSyncMs.over20} of ${diskSyncMs.syncs} ≥ 20 ms`,
+      `p50 ${diskSyncMs.p50} ms, max ${diskSyncMs.max} ms, ${diskSyncMs.over20} of ${diskSyncMs.syncs} ≥ 20 ms; ` +
+      loopsText(paced),
   );
   return { ...paced, diskSyncMs };
+}
+
+/**
+ * The bare endpoint at the same even FIXED_RATE, with the same body and check as the signer's paced run: the
+ * p99 the machine and the generator give on their own. On a 2-vCPU VM that floor alone read 5.8–17 ms
+ * (docs/performance.md, session 12), so a store's paced p99 is read against it.
+ */
+export async function baselinePaced(
+  label: string,
+  baseline: TargetProcess,
+  sample: string,
+  seconds: number,
+): Promise<WatchedPaced> {
+  const paced = await pacedIpns(baseline, () => sample, seconds);
+  check(label, paced, { verified: true });
+  log(
+    `  ${label}: p50 ${paced.latencyMs.p50} ms, p99 ${paced.latencyMs.p99} ms; ${loopsText(paced)}`,
+  );
+  return paced;
 }
 
 /** Where a session's CPU goes: the signer's share and the sandbox's (the gateway's) share, per session. */

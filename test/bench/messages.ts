@@ -3,6 +3,8 @@
  * forks (`target.ts`): each server under test runs alone in its own process, so its peak RSS is its own.
  */
 
+import type { LoopStats } from './loop-watch.js';
+
 /** Which server a target process runs. */
 export type TargetSpec =
   | { kind: 'baseline' }
@@ -30,6 +32,9 @@ export type Command =
   | { id: number; op: 'seedIpnSessions'; prefix: string; count: number }
   | { id: number; op: 'seedOrders'; prefix: string; count: number }
   | { id: number; op: 'memory' }
+  /** Starts watching the target's event loop and GC (see loop-watch.ts); `loopStats` ends it. */
+  | { id: number; op: 'watchLoop' }
+  | { id: number; op: 'loopStats' }
   | { id: number; op: 'close' };
 
 /** The result each command answers with. */
@@ -37,6 +42,8 @@ export interface CommandResults {
   seedIpnSessions: SeededSession[];
   seedOrders: string[];
   memory: MemoryBreakdown;
+  watchLoop: null;
+  loopStats: LoopStats;
   close: null;
 }
 

@@ -10,7 +10,8 @@
  * alternating short slices cancel that out where one baseline a minute earlier carried all of it. SQLite's
  * and PostgreSQL's blocks then run their store's paced and session measurements, so that a store's paced run
  * follows its own load; each paced run starts with the bench's earlier writes on disk and runs beside a probe
- * of the disk's own sync latency (`flushEarlierWrites`, disk-probe.ts). The report gives the median and the
+ * of the disk's own sync latency (`flushEarlierWrites`, disk-probe.ts), and the bare endpoint follows at the
+ * same pace: the p99 the machine and the generator give without a store. The report gives the median and the
  * spread of each figure, and the bars are judged on medians. Loopback only, bounded in time; one JSON object
  * on stdout, progress and a summary table on stderr.
  *
@@ -44,6 +45,7 @@ import {
   ipnSlice,
   ipnPaced,
   ipnRun,
+  baselinePaced,
   ipnSupply,
   log,
   measuringCpu,
@@ -55,6 +57,7 @@ import {
   totalCpu,
   type CpuPerRequest,
   type PacedRun,
+  type WatchedPaced,
   type SessionCost,
 } from './measure.js';
 import { BENCH_SALT, type TargetSpec } from './messages.js';
@@ -106,6 +109,8 @@ interface BracketedIpn {
 interface SignerRound {
   ipn: BracketedIpn;
   ipnAt500: PacedRun;
+  /** The bare endpoint at the same pace right after `ipnAt500`: the p99 the machine gives on its own. */
+  baselineAt500: WatchedPaced;
   sessions: SessionCost;
   sessionsWithSlowGateway: LoadStats;
 }
@@ -237,6 +242,8 @@ async function measureSigner(
   ipn: BracketedIpn,
   /** The bench's temp folder, on the disk the stores write to. */
   diskDir: string,
+  /** The bare endpoint and its IPN body, for the paced control run. */
+  control: { baseline: TargetProcess; sample: string },
 ): Promise<SignerRound> {
   const ipnAt500 = await ipnPaced(
     `${kind} IPN at ${FIXED_RATE}/s`,
@@ -248,6 +255,12 @@ async function measureSigner(
       diskDir,
       ...(FLUSH_BEFORE_PACED ? { flushWrites: () => flushEarlierWrites(kind) } : {}),
     },
+  );
+  const baselineAt500 = await baselinePaced(
+    `baseline at ${FIXED_RATE}/s after ${kind}'s`,
+    control.baseline,
+    control.sample,
+    SECONDS,
   );
   const sessionKey = `${signer.name}/sessions`;
   const sessions = await sessionsMax(
@@ -268,7 +281,7 @@ async function measureSigner(
     SECONDS,
     Math.ceil((CONNECTIONS * 1000 * (SECONDS + 1)) / GATEWAY_LATENCY_MS),
   ).finally(() => setSandboxFaults(sandbox, ''));
-  return { ipn, ipnAt500, sessions, sessionsWithSlowGateway: slow.stats };
+  return { ipn, ipnAt500, baselineAt500, sessions, sessionsWithSlowGateway: slow.stats };
 }
 
 /** First use of a signer: its JIT warmed on both paths, and the rates that size the first round's seeds. */
@@ -334,6 +347,13 @@ function summarise(
       p99Ms: spreadOf(rounds, r => r[kind].ipnAt500.latencyMs.p99),
       dropped: spreadOf(rounds, r => r[kind].ipnAt500.dropped),
       diskSyncMaxMs: spreadOf(rounds, r => r[kind].ipnAt500.diskSyncMs.max),
+      signerLoopDelayMaxMs: spreadOf(rounds, r => r[kind].ipnAt500.loops.server.delayMax),
+      generatorLoopDelayMaxMs: spreadOf(rounds, r => r[kind].ipnAt500.loops.generator.delayMax),
+      baselineP99Ms: spreadOf(rounds, r => r[kind].baselineAt500.latencyMs.p99),
+      /** The store's p99 less the bare endpoint's in the same round: the store's own share of the tail. */
+      p99OverBaselineMs: spreadOf(rounds, r =>
+        round(r[kind].ipnAt500.latencyMs.p99 - r[kind].baselineAt500.latencyMs.p99, 2),
+      ),
     },
     sessions: {
       perSecond: spreadOf(rounds, r => r[kind].sessions.stats.requestsPerSecond),
@@ -413,6 +433,14 @@ function printTable(summary: Summary, load: { start: number; end: number }): voi
       [`${kind} main-thread CPU per IPN`, s.ipnMainThreadUs, ' µs'],
       [`${kind} IPN p99 at a paced ${FIXED_RATE}/s`, s.at500.p99Ms, ' ms'],
       [`the disk's longest 8 KB sync during that paced run`, s.at500.diskSyncMaxMs, ' ms'],
+      [`the signer's longest event-loop stall meanwhile`, s.at500.signerLoopDelayMaxMs, ' ms'],
+      [
+        `the load generator's longest event-loop stall meanwhile`,
+        s.at500.generatorLoopDelayMaxMs,
+        ' ms',
+      ],
+      [`the bare endpoint's p99 at the same pace, right after`, s.at500.baselineP99Ms, ' ms'],
+      [`${kind} paced p99 less the bare endpoint's`, s.at500.p99OverBaselineMs, ' ms'],
       [`${kind} sessions/s`, s.sessions.perSecond, ''],
       [`${kind} session CPU, signer main thread`, s.sessions.signerMainThreadUs, ' µs'],
       [`${kind} session CPU, sandbox main thread`, s.sessions.sandboxMainThreadUs, ' µs'],
@@ -440,6 +468,12 @@ function printTable(summary: Summary, load: { start: number; end: number }): voi
       log(
         `the disk's own 8 KB sync took ${barMs} ms or more during ${stalled} of ${ROUNDS} ${kind} paced ` +
           `runs: those runs' p99 is the disk's as much as the signer's (see docs/performance.md)`,
+      );
+    const slowFloor = summary[kind].at500.baselineP99Ms?.runs.filter(ms => ms >= barMs).length ?? 0;
+    if (slowFloor > 0)
+      log(
+        `the bare endpoint's own p99 at ${FIXED_RATE}/s reached ${barMs} ms in ${slowFloor} of ${ROUNDS} runs ` +
+          `after ${kind}'s: this machine does not meet that bar even without a store`,
       );
   }
 }
@@ -524,6 +558,7 @@ async function main(): Promise<void> {
         `${prefix}-s`,
         sqliteIpn.runs[0]!,
         dir,
+        { baseline, sample },
       );
       const postgresIpn = await measureIpnRuns(
         [{ label: 'postgres IPN', targets: [postgres[0]!], rateKey: postgres[0]!.name }],
@@ -538,6 +573,7 @@ async function main(): Promise<void> {
         `${prefix}-p`,
         postgresIpn.runs[0]!,
         dir,
+        { baseline, sample },
       );
       const scaling = PROCESS_COUNTS.filter(n => n > 1);
       const scalingIpn = await measureIpnRuns(

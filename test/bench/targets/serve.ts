@@ -5,6 +5,7 @@
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { watchLoop, type LoopWatch } from '../loop-watch.js';
 import type { Command, CommandResults, MemoryBreakdown, TargetMessage } from '../messages.js';
 
 /** A running server under test. */
@@ -65,6 +66,7 @@ export async function serve(start: () => Promise<Target>): Promise<void> {
   }
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= target.close());
+  let loop: LoopWatch | undefined;
 
   process.on('message', (command: Command) => {
     void (async () => {
@@ -77,6 +79,18 @@ export async function serve(start: () => Promise<Target>): Promise<void> {
         }
         if (command.op === 'memory') {
           send({ type: 'reply', id: command.id, result: memoryBreakdown() });
+          return;
+        }
+        if (command.op === 'watchLoop') {
+          loop?.stop();
+          loop = watchLoop();
+          send({ type: 'reply', id: command.id, result: null });
+          return;
+        }
+        if (command.op === 'loopStats') {
+          if (!loop) throw new Error('loopStats without watchLoop');
+          send({ type: 'reply', id: command.id, result: loop.stop() });
+          loop = undefined;
           return;
         }
         if (!target.handle) throw new Error(`this target does not handle ${command.op}`);
