@@ -33,6 +33,9 @@ export function signedIpnBody(session: SeededSession, salt: string, at: Date): s
   return JSON.stringify(encodeCallback(payload, salt));
 }
 
+/** The signer's (and the baseline's) answer to an accepted IPN. */
+export const ipnApplied = (body: string) => body.includes('"ipnStatus":"200"');
+
 /** A source of request bodies that hands each one out once, and counts requests beyond the supply. */
 export class BodySupply {
   private readonly bodies: readonly string[];
@@ -56,6 +59,13 @@ export class BodySupply {
     if (body !== undefined) return body;
     this.overflow += 1;
     return this.bodies[this.bodies.length - 1]!;
+  }
+
+  /** Every unused body, now counted as used (for a generator on another thread). */
+  takeRest(): string[] {
+    const rest = this.bodies.slice(this.index);
+    this.index = this.bodies.length;
+    return rest;
   }
 
   /** The next unused body, or undefined once all are used. */

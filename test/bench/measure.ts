@@ -7,9 +7,10 @@
 import { performance } from 'node:perf_hooks';
 import type { CpuTime, TargetProcess } from './child.js';
 import { probeDisk, type DiskSyncStats } from './disk-probe.js';
-import { watchLoop, type LoopStats } from './loop-watch.js';
-import { BodySupply, signedIpnBody } from './ipn.js';
-import { runAutocannon, runPaced, type LoadStats, type PacedStats } from './load.js';
+import type { LoopStats } from './loop-watch.js';
+import { BodySupply, ipnApplied, signedIpnBody } from './ipn.js';
+import { runAutocannon, type LoadStats, type PacedStats } from './load.js';
+import { runPacedApart } from './paced-thread.js';
 import { BENCH_SALT, MERCHANT_ORIGIN, type SeededSession } from './messages.js';
 
 export const CONNECTIONS = 20;
@@ -29,7 +30,6 @@ const SEED_CHUNK = 1000;
 
 export const IPN_HEADERS = { 'content-type': 'application/json' };
 const WIDGET_HEADERS = { 'content-type': 'application/json', origin: MERCHANT_ORIGIN };
-export const ipnApplied = (body: string) => body.includes('"ipnStatus":"200"');
 
 /** Runs whose answers were not all accepted (the JSON still prints; the exit code says it). */
 export const problems: string[] = [];
@@ -230,28 +230,27 @@ export function inSequence(runs: readonly LoadStats[]): LoadStats {
 export type WatchedPaced = PacedStats & { loops: { server: LoopStats; generator: LoopStats } };
 
 /**
- * IPN bodies POSTed to `target` at an even FIXED_RATE for `seconds` (open loop, see `runPaced`), with both
- * processes' event loops watched (loop-watch.ts).
+ * IPN bodies POSTed to `target` at an even FIXED_RATE for `seconds` (open loop, see `runPaced`) by a
+ * generator on its own thread (paced-thread.ts), with both event loops watched (loop-watch.ts).
  */
 async function pacedIpns(
   target: TargetProcess,
-  body: () => string | undefined,
+  bodies: { each: readonly string[] } | { repeat: string },
   seconds: number,
 ): Promise<WatchedPaced> {
   await target.call('watchLoop', {});
-  const generator = watchLoop();
-  const stats = await runPaced({
+  const { generatorLoop, ...stats } = await runPacedApart({
     url: target.url,
     path: '/ipn',
     headers: IPN_HEADERS,
     rate: FIXED_RATE,
     durationSeconds: seconds,
-    body,
-    verifyBody: ipnApplied,
+    ...('each' in bodies
+      ? { bodies: bodies.each, repeat: false }
+      : { bodies: [bodies.repeat], repeat: true }),
     maxSockets: 50,
     maxOutstanding: MAX_OUTSTANDING,
   });
-  const generatorLoop = generator.stop();
   const serverLoop = await target.call('loopStats', {});
   return { ...stats, loops: { server: serverLoop, generator: generatorLoop } };
 }
@@ -294,7 +293,7 @@ export async function ipnPaced(
     log(`  flushed the earlier writes to disk in ${Math.round(performance.now() - started)} ms`);
   }
   const probe = probeDisk(setup.diskDir);
-  const paced = await pacedIpns(signer, () => supply.nextUnused(), seconds);
+  const paced = await pacedIpns(signer, { each: supply.takeRest() }, seconds);
   const diskSyncMs = await probe.stop();
   check(label, paced, { verified: true });
   log(
@@ -317,7 +316,7 @@ export async function baselinePaced(
   sample: string,
   seconds: number,
 ): Promise<WatchedPaced> {
-  const paced = await pacedIpns(baseline, () => sample, seconds);
+  const paced = await pacedIpns(baseline, { repeat: sample }, seconds);
   check(label, paced, { verified: true });
   log(
     `  ${label}: p50 ${paced.latencyMs.p50} ms, p99 ${paced.latencyMs.p99} ms; ${loopsText(paced)}`,

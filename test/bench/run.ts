@@ -32,14 +32,13 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { bundleTargets } from './build.js';
 import { spawnTarget, type TargetProcess } from './child.js';
-import { signedIpnBody, type BodySupply } from './ipn.js';
+import { ipnApplied, signedIpnBody, type BodySupply } from './ipn.js';
 import { runAutocannon, type LoadStats } from './load.js';
 import {
   CONNECTIONS,
   FIXED_RATE,
   IPN_HEADERS,
   check,
-  ipnApplied,
   inSequence,
   ipnMaxSupplies,
   ipnSlice,
