@@ -1,5 +1,5 @@
 /**
- * Load generators: autocannon (closed loop, max throughput or its per-second `overallRate`) and a small
+ * Load generators: autocannon (closed loop, max throughput) and a small
  * open-loop generator that sends at an even pace and measures latency from each request's scheduled time.
  */
 
@@ -34,8 +34,6 @@ export interface AutocannonOptions {
   body: () => string;
   /** At most this many requests (the unique bodies available); the run may then end early. */
   maxRequests?: number;
-  /** autocannon's `overallRate`: requests per second, enforced per connection and per 1 s window. */
-  overallRate?: number;
   /** Checks each response body; failures count as mismatches. */
   verifyBody?: (body: string) => boolean;
 }
@@ -58,14 +56,6 @@ export function runAutocannon(options: AutocannonOptions): Promise<LoadStats> {
         ...(options.maxRequests === undefined
           ? { duration: options.durationSeconds }
           : { amount: options.maxRequests }),
-        ...(options.overallRate === undefined
-          ? {}
-          : {
-              overallRate: options.overallRate,
-              // Its correction assumes ceil(1 / per-connection rate) = 1 ms between requests and would
-              // add fake samples at every millisecond of each latency; see README "autocannon's overallRate".
-              ignoreCoordinatedOmission: true,
-            }),
         timeout: 10,
         requests: [
           {
