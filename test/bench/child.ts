@@ -97,7 +97,9 @@ export function spawnTarget(name: string, spec: TargetSpec, dir: string): Promis
     // Only the final `memory` report calls gc(), after every measurement.
     execArgv: [
       '--expose-gc',
-      ...(spec.kind === 'signer' ? shippedSignerFlags() : []),
+      ...(spec.kind === 'signer' || (spec.kind === 'baseline' && spec.signerFlags)
+        ? shippedSignerFlags()
+        : []),
       ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
     ],
     // The target's stdout goes to our stderr: the runner's stdout carries only the JSON result.

@@ -10,7 +10,7 @@ import { probeDisk, type DiskSyncStats } from './disk-probe.js';
 import type { LoopStats } from './loop-watch.js';
 import { BodySupply, ipnApplied, signedIpnBody } from './ipn.js';
 import { runAutocannon, type LoadStats, type PacedStats } from './load.js';
-import { runPacedApart } from './paced-thread.js';
+import { startPacedGenerator, type PacedGenerator } from './paced-thread.js';
 import { BENCH_SALT, MERCHANT_ORIGIN, type SeededSession } from './messages.js';
 
 export const CONNECTIONS = 20;
@@ -226,6 +226,20 @@ export function inSequence(runs: readonly LoadStats[]): LoadStats {
   );
 }
 
+let generator: PacedGenerator | undefined;
+
+/** The paced generator's thread, started on first use (paced-thread.ts). */
+function pacedGenerator(): PacedGenerator {
+  return (generator ??= startPacedGenerator());
+}
+
+/** Ends the paced generator's thread, if one was started. */
+export async function closePacedGenerator(): Promise<void> {
+  const running = generator;
+  generator = undefined;
+  await running?.close();
+}
+
 /** A paced run, and how long the server's and the generator's event loops stalled meanwhile. */
 export type WatchedPaced = PacedStats & { loops: { server: LoopStats; generator: LoopStats } };
 
@@ -239,7 +253,7 @@ async function pacedIpns(
   seconds: number,
 ): Promise<WatchedPaced> {
   await target.call('watchLoop', {});
-  const { generatorLoop, ...stats } = await runPacedApart({
+  const { generatorLoop, ...stats } = await pacedGenerator().run({
     url: target.url,
     path: '/ipn',
     headers: IPN_HEADERS,

@@ -7,7 +7,14 @@ import type { LoopStats } from './loop-watch.js';
 
 /** Which server a target process runs. */
 export type TargetSpec =
-  | { kind: 'baseline' }
+  | {
+      kind: 'baseline';
+      /**
+       * Started with the signer's heap flags (main.ts's shebang) instead of Node's defaults: the paced control,
+       * whose own collections should weigh what the signer's do (docs/performance.md, session 12).
+       */
+      signerFlags?: boolean;
+    }
   | { kind: 'sandbox' }
   | {
       kind: 'signer';

@@ -4,9 +4,13 @@
  * paused it for up to 48 ms in the middle of paced runs (docs/performance.md, session 12): the generator then
  * read answers late, and the p99 measured the runner's heap. A worker has its own small heap, so the main
  * thread's collections no longer stop the generator.
+ *
+ * One worker serves every paced run of a bench, warmed by a first run: a fresh worker's heap grows in its
+ * first 150 ms, and the scavenge and mark-sweep that took (6–8 ms and 4–9 ms) landed in every run's first
+ * moments.
  */
 
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { ipnApplied } from './ipn.js';
 import { watchLoop, type LoopStats } from './loop-watch.js';
 import { runPaced, type PacedStats } from './load.js';
@@ -39,20 +43,48 @@ import(workerData.tsx).then(({ register }) => {
 });
 `;
 
-/** Runs one paced run on a new worker thread, answers checked as accepted IPNs (`ipnApplied`). */
-export function runPacedApart(job: PacedJob): Promise<PacedResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { job, tsx: import.meta.resolve('tsx/esm/api'), entry: import.meta.url },
-    });
-    let result: PacedResult | undefined;
-    worker.once('message', (message: PacedResult) => (result = message));
-    worker.once('error', reject);
-    worker.once('exit', code =>
-      result ? resolve(result) : reject(new Error(`paced generator exited (code ${code})`)),
-    );
+/** A generator thread that runs one paced job at a time. */
+export interface PacedGenerator {
+  run(job: PacedJob): Promise<PacedResult>;
+  close(): Promise<void>;
+}
+
+/** Starts the generator thread (answers are checked as accepted IPNs, `ipnApplied`). */
+export function startPacedGenerator(): PacedGenerator {
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { tsx: import.meta.resolve('tsx/esm/api'), entry: import.meta.url },
   });
+  // Idle between runs, it must not keep the runner alive; a run holds it (the main thread only awaits it).
+  worker.unref();
+  let failure: Error | undefined;
+  let pending: { resolve(result: PacedResult): void; reject(error: Error): void } | undefined;
+  const fail = (error: Error) => {
+    failure ??= error;
+    pending?.reject(error);
+    pending = undefined;
+  };
+  worker.on('error', fail);
+  worker.on('exit', code => fail(new Error(`paced generator exited (code ${code})`)));
+  worker.on('message', (result: PacedResult) => {
+    worker.unref();
+    pending?.resolve(result);
+    pending = undefined;
+  });
+  return {
+    run(job) {
+      if (failure) return Promise.reject(failure);
+      if (pending) return Promise.reject(new Error('the paced generator runs one job at a time'));
+      return new Promise((resolve, reject) => {
+        pending = { resolve, reject };
+        worker.ref();
+        worker.postMessage(job);
+      });
+    },
+    async close() {
+      await worker.terminate();
+    },
+  };
 }
 
 async function runJob(job: PacedJob): Promise<PacedResult> {
@@ -67,5 +99,5 @@ async function runJob(job: PacedJob): Promise<PacedResult> {
 
 if (!isMainThread && parentPort) {
   const port = parentPort;
-  void runJob((workerData as { job: PacedJob }).job).then(result => port.postMessage(result));
+  port.on('message', (job: PacedJob) => void runJob(job).then(result => port.postMessage(result)));
 }

@@ -10,8 +10,9 @@
  * alternating short slices cancel that out where one baseline a minute earlier carried all of it. SQLite's
  * and PostgreSQL's blocks then run their store's paced and session measurements, so that a store's paced run
  * follows its own load; each paced run starts with the bench's earlier writes on disk and runs beside a probe
- * of the disk's own sync latency (`flushEarlierWrites`, disk-probe.ts), and the bare endpoint follows at the
- * same pace: the p99 the machine and the generator give without a store. The report gives the median and the
+ * of the disk's own sync latency (`flushEarlierWrites`, disk-probe.ts), and the bare endpoint (with the
+ * signer's heap flags) follows at the same pace: the p99 the machine and the generator give without a store.
+ * The paced generator runs on a thread of its own, warmed once (paced-thread.ts). The report gives the median and the
  * spread of each figure, and the bars are judged on medians. Loopback only, bounded in time; one JSON object
  * on stdout, progress and a summary table on stderr.
  *
@@ -45,6 +46,7 @@ import {
   ipnPaced,
   ipnRun,
   baselinePaced,
+  closePacedGenerator,
   ipnSupply,
   log,
   measuringCpu,
@@ -503,6 +505,9 @@ async function main(): Promise<void> {
     log('compiling the target processes');
     await bundleTargets(dir);
     const baseline = await spawn('baseline', { kind: 'baseline' });
+    // The same bare endpoint for the paced control, with the signer's heap flags: with Node's defaults (16 MB
+    // young generation) its own scavenges paused it 6–15 ms at 500/s, where the signer's (2 MB) stay near 5 ms.
+    const pacedBaseline = await spawn('baseline-paced', { kind: 'baseline', signerFlags: true });
     const sandbox = await spawn('sandbox', { kind: 'sandbox' });
     const sqlite = await spawn('signer-sqlite', {
       kind: 'signer',
@@ -530,6 +535,8 @@ async function main(): Promise<void> {
       durationSeconds: WARMUP_SECONDS,
       body: () => sample,
     });
+    // The paced generator's thread too: a fresh worker's heap grows, and collects, in its first moments.
+    await baselinePaced('warm-up of the paced generator', pacedBaseline, sample, WARMUP_SECONDS);
     await warmUp(sqlite, sandbox, `w-${tag}-s`);
     for (const [i, signer] of postgres.entries()) await warmUp(signer, sandbox, `w-${tag}-p${i}`);
     // Several processes on one database and two cores managed about one process's rate (sessions 7–10);
@@ -557,7 +564,7 @@ async function main(): Promise<void> {
         `${prefix}-s`,
         sqliteIpn.runs[0]!,
         dir,
-        { baseline, sample },
+        { baseline: pacedBaseline, sample },
       );
       const postgresIpn = await measureIpnRuns(
         [{ label: 'postgres IPN', targets: [postgres[0]!], rateKey: postgres[0]!.name }],
@@ -572,7 +579,7 @@ async function main(): Promise<void> {
         `${prefix}-p`,
         postgresIpn.runs[0]!,
         dir,
-        { baseline, sample },
+        { baseline: pacedBaseline, sample },
       );
       const scaling = PROCESS_COUNTS.filter(n => n > 1);
       const scalingIpn = await measureIpnRuns(
@@ -625,6 +632,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     printTable(summary, loadAverage1m);
   } finally {
+    await closePacedGenerator();
     await Promise.all(targets.map(target => target.stop()));
     rmSync(dir, { recursive: true, force: true });
     await dropSchema(schema).catch((error: unknown) =>
