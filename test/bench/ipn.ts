@@ -33,9 +33,6 @@ export function signedIpnBody(session: SeededSession, salt: string, at: Date): s
   return JSON.stringify(encodeCallback(payload, salt));
 }
 
-/** The signer's (and the baseline's) answer to an accepted IPN. */
-export const ipnApplied = (body: string) => body.includes('"ipnStatus":"200"');
-
 /** A source of request bodies that hands each one out once, and counts requests beyond the supply. */
 export class BodySupply {
   private readonly bodies: readonly string[];

@@ -108,7 +108,7 @@ export interface PacedOptions {
   rate: number;
   durationSeconds: number;
   /** The next request body, or undefined when the supply is exhausted (the slot is then dropped). */
-  body: () => string | undefined;
+  body: () => string | Uint8Array | undefined;
   /** Checks each 2xx response body; failures count as mismatches. */
   verifyBody?: (body: string) => boolean;
   /** Sockets the generator may open (requests queue in the client beyond that, which the latency shows). */
@@ -186,7 +186,7 @@ export function runPaced(options: PacedOptions): Promise<PacedStats> {
       settle();
     };
 
-    const fire = (scheduledAt: number, body: string) => {
+    const fire = (scheduledAt: number, body: string | Uint8Array) => {
       sent += 1;
       let writtenAt = performance.now();
       let over = false;

@@ -8,10 +8,10 @@ import { performance } from 'node:perf_hooks';
 import type { CpuTime, TargetProcess } from './child.js';
 import { probeDisk, type DiskSyncStats } from './disk-probe.js';
 import type { LoopStats } from './loop-watch.js';
-import { BodySupply, ipnApplied, signedIpnBody } from './ipn.js';
+import { BodySupply, signedIpnBody } from './ipn.js';
 import { runAutocannon, type LoadStats, type PacedStats } from './load.js';
-import { startPacedGenerator, type PacedGenerator } from './paced-thread.js';
-import { BENCH_SALT, MERCHANT_ORIGIN, type SeededSession } from './messages.js';
+import { packBodies, startPacedGenerator, type PacedGenerator } from './paced-thread.js';
+import { BENCH_SALT, MERCHANT_ORIGIN, ipnApplied, type SeededSession } from './messages.js';
 
 export const CONNECTIONS = 20;
 export const FIXED_RATE = 500;
@@ -260,8 +260,8 @@ async function pacedIpns(
     rate: FIXED_RATE,
     durationSeconds: seconds,
     ...('each' in bodies
-      ? { bodies: bodies.each, repeat: false }
-      : { bodies: [bodies.repeat], repeat: true }),
+      ? { bodies: packBodies(bodies.each), repeat: false }
+      : { bodies: packBodies([bodies.repeat]), repeat: true }),
     maxSockets: 50,
     maxOutstanding: MAX_OUTSTANDING,
   });

@@ -75,3 +75,6 @@ export const BENCH_API_KEY = 'bench-api-key';
 export const BENCH_SALT = 'GO@2021';
 /** The merchant origin the `POST /sessions` load comes from. */
 export const MERCHANT_ORIGIN = 'http://shop.test';
+
+/** The signer's (and the baseline's) answer to an accepted IPN. */
+export const ipnApplied = (body: string) => body.includes('"ipnStatus":"200"');

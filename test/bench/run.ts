@@ -33,7 +33,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { bundleTargets } from './build.js';
 import { spawnTarget, type TargetProcess } from './child.js';
-import { ipnApplied, signedIpnBody, type BodySupply } from './ipn.js';
+import { signedIpnBody, type BodySupply } from './ipn.js';
 import { runAutocannon, type LoadStats } from './load.js';
 import {
   CONNECTIONS,
@@ -61,7 +61,7 @@ import {
   type WatchedPaced,
   type SessionCost,
 } from './measure.js';
-import { BENCH_SALT, type TargetSpec } from './messages.js';
+import { BENCH_SALT, ipnApplied, type TargetSpec } from './messages.js';
 import { bracketedRatio, formatSpread, round, spread, spreadOf, type Spread } from './stats.js';
 
 const execFileAsync = promisify(execFile);
