@@ -33,16 +33,14 @@ describe('paced generator thread', () => {
     const generator = startPacedGenerator();
     try {
       const bodies = Array.from({ length: 30 }, (_, i) => JSON.stringify({ n: i }));
+      const job = { url: `http://127.0.0.1:${port}`, path: '/ipn', headers: {}, rate: 100 };
+      const limits = { maxSockets: 4, maxOutstanding: 50 };
       const result = await generator.run({
-        url: `http://127.0.0.1:${port}`,
-        path: '/ipn',
-        headers: { 'content-type': 'application/json' },
-        rate: 100,
+        ...job,
+        ...limits,
         durationSeconds: 0.3,
         bodies: packBodies(bodies),
         repeat: false,
-        maxSockets: 4,
-        maxOutstanding: 50,
       });
       assert.equal(result.scheduled, 30);
       assert.equal(result.requests, 30);
@@ -52,15 +50,11 @@ describe('paced generator thread', () => {
       assert.ok(result.generatorLoop.delayMax >= 0);
       // A second job on the same thread, with one body repeated.
       const again = await generator.run({
-        url: `http://127.0.0.1:${port}`,
-        path: '/ipn',
-        headers: { 'content-type': 'application/json' },
-        rate: 100,
+        ...job,
+        ...limits,
         durationSeconds: 0.1,
         bodies: packBodies(['{"same":true}']),
         repeat: true,
-        maxSockets: 4,
-        maxOutstanding: 50,
       });
       assert.equal(again.requests, 10);
       assert.deepEqual(new Set(received.slice(30)), new Set(['{"same":true}']));
