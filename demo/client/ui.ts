@@ -95,7 +95,12 @@ export async function startShop(): Promise<void> {
       for (const timer of s.justAdded.values()) clearTimeout(timer);
       s.justAdded.clear();
       storeOrder(next.order);
-      if (s.options.savedCards) void loadCustomer();
+      if (s.options.savedCards) {
+        // The cards shown are the ones loaded for this order: an earlier order's list may miss a card saved
+        // since, and its handle may have expired.
+        s.customer = null;
+        void loadCustomer();
+      }
     } else {
       storeOrder(null);
       button = null;

@@ -55,6 +55,7 @@ describe('demo: saved cards and fast pay', () => {
       // 2. The next order offers it; paying with it goes through the hosted page (the shopper confirms).
       const second = await newOrder(shopper, ['phin']);
       const card = page.locator('#saved-cards [data-card]');
+      await card.first().waitFor();
       assert.equal(await card.count(), 1);
       assert.match(String(await card.textContent()), /0064/);
       await shopper.pressPay();
