@@ -164,12 +164,12 @@ for (const kind of ['sqlite', 'postgres'] as const) {
 
     before(async () => {
       fresh = await freshStore(kind);
-      // transition() fails once: either before anything is written, or after its transaction committed
-      // (the process "dies" between the commit and the HTTP reply).
+      // The IPN's settlement fails once: either before anything is written, or after its transaction
+      // committed (the process "dies" between the commit and the HTTP reply).
       const store = new Proxy(fresh.store, {
         get(target, property, receiver) {
           const value = Reflect.get(target, property, receiver) as unknown;
-          if (property !== 'transition' || typeof value !== 'function') return value;
+          if (property !== 'settleReport' || typeof value !== 'function') return value;
           return async (...args: unknown[]) => {
             const mode = inject;
             inject = undefined;

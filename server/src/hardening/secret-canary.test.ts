@@ -63,7 +63,8 @@ async function driveEveryErrorPath(): Promise<CanaryRun> {
   const store = new Proxy(fresh.store, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
-      if (property !== 'getSessionByGatewayOrderId' || typeof value !== 'function') return value;
+      const onIpnPath = property === 'getSessionByGatewayOrderId' || property === 'settleReport';
+      if (!onIpnPath || typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         if (storeFails) {
           return Promise.reject(new Error(`connect failed for ${CANARY_KEY} with ${CANARY_SALT}`));

@@ -15,6 +15,7 @@ import {
   type Evidence,
   type EvidenceKind,
   type PaymentEvent,
+  type ReportSettlement,
   type Session,
   type Store,
   type Transition,
@@ -218,8 +219,11 @@ export async function settle(
   options: SettleOptions = {},
 ): Promise<SettleResult> {
   const at = deps.now();
-  const session = await deps.store.getSessionByGatewayOrderId(report.orderId);
-  const event = (verdict: PaymentEvent['verdict'], detail: string | null): PaymentEvent => ({
+  const event = (
+    session: Session | null,
+    verdict: PaymentEvent['verdict'],
+    detail: string | null,
+  ): PaymentEvent => ({
     sessionId: session?.id ?? null,
     kind: report.kind,
     transactionId: report.transactionId,
@@ -229,11 +233,30 @@ export async function settle(
     detail,
     receivedAt: at,
   });
-  if (!session) {
+  // Decided inside the store's transaction (pure, so it may run twice); read back here for the answer.
+  const decided: { decision?: Decision } = {};
+  const settlement = (session: Session): ReportSettlement => {
+    const decision = decide(session, report, at);
+    decided.decision = decision;
+    if (decision.kind === 'none') return { event: event(session, 'ignored', decision.why) };
+    const { transition } = decision;
+    const reviewing = transition.to === 'needs_review';
+    return {
+      transition,
+      event: event(
+        session,
+        reviewing ? 'needs_review' : 'applied',
+        reviewing ? transition.detail : null,
+      ),
+    };
+  };
+  const result = await deps.store.settleReport(report.orderId, settlement);
+  const { decision } = decided;
+  if (result === null || decision === undefined) {
     const handled = await options.otherwise?.();
     if (handled) return handled;
     await deps.store.recordEvent(
-      event('unknown_order', `no session for orderID ${report.orderId.slice(0, 60)}`),
+      event(null, 'unknown_order', `no session for orderID ${report.orderId.slice(0, 60)}`),
     );
     deps.logger.warn(
       { kind: report.kind, transactionId: report.transactionId },
@@ -241,9 +264,8 @@ export async function settle(
     );
     return { session: null, changed: false, ipnStatus: '404', description: 'order not found' };
   }
-  const decision = decide(session, report, at);
+  const { session } = result;
   if (decision.kind === 'none') {
-    await deps.store.recordEvent(event('ignored', decision.why));
     if (decision.undocumented) warnOnce(deps.logger, session.id, report, decision.why);
     // A message that cannot change a final order is "already completed" (docs/reliability.md §3).
     const final = FINAL_STATUSES.includes(session.status);
@@ -255,13 +277,7 @@ export async function settle(
     };
   }
   const { transition } = decision;
-  const reviewing = transition.to === 'needs_review';
-  const result = await deps.store.transition(
-    session.id,
-    transition,
-    event(reviewing ? 'needs_review' : 'applied', reviewing ? transition.detail : null),
-  );
-  if (reviewing) {
+  if (transition.to === 'needs_review') {
     deps.logger.warn(
       { sessionId: session.id, detail: transition.detail },
       'verified message disagrees with the order',
@@ -269,19 +285,14 @@ export async function settle(
   }
   if (!result.changed) {
     return {
-      session: result.session,
+      session,
       changed: false,
       ipnStatus: '409',
-      description: `already ${result.session.status}`,
+      description: `already ${session.status}`,
     };
   }
-  if (result.session.lateSuccess && transition.to === 'paid') {
+  if (session.lateSuccess && transition.to === 'paid') {
     deps.logger.warn({ sessionId: session.id }, 'late success: paid after the session had ended');
   }
-  return {
-    session: result.session,
-    changed: true,
-    ipnStatus: '200',
-    description: `now ${result.session.status}`,
-  };
+  return { session, changed: true, ipnStatus: '200', description: `now ${session.status}` };
 }

@@ -775,6 +775,106 @@ export function describeStoreContract(
       });
     });
 
+    describe('settleReport', () => {
+      it('applies the transition asked for against the session it names, with its event and outbox row', async () => {
+        const session = await givenSession();
+        const seen: Session[] = [];
+
+        const result = await store.settleReport(session.gatewayOrderId, current => {
+          seen.push(current);
+          return {
+            transition: transitionTo('paid', at(40)),
+            event: paymentEvent(current.id, { detail: 'from the report' }),
+          };
+        });
+
+        // Asked about the session as it was (more than once only if its batch had to run again).
+        assert.ok(seen.length >= 1);
+        for (const current of seen) assert.deepEqual(current, session);
+        assert.equal(result?.changed, true);
+        assert.equal(result?.session.status, 'paid');
+        assert.deepEqual(result?.session, await store.getSession(session.id));
+        assert.deepEqual(
+          (await store.listOutbox(session.id)).map(item => item.event),
+          ['paid'],
+        );
+        assert.deepEqual(
+          (await store.listEvents(session.id)).map(event => [event.verdict, event.detail]),
+          [['applied', 'from the report']],
+        );
+      });
+
+      it('stores the event alone, and changes nothing, when no transition is asked for', async () => {
+        const session = await givenSession();
+
+        const result = await store.settleReport(session.gatewayOrderId, current => ({
+          event: paymentEvent(current.id, { verdict: 'ignored', detail: 'not final' }),
+        }));
+
+        assert.deepEqual(result, { changed: false, session });
+        assert.deepEqual(await store.getSession(session.id), session);
+        assert.deepEqual(await store.listOutbox(session.id), []);
+        assert.deepEqual(
+          (await store.listEvents(session.id)).map(event => [event.verdict, event.detail]),
+          [['ignored', 'not final']],
+        );
+      });
+
+      it('answers null for an unknown gateway order id, without asking what to do or writing', async () => {
+        let asked = 0;
+
+        const result = await store.settleReport(uniqueId('gw'), current => {
+          asked += 1;
+          return { event: paymentEvent(current.id) };
+        });
+
+        assert.equal(result, null);
+        assert.equal(asked, 0);
+      });
+
+      it('fails alone, with nothing written, when deciding throws; settlements beside it still apply', async () => {
+        const [failing, beside] = await Promise.all([givenSession(), givenSession()]);
+        const broken = new Error('the decision threw');
+
+        const [failed, applied] = await Promise.allSettled([
+          store.settleReport(failing.gatewayOrderId, () => {
+            throw broken;
+          }),
+          store.settleReport(beside.gatewayOrderId, current => ({
+            transition: transitionTo('paid', at(40)),
+            event: paymentEvent(current.id),
+          })),
+        ]);
+
+        assert.deepEqual(failed, { status: 'rejected', reason: broken });
+        assert.equal(applied.status === 'fulfilled' && applied.value?.changed, true);
+        assert.deepEqual(await store.getSession(failing.id), failing);
+        assert.deepEqual(await store.listEvents(failing.id), []);
+        assert.equal((await store.getSession(beside.id))?.status, 'paid');
+      });
+
+      it('T21 settles 50 concurrent copies of one payment report exactly once', async () => {
+        const session = await givenSession();
+        const proof = evidence();
+
+        const results = await Promise.all(
+          Array.from({ length: 50 }, () =>
+            store.settleReport(session.gatewayOrderId, current => ({
+              transition: transitionTo('paid', at(30), proof),
+              event: paymentEvent(current.id, { transactionId: proof.transactionId }),
+            })),
+          ),
+        );
+
+        assert.equal(results.filter(result => result?.changed).length, 1);
+        for (const result of results) assert.equal(result?.session.status, 'paid');
+        assert.equal((await store.listOutbox(session.id)).length, 1);
+        const events = await store.listEvents(session.id);
+        assert.equal(events.filter(e => e.verdict === 'applied').length, 1);
+        assert.equal(events.filter(e => e.verdict === 'duplicate').length, 49);
+      });
+    });
+
     describe('concurrency', () => {
       it('T21 applies 50 concurrent identical payments exactly once', async () => {
         const session = await givenSession();

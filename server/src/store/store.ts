@@ -13,6 +13,7 @@ import type {
   Order,
   OutboxItem,
   PaymentEvent,
+  ReportSettlement,
   Session,
   Transition,
   TransitionResult,
@@ -89,6 +90,16 @@ export interface Store extends OperationsStore {
    * before: PostgreSQL sends the NOTIFY right after the commit, batched (store/postgres/notify.ts).
    */
   transition(id: string, transition: Transition, event?: PaymentEvent): Promise<TransitionResult>;
+  /**
+   * A verified report's settlement: looks up the session with `gatewayOrderId` (null, and nothing written,
+   * when there is none), asks `settlement` what the report calls for (pure and synchronous: it may run more
+   * than once), and applies that transition as `transition` does, or stores the event alone. SQLite does all
+   * of it in one write transaction; PostgreSQL looks up, then transitions, each batched per turn.
+   */
+  settleReport(
+    gatewayOrderId: string,
+    settlement: (session: Session) => ReportSettlement,
+  ): Promise<TransitionResult | null>;
 
   /**
    * Stores a callback attempt or query answer with its verdict (dead letters have no session). A verified one

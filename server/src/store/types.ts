@@ -192,6 +192,15 @@ export interface TransitionResult {
   session: Session;
 }
 
+/**
+ * What a verified report calls for, decided against the session it names (payments/settlement.ts): a
+ * transition with its event, or the event alone.
+ */
+export interface ReportSettlement {
+  transition?: Transition;
+  event: PaymentEvent;
+}
+
 /** An idempotency record for `POST /sessions` (docs/reliability.md rule 7). */
 export type IdempotencyBegin =
   | { state: 'started' }

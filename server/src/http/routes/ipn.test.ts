@@ -143,11 +143,19 @@ function withFaults(store: Store, faults: StoreFaults): Store {
   const down = () => Object.assign(new Error('connection refused'), { name: 'StoreDown' });
   return new Proxy(store, {
     get(target, key, receiver) {
+      // An IPN's transition is the one `settleReport` applies; other paths call `transition`.
       if (key === 'transition') {
         return async (...args: Parameters<Store['transition']>) => {
           await faults.holdTransitions?.reach();
           if (faults.failTransitions) throw down();
           return target.transition(...args);
+        };
+      }
+      if (key === 'settleReport') {
+        return async (...args: Parameters<Store['settleReport']>) => {
+          await faults.holdTransitions?.reach();
+          if (faults.failTransitions) throw down();
+          return target.settleReport(...args);
         };
       }
       if (key === 'recordEvent') {

@@ -116,6 +116,32 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
   notifyPool.on('error', () => undefined);
   const publish = batchedNotify(notifyPool, channel);
   const transitionBatched = batchedTransitions(pool);
+  const lookUp = batchedSessionLookup(pool);
+
+  const recordEvent: Store['recordEvent'] = async event => {
+    if (event.verified) {
+      await pool.query(query(INSERT_EVENT, event));
+      return;
+    }
+    // Unverified: a prefix, in a window capped by rows and bytes; the oldest go in the same statement.
+    const { event: kept, bytes } = capUnverified(event);
+    await pool.query(
+      query(RECORD_UNVERIFIED, {
+        ...kept,
+        bytes,
+        maxRows: limits.maxRows,
+        maxBytes: limits.maxBytes,
+        sweep: unverifiedInserts++ % SWEEP_EVERY === 0,
+      }),
+    );
+  };
+
+  const transition: Store['transition'] = async (id, change, event) => {
+    const result = await transitionBatched(id, change, event);
+    // Committed: other processes may hear of it now. A lost notification is not a lost change.
+    if (result.changed) publish(id).catch(() => undefined);
+    return result;
+  };
 
   return {
     ...sharedMethods(engine, id => publish(id).catch(() => undefined)),
@@ -140,32 +166,22 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
       await Promise.all([pool.end(), notifyPool.end()]);
     },
 
-    getSessionByGatewayOrderId: batchedSessionLookup(pool),
+    getSessionByGatewayOrderId: lookUp,
+    transition,
 
-    async transition(id, transition, event) {
-      const result = await transitionBatched(id, transition, event);
-      // Committed: other processes may hear of it now. A lost notification is not a lost change.
-      if (result.changed) publish(id).catch(() => undefined);
-      return result;
+    async settleReport(gatewayOrderId, settlement) {
+      // Two steps, not one transaction: the lookups and the transitions of a turn each share a statement
+      // (lookup.ts, batched-transition.ts), which saves more round trips than one transaction per IPN would.
+      // The transition is conditional, so a change between the two is answered as it is in `transition`.
+      const session = await lookUp(gatewayOrderId);
+      if (session === null) return null;
+      const { transition: change, event } = settlement(session);
+      if (change !== undefined) return transition(session.id, change, event);
+      await recordEvent(event);
+      return { changed: false, session };
     },
 
-    async recordEvent(event) {
-      if (event.verified) {
-        await pool.query(query(INSERT_EVENT, event));
-        return;
-      }
-      // Unverified: a prefix, in a window capped by rows and bytes; the oldest go in the same statement.
-      const { event: kept, bytes } = capUnverified(event);
-      await pool.query(
-        query(RECORD_UNVERIFIED, {
-          ...kept,
-          bytes,
-          maxRows: limits.maxRows,
-          maxBytes: limits.maxBytes,
-          sweep: unverifiedInserts++ % SWEEP_EVERY === 0,
-        }),
-      );
-    },
+    recordEvent,
 
     publish,
 

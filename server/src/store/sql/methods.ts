@@ -35,7 +35,7 @@ const FAR_FUTURE = new Date('9999-12-31T23:59:59.999Z');
 
 /** The methods each adapter writes itself. */
 export type OwnMethods =
-  'migrate' | 'close' | 'transition' | 'recordEvent' | 'publish' | 'subscribe';
+  'migrate' | 'close' | 'transition' | 'settleReport' | 'recordEvent' | 'publish' | 'subscribe';
 
 /** The session row as it is now; a missing one is `session_not_found`. */
 export function* currentSession(id: string): Work<Session> {

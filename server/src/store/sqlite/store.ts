@@ -15,11 +15,12 @@ import { migrate, migrations } from '../sql/schema.js';
 import {
   INSERT_EVENT,
   QUEUE_OUTBOX,
+  SESSION_BY_GATEWAY_ORDER,
   TRANSITION,
   TRANSITION_KEEPING_TRANSACTION_ID,
 } from '../sql/statements.js';
-import { one, run, runSync, type Engine, type Work } from '../sql/work.js';
-import type { Store } from '../store.js';
+import { first, one, run, runSync, type Engine, type Work } from '../sql/work.js';
+import type { PaymentEvent, Store, Transition, TransitionResult } from '../store.js';
 import { checkpointer } from './checkpointer.js';
 import { databasePath, executor, openDatabase, SQLITE, violates } from './database.js';
 import { recordUnverified } from './evidence.js';
@@ -92,6 +93,39 @@ export function createSqliteStore(url: string, options: EvidenceStoreOptions = {
     violates,
   };
 
+  /** One transition's writes (see `Store.transition`), run inside a group commit. */
+  function* transitionWork(
+    id: string,
+    transition: Transition,
+    event: PaymentEvent | undefined,
+  ): Work<TransitionResult> {
+    const changes = transitionChanges(transition);
+    const refusal = (cause: unknown) => transactionIdConflict(id, changes.transactionId, cause);
+    // Most sessions have their transaction id already: moved without naming it, the index keeps its page.
+    const params = { id, ...changes };
+    const row =
+      (yield* one(TRANSITION_KEEPING_TRANSACTION_ID[transition.to], params)) ??
+      (yield* refusing(engine, 'transactionId', refusal, one(TRANSITION[transition.to], params)));
+    const changed = row !== undefined;
+    const session = changed ? sessionFromRow(row) : yield* currentSession(id);
+    if (changed) {
+      const payload = outboxPayload(session, transition);
+      yield* run(QUEUE_OUTBOX, { sessionId: id, event: transition.to, payload, at: changes.at });
+    }
+    if (event !== undefined) yield* run(INSERT_EVENT, eventAsRecorded(event, changed));
+    return { changed, session };
+  }
+
+  /** Stores one event (see `Store.recordEvent`), inside a group commit. */
+  function* eventWork(event: PaymentEvent): Work<void> {
+    if (event.verified) {
+      yield* run(INSERT_EVENT, event);
+      return;
+    }
+    // Unverified: a prefix, in a window capped by rows and bytes; the oldest go in the same transaction.
+    yield* recordUnverified(capUnverified(event), limits);
+  }
+
   async function publish(sessionId: string): Promise<void> {
     assertOpen();
     notify(path, sessionId);
@@ -118,46 +152,27 @@ export function createSqliteStore(url: string, options: EvidenceStoreOptions = {
     },
 
     async transition(id, transition, event) {
-      const changes = transitionChanges(transition);
-      const result = await inGroupCommit(function* () {
-        const refusal = (cause: unknown) => transactionIdConflict(id, changes.transactionId, cause);
-        // Most sessions have their transaction id already: moved without naming it, the index keeps its page.
-        const params = { id, ...changes };
-        const row =
-          (yield* one(TRANSITION_KEEPING_TRANSACTION_ID[transition.to], params)) ??
-          (yield* refusing(
-            engine,
-            'transactionId',
-            refusal,
-            one(TRANSITION[transition.to], params),
-          ));
-        const changed = row !== undefined;
-        const session = changed ? sessionFromRow(row) : yield* currentSession(id);
-        if (changed) {
-          const payload = outboxPayload(session, transition);
-          yield* run(QUEUE_OUTBOX, {
-            sessionId: id,
-            event: transition.to,
-            payload,
-            at: changes.at,
-          });
-        }
-        if (event !== undefined) yield* run(INSERT_EVENT, eventAsRecorded(event, changed));
-        return { changed, session };
-      });
+      const result = await inGroupCommit(() => transitionWork(id, transition, event));
       // Only now is the change committed, so a subscriber that reads the session sees it.
       if (result.changed) notify(path, id);
       return result;
     },
 
+    async settleReport(gatewayOrderId, settlement) {
+      const result = await inGroupCommit(function* () {
+        const session = yield* first(SESSION_BY_GATEWAY_ORDER, { gatewayOrderId }, sessionFromRow);
+        if (session === null) return null;
+        const { transition, event } = settlement(session);
+        if (transition !== undefined) return yield* transitionWork(session.id, transition, event);
+        yield* eventWork(event);
+        return { changed: false, session };
+      });
+      if (result?.changed) notify(path, result.session.id);
+      return result;
+    },
+
     async recordEvent(event) {
-      if (event.verified) {
-        await inGroupCommit(() => run(INSERT_EVENT, event));
-        return;
-      }
-      // Unverified: a prefix, in a window capped by rows and bytes; the oldest go in the same transaction.
-      const capped = capUnverified(event);
-      await inGroupCommit(() => recordUnverified(capped, limits));
+      await inGroupCommit(() => eventWork(event));
     },
 
     publish,
