@@ -17,6 +17,7 @@ import {
   type PaymentEvent,
   type ReportSettlement,
   type Session,
+  type SessionFacts,
   type Store,
   type Transition,
 } from '../store/store.js';
@@ -107,7 +108,7 @@ type Decision =
   | { kind: 'none'; why: string; undocumented?: boolean };
 
 /** What a report asks for, given the session it matches. Pure. */
-export function decide(session: Session, report: GatewayReport, at: Date): Decision {
+export function decide(session: SessionFacts, report: GatewayReport, at: Date): Decision {
   const evidence: Evidence = {
     kind: report.kind,
     transactionId: report.transactionId,
@@ -185,7 +186,7 @@ function review(evidence: Evidence, detail: string, at: Date): Decision {
 }
 
 /** Why a verified report cannot be about this session's money, or undefined if it agrees. */
-function disagreement(session: Session, report: GatewayReport): string | undefined {
+function disagreement(session: SessionFacts, report: GatewayReport): string | undefined {
   const amount = numericText(report.amount);
   if (amount === undefined || Number(amount) !== session.amount) {
     return `amount ${report.amount} differs from the order's ${session.amount}`;
@@ -220,7 +221,7 @@ export async function settle(
 ): Promise<SettleResult> {
   const at = deps.now();
   const event = (
-    session: Session | null,
+    session: SessionFacts | null,
     verdict: PaymentEvent['verdict'],
     detail: string | null,
   ): PaymentEvent => ({
@@ -235,7 +236,7 @@ export async function settle(
   });
   // Decided inside the store's transaction (pure, so it may run twice); read back here for the answer.
   const decided: { decision?: Decision } = {};
-  const settlement = (session: Session): ReportSettlement => {
+  const settlement = (session: SessionFacts): ReportSettlement => {
     const decision = decide(session, report, at);
     decided.decision = decision;
     if (decision.kind === 'none') return { event: event(session, 'ignored', decision.why) };

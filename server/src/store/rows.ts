@@ -11,6 +11,7 @@ import {
   type OutboxItem,
   type PaymentEvent,
   type Session,
+  type SessionFacts,
   type SessionPlan,
 } from './types.js';
 
@@ -124,6 +125,18 @@ export function sessionFromRow(row: Row): Session {
     clientKeyHash: row.client_key_hash === undefined ? null : textOrNull(row, 'client_key_hash'),
     checkFailures: row.check_failures === undefined ? 0 : int(row, 'check_failures'),
     nextCheckAt: row.next_check_at === undefined ? null : dateOrNull(row, 'next_check_at'),
+  };
+}
+
+/** Maps the columns of `SESSION_FACTS_BY_GATEWAY_ORDER`. */
+export function sessionFactsFromRow(row: Row): SessionFacts {
+  return {
+    id: text(row, 'id'),
+    status: oneOf(row, 'status', SESSION_STATUSES),
+    plan: planFromText(textOrNull(row, 'plan')),
+    amount: int(row, 'amount'),
+    currency: text(row, 'currency'),
+    transactionId: textOrNull(row, 'transaction_id'),
   };
 }
 

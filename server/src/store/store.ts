@@ -15,6 +15,7 @@ import type {
   PaymentEvent,
   ReportSettlement,
   Session,
+  SessionFacts,
   Transition,
   TransitionResult,
 } from './types.js';
@@ -92,13 +93,15 @@ export interface Store extends OperationsStore {
   transition(id: string, transition: Transition, event?: PaymentEvent): Promise<TransitionResult>;
   /**
    * A verified report's settlement: looks up the session with `gatewayOrderId` (null, and nothing written,
-   * when there is none), asks `settlement` what the report calls for (pure and synchronous: it may run more
-   * than once), and applies that transition as `transition` does, or stores the event alone. SQLite does all
-   * of it in one write transaction; PostgreSQL looks up, then transitions, each batched per turn.
+   * when there is none), asks `settlement` what the report calls for given the facts it decides on (pure and
+   * synchronous: it may run more than once), and applies that transition as `transition` does, or stores the
+   * event alone; answers with the whole session as it then is. SQLite does all of it in one write
+   * transaction, reading only those facts unless nothing moves; PostgreSQL looks up, then transitions, each
+   * batched per turn.
    */
   settleReport(
     gatewayOrderId: string,
-    settlement: (session: Session) => ReportSettlement,
+    settlement: (session: SessionFacts) => ReportSettlement,
   ): Promise<TransitionResult | null>;
 
   /**

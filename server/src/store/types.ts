@@ -192,6 +192,12 @@ export interface TransitionResult {
   session: Session;
 }
 
+/** What deciding about a verified report reads of its session (payments/settlement.ts). */
+export type SessionFacts = Pick<
+  Session,
+  'id' | 'status' | 'plan' | 'amount' | 'currency' | 'transactionId'
+>;
+
 /**
  * What a verified report calls for, decided against the session it names (payments/settlement.ts): a
  * transition with its event, or the event alone.

@@ -52,6 +52,14 @@ export const SESSION_BY_GATEWAY_ORDER = sql(
   { prepared: true },
 );
 
+/** What `SessionFacts` holds: an IPN's decision reads these alone (a third of the row, and no dates). */
+export const SESSION_FACTS_BY_GATEWAY_ORDER = sql(
+  'session_facts_by_gateway_order',
+  p => `SELECT id, status, plan, amount, currency, transaction_id FROM sessions
+    WHERE gateway_order_id = ${p('gatewayOrderId')}`,
+  { prepared: true },
+);
+
 export const OPEN_SESSION = sql(
   'open_session',
   p => `SELECT * FROM sessions

@@ -8,14 +8,14 @@
 import { eventAsRecorded, outboxPayload, transitionChanges } from '../transitions.js';
 import { capUnverified, evidenceLimits, type EvidenceStoreOptions } from '../evidence.js';
 import { transactionIdConflict } from '../errors.js';
-import { sessionFromRow } from '../rows.js';
+import { sessionFactsFromRow, sessionFromRow } from '../rows.js';
 import { currentSession, refusing, sharedMethods } from '../sql/methods.js';
 import { operationMethods } from '../sql/operation-methods.js';
 import { migrate, migrations } from '../sql/schema.js';
 import {
   INSERT_EVENT,
   QUEUE_OUTBOX,
-  SESSION_BY_GATEWAY_ORDER,
+  SESSION_FACTS_BY_GATEWAY_ORDER,
   TRANSITION,
   TRANSITION_KEEPING_TRANSACTION_ID,
 } from '../sql/statements.js';
@@ -160,12 +160,17 @@ export function createSqliteStore(url: string, options: EvidenceStoreOptions = {
 
     async settleReport(gatewayOrderId, settlement) {
       const result = await inGroupCommit(function* () {
-        const session = yield* first(SESSION_BY_GATEWAY_ORDER, { gatewayOrderId }, sessionFromRow);
-        if (session === null) return null;
-        const { transition, event } = settlement(session);
-        if (transition !== undefined) return yield* transitionWork(session.id, transition, event);
+        // The facts alone: a moved session comes back whole from the transition's RETURNING.
+        const facts = yield* first(
+          SESSION_FACTS_BY_GATEWAY_ORDER,
+          { gatewayOrderId },
+          sessionFactsFromRow,
+        );
+        if (facts === null) return null;
+        const { transition, event } = settlement(facts);
+        if (transition !== undefined) return yield* transitionWork(facts.id, transition, event);
         yield* eventWork(event);
-        return { changed: false, session };
+        return { changed: false, session: yield* currentSession(facts.id) };
       });
       if (result?.changed) notify(path, result.session.id);
       return result;
