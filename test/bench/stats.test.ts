@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bracketedRatio, spread } from './stats.js';
+import { bracketedRatio, pairedRatios, spread } from './stats.js';
 
 describe('bench statistics', () => {
   it('takes a slice against the mean of the baselines just before and after it', () => {
@@ -28,5 +28,21 @@ describe('bench statistics', () => {
   it('gives the median of an odd and of an even count, and keeps the runs in order', () => {
     assert.deepEqual(spread([3, 1, 2]), { median: 2, min: 1, max: 3, runs: [3, 1, 2] });
     assert.equal(spread([4, 1, 3, 2]).median, 2.5);
+  });
+
+  it('gives the median ratio of paired rounds, and counts the rounds where the second figure was lower', () => {
+    const pairs = [
+      [200, 180],
+      [160, 168],
+      [180, 153],
+    ] as const;
+    assert.deepEqual(pairedRatios(pairs), {
+      median: 0.9,
+      min: 0.85,
+      max: 1.05,
+      runs: [0.9, 1.05, 0.85],
+      below: 2,
+    });
+    assert.throws(() => pairedRatios([[0, 5]]), /without a figure before/);
   });
 });

@@ -74,3 +74,14 @@ export function formatSpread(figure: Spread | null, unit = ''): string {
     ? `${figure.median}${unit}`
     : `${figure.median}${unit} (${figure.min}–${figure.max})`;
 }
+
+/** The spread of after / before over paired rounds, and in how many rounds `after` was the lower figure. */
+export function pairedRatios(
+  pairs: readonly (readonly [before: number, after: number])[],
+): Spread & { below: number } {
+  const ratios = pairs.map(([before, after]) => {
+    if (!(before > 0)) throw new Error(`pairedRatios: a round without a figure before (${before})`);
+    return round(after / before, 3);
+  });
+  return { ...spread(ratios), below: pairs.filter(([before, after]) => after < before).length };
+}
